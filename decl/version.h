@@ -1,0 +1,13 @@
+/* <netlink/version.h>: the headers built against, and the library loaded. */
+
+static const char *const LIBNL_STRING;
+static const char *const LIBNL_VERSION;
+#define LIBNL_VER_MAJ ...
+#define LIBNL_VER_MIN ...
+#define LIBNL_VER_MIC ...
+#define LIBNL_VER_NUM ...
+
+extern const int nl_ver_num;
+extern const int nl_ver_maj;
+extern const int nl_ver_min;
+extern const int nl_ver_mic;

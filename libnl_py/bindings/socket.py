@@ -1,0 +1,100 @@
+"""Wrappers for ``<netlink/socket.h>`` and ``<netlink/netlink.h>``."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from libnl_py._ffi import ffi, lib
+from libnl_py.errors import check, error_for, from_errno
+
+PORT_MAX = 0xFFFFFFFF
+U16_MAX = 0xFFFF
+
+
+def checked_uint(value: object, what: str, maximum: int) -> int:
+    """``value`` as an int in ``0..maximum``: TypeError or ValueError otherwise, never a wrap."""
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be an integer, not bool")
+    try:
+        number = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(f"{what} must be an integer, not {type(value).__name__}") from None
+    if not 0 <= number <= maximum:
+        raise ValueError(f"{what} must be in 0..{maximum}, got {number}")
+    return number
+
+
+def alloc() -> Any:
+    """``nl_socket_alloc()``, owned by the returned cdata (freed by ``nl_socket_free``)."""
+    sk = lib.nl_socket_alloc()
+    if sk == ffi.NULL:
+        raise MemoryError("nl_socket_alloc returned NULL")
+    return ffi.gc(sk, lib.nl_socket_free)
+
+
+def connect(sk: Any, protocol: int) -> None:
+    """``nl_connect(sk, protocol)``."""
+    check(lib.nl_connect(sk, protocol), "nl_connect")
+
+
+def genl_connect(sk: Any) -> None:
+    """``genl_connect(sk)``: ``nl_connect(sk, NETLINK_GENERIC)``."""
+    check(lib.genl_connect(sk), "genl_connect")
+
+
+def send_simple(sk: Any, msg_type: int, flags: int, payload: Any) -> int:
+    """``nl_send_simple``: returns the bytes sent."""
+    buf = ffi.from_buffer(payload)
+    return check(lib.nl_send_simple(sk, msg_type, flags, buf, len(buf)), "nl_send_simple")
+
+
+def sendto(sk: Any, data: Any) -> int:
+    """``nl_sendto``: sends ``data`` as it is to the peer port; returns the bytes sent."""
+    buf = ffi.from_buffer(data)
+    return check(lib.nl_sendto(sk, buf, len(buf)), "nl_sendto")
+
+
+class RecvBuffers:
+    """The out-parameters of ``nl_recv``, allocated once per socket."""
+
+    __slots__ = ("addr", "bufp")
+
+    def __init__(self) -> None:
+        self.addr = ffi.new("struct sockaddr_nl *")
+        self.bufp = ffi.new("unsigned char **")
+
+
+def recv(sk: Any, out: RecvBuffers) -> tuple[bytes, int, int]:
+    """``nl_recv``: one datagram, copied out, its buffer freed.
+
+    Returns (data, sender port, sender's multicast group mask). ``b""`` means
+    nl_recv returned 0 (nothing read).
+    """
+    n = lib.nl_recv(sk, out.addr, out.bufp, ffi.NULL)
+    if n <= 0:
+        if n < 0:
+            raise error_for(n, "nl_recv")
+        return b"", out.addr.nl_pid, out.addr.nl_groups
+    buf = out.bufp[0]
+    try:
+        data = ffi.buffer(buf, n)[:]
+    finally:
+        lib.free(buf)
+    return data, out.addr.nl_pid, out.addr.nl_groups
+
+
+def setsockopt_int(fd: int, level: int, name: int, value: int, what: str) -> None:
+    """``setsockopt(fd, level, name, &value)``; errno becomes libnl's NLE mapping."""
+    rc = lib.lnp_setsockopt_int(fd, level, name, value)
+    if rc < 0:
+        raise from_errno(rc, f"setsockopt({what})")
+
+
+def getsockopt_int(fd: int, level: int, name: int, what: str) -> int:
+    """``getsockopt(fd, level, name)`` of an int option."""
+    value = ffi.new("int *")
+    rc = lib.lnp_getsockopt_int(fd, level, name, value)
+    if rc < 0:
+        raise from_errno(rc, f"getsockopt({what})")
+    return int(value[0])

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from libnl_py._ffi import ffi, lib
 
@@ -77,6 +77,9 @@ class NetlinkError(OSError):
     (``nl_geterror``'s unless a more precise one is known).
     """
 
+    ext_ack: Any
+    """The kernel's extended ACK (:class:`libnl_py.message.ExtAck`) when it sent one."""
+
     nle_name: str = "NLE_FAILURE"
     code: int = lib.NLE_FAILURE
     default_errno: int = _errno.EIO
@@ -95,6 +98,7 @@ class NetlinkError(OSError):
         self.code = code
         self.function = function
         self.message = message
+        self.ext_ack: Any = None
 
     def __str__(self) -> str:
         text = f"{self.message} (NLE {self.code}, errno {self.errno})"

@@ -1,0 +1,238 @@
+"""asyncio over :class:`~libnl_py.genl.socket.GenlSocket`: same requests, same routing.
+
+The socket's fd is watched with ``loop.add_reader``; whenever it is readable
+the socket's pump reads every queued datagram and routes each message to the
+request it answers (resolving that request's future) or to the notification
+queue. Any number of requests can be in flight at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import threading
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+
+from libnl_py._ffi import lib
+from libnl_py.attrs import AttributeEncoder
+from libnl_py.errors import NetlinkTimeoutError
+from libnl_py.genl.family import Family
+from libnl_py.genl.socket import FamilyRef, GenlSocket, OverrunError, RequestAttrs, _Request
+from libnl_py.message import GenlMessage
+
+__all__ = ["AsyncGenlSocket"]
+
+_UNSET: Any = ...
+
+
+class AsyncGenlSocket:
+    """An asyncio front end for a :class:`GenlSocket`; it owns the socket.
+
+    Create it inside a running loop (``async with AsyncGenlSocket() as sock``);
+    keyword arguments go to :class:`GenlSocket`. At most ``max_in_flight``
+    requests are outstanding at once (more wait their turn), so replies do not
+    overrun the receive buffer. :meth:`close` stops watching the fd and frees
+    the socket.
+    """
+
+    def __init__(
+        self, sock: GenlSocket | None = None, *, max_in_flight: int = 64, **kwargs: Any
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._thread = threading.get_ident()
+        self.sock = sock if sock is not None else GenlSocket(**kwargs)
+        self._fd = self.sock.fileno()
+        self._waiters: collections.deque[asyncio.Future[GenlMessage]] = collections.deque()
+        self._closed = False
+        self._loop.add_reader(self._fd, self._on_readable)
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop watching the fd, fail waiting calls, free the socket. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._loop.remove_reader(self._fd)
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.cancel()
+        self._waiters.clear()
+        self.sock.free()
+
+    async def __aenter__(self) -> AsyncGenlSocket:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the reader ------------------------------------------------------------
+
+    def _on_readable(self) -> None:
+        sock = self.sock
+        try:
+            with sock._locked():
+                sock._pump(sock._ptr())
+        except Exception as exc:  # a freed socket or a libnl error: fail the waiters
+            for waiter in self._waiters:
+                if not waiter.done():
+                    waiter.set_exception(exc)
+            self._waiters.clear()
+            return
+        self._deliver()
+
+    def _deliver(self) -> None:
+        queue = self.sock._notifications
+        waiters = self._waiters
+        while queue and waiters:
+            waiter = waiters.popleft()
+            if waiter.done():
+                continue
+            item = queue.popleft()
+            if isinstance(item, OverrunError):
+                waiter.set_exception(item)
+            else:
+                waiter.set_result(item)
+
+    def _settle(self, req: _Request, future: asyncio.Future[list[GenlMessage]]) -> None:
+        if future.done():
+            return
+        if req.error is not None:
+            future.set_exception(req.error)
+        else:
+            future.set_result(req.replies)
+
+    def _on_done(self, future: asyncio.Future[list[GenlMessage]]) -> Any:
+        def on_done(req: _Request) -> None:
+            if threading.get_ident() == self._thread:
+                self._settle(req, future)
+            else:  # pumped by a thread using the socket synchronously
+                self._loop.call_soon_threadsafe(self._settle, req, future)
+
+        return on_done
+
+    # -- requests --------------------------------------------------------------
+
+    async def _request(
+        self,
+        family: FamilyRef,
+        cmd: int | str,
+        attrs: RequestAttrs,
+        flags: int,
+        version: int | None,
+        header: bytes,
+        timeout: float | None,
+        what: str,
+    ) -> list[GenlMessage]:
+        sock = self.sock
+        if isinstance(family, str) and family not in sock._families:
+            await self.resolve_family(family)
+        wait = sock.timeout if timeout is _UNSET else timeout
+        async with self._slots:
+            future: asyncio.Future[list[GenlMessage]] = self._loop.create_future()
+            req = sock._send(family, cmd, attrs, flags, version, header, what)
+            req.on_done = self._on_done(future)
+            if req.done:  # a thread's pump finished it before the callback was set
+                self._settle(req, future)
+            try:
+                return await asyncio.wait_for(future, wait)
+            except asyncio.TimeoutError:
+                raise NetlinkTimeoutError(req.what, wait) from None
+            finally:
+                if not req.done:
+                    with sock._locked():
+                        sock._pending.pop(req.seq, None)
+
+    async def execute(
+        self,
+        family: FamilyRef,
+        cmd: int | str,
+        attrs: RequestAttrs = None,
+        *,
+        flags: int = 0,
+        version: int | None = None,
+        header: bytes = b"",
+        timeout: float | None = _UNSET,
+    ) -> list[GenlMessage]:
+        """:meth:`GenlSocket.execute`, awaited."""
+        return await self._request(family, cmd, attrs, flags, version, header, timeout, "execute")
+
+    async def dump(
+        self,
+        family: FamilyRef,
+        cmd: int | str,
+        attrs: RequestAttrs = None,
+        *,
+        flags: int = 0,
+        version: int | None = None,
+        header: bytes = b"",
+        timeout: float | None = _UNSET,
+    ) -> list[GenlMessage]:
+        """:meth:`GenlSocket.dump`, awaited."""
+        flags |= lib.NLM_F_DUMP
+        return await self._request(family, cmd, attrs, flags, version, header, timeout, "dump")
+
+    async def resolve_family(self, name: str) -> Family:
+        """:meth:`GenlSocket.resolve_family`, awaited."""
+        sock = self.sock
+        cached = sock._families.get(name)
+        if cached is not None:
+            return cached
+        enc = AttributeEncoder()
+        enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
+        replies = await self.execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, enc, version=2)
+        return sock._remember(replies[0])
+
+    async def list_families(self) -> list[Family]:
+        """:meth:`GenlSocket.list_families`, awaited."""
+        replies = await self.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, version=2)
+        return [self.sock._remember(msg) for msg in replies]
+
+    async def join_group(self, family: FamilyRef, group: str | int) -> int:
+        """:meth:`GenlSocket.join_group`, after resolving the family without blocking."""
+        if isinstance(family, str):
+            family = await self.resolve_family(family)
+        return self.sock.join_group(family, group)
+
+    async def leave_group(self, family: FamilyRef, group: str | int) -> int:
+        if isinstance(family, str):
+            family = await self.resolve_family(family)
+        return self.sock.leave_group(family, group)
+
+    # -- notifications ---------------------------------------------------------
+
+    async def next_notification(self, timeout: float | None = _UNSET) -> GenlMessage:
+        """The next notification; :class:`NetlinkTimeoutError` after ``timeout`` seconds."""
+        queue = self.sock._notifications
+        if queue and not self._waiters:
+            item = queue.popleft()
+            if isinstance(item, OverrunError):
+                raise item
+            return item
+        waiter: asyncio.Future[GenlMessage] = self._loop.create_future()
+        self._waiters.append(waiter)
+        self._deliver()
+        wait = self.sock.timeout if timeout is _UNSET else timeout
+        try:
+            return await asyncio.wait_for(waiter, wait)
+        except asyncio.TimeoutError:
+            raise NetlinkTimeoutError("next_notification", wait) from None
+
+    async def notifications(self, timeout: float | None = None) -> AsyncIterator[GenlMessage]:
+        """Notifications as they arrive; stops after ``timeout`` seconds without one."""
+        while True:
+            try:
+                yield await self.next_notification(timeout)
+            except NetlinkTimeoutError:
+                return
+
+    def decode(self, msg: GenlMessage) -> dict[Any, Any]:
+        return self.sock.decode(msg)

@@ -1,0 +1,676 @@
+"""``GenlSocket``: a generic netlink client over a libnl socket.
+
+What it adds to libnl (see ``shared/LIBNL-NOTES.md`` for the traps):
+
+* every request is matched to its replies by sequence number and sender port,
+  and consumed through its ACK, so replies never run one behind;
+* errors in ``NLMSG_ERROR`` and in a dump's ``NLMSG_DONE`` raise, with the
+  kernel's own errno and its extended ACK (libnl swallows the latter and has
+  no extended-ACK support);
+* ``NLM_F_DUMP_INTR`` raises :class:`~libnl_py.errors.DumpInterruptedError`;
+* multicast notifications are queued apart from replies;
+* every wait has a timeout (the fd is non-blocking and waits use poll);
+* ``ENOBUFS`` (libnl's "Out of memory") raises :class:`OverrunError`.
+
+Receiving is done by whichever caller holds the socket's lock: it reads all
+that is queued and routes each message to the request it answers, or to the
+notification queue. Waiting for more happens outside the lock, so a thread
+waiting for notifications never blocks another thread's request.
+"""
+
+from __future__ import annotations
+
+import collections
+import select
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any, Callable, Union
+
+from libnl_py._ffi import lib
+from libnl_py.attrs import AttributeEncoder, attribute_path
+from libnl_py.bindings import socket as _b
+from libnl_py.errors import (
+    DumpInterruptedError,
+    NetlinkError,
+    NetlinkTimeoutError,
+    NotFoundError,
+    OutOfMemoryError,
+    check,
+    from_errno,
+)
+from libnl_py.genl import families as _families
+from libnl_py.genl.family import Family, family_from_attrs
+from libnl_py.genl.spec import FamilySpec
+from libnl_py.message import (
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    NLMSG_NOOP,
+    NLMSG_OVERRUN,
+    ExtAck,
+    GenlMessage,
+    MalformedMessageError,
+    pack_genl_request,
+    parse_done,
+    parse_error,
+    split_datagram,
+)
+from libnl_py.socket import Socket
+
+__all__ = ["DEFAULT_TIMEOUT", "GenlSocket", "OverrunError", "RequestAttrs"]
+
+DEFAULT_TIMEOUT = 10.0
+"""Seconds a request or receive waits when the caller gives no timeout."""
+
+DEFAULT_RCVBUF = 1024 * 1024
+"""Kernel receive buffer asked for at connect (libnl's 32 KiB overruns under load; the
+kernel caps it at ``net.core.rmem_max``)."""
+
+RECV_BUFFER = 64 * 1024
+"""nl_recv buffer: a datagram larger than this (none from the kernel) fails with NLE_MSG_TRUNC."""
+
+NLM_F_REQUEST = lib.NLM_F_REQUEST
+NLM_F_ACK = lib.NLM_F_ACK
+NLM_F_DUMP = lib.NLM_F_DUMP
+NLM_F_DUMP_INTR = lib.NLM_F_DUMP_INTR
+
+RequestAttrs = Union[None, bytes, bytearray, memoryview, AttributeEncoder, Mapping[Any, Any]]
+FamilyRef = Union[str, int, Family]
+
+
+class OverrunError(OutOfMemoryError):
+    """The socket's receive buffer overran (``ENOBUFS``): the kernel dropped messages.
+
+    libnl reports this as ``NLE_NOMEM`` "Out of memory"; the class keeps that
+    code and sets ``errno`` to ``ENOBUFS``. Requests in flight when it happened
+    are failed with it (their replies may be lost); the socket stays usable.
+    ``count`` is the socket's overrun count so far.
+    """
+
+    def __init__(self, count: int, function: str | None = "recv") -> None:
+        import errno as _errno
+
+        super().__init__(
+            lib.NLE_NOMEM,
+            function,
+            "receive buffer overrun: messages were dropped (ENOBUFS)",
+            errno=_errno.ENOBUFS,
+        )
+        self.count = count
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.count, self.function))
+
+
+class _Request:
+    """One request in flight: what it sent and what came back."""
+
+    __slots__ = (
+        "data",
+        "done",
+        "dump",
+        "error",
+        "hdrsize",
+        "interrupted",
+        "on_done",
+        "replies",
+        "seq",
+        "spec",
+        "what",
+    )
+
+    def __init__(self, seq: int, dump: bool, data: bytes, hdrsize: int, spec: FamilySpec | None, what: str) -> None:
+        self.seq = seq
+        self.dump = dump
+        self.data = data
+        self.hdrsize = hdrsize
+        self.spec = spec
+        self.what = what
+        self.replies: list[GenlMessage] = []
+        self.done = False
+        self.interrupted = False
+        self.error: BaseException | None = None
+        self.on_done: Callable[[_Request], None] | None = None
+
+
+class GenlSocket(Socket):
+    """A libnl socket connected to ``NETLINK_GENERIC``, with a request/reply client.
+
+    >>> with GenlSocket() as sock:
+    ...     family = sock.resolve_family("nlctrl")
+    ...     replies = sock.execute("nlctrl", "getfamily", {"family-name": "ethtool"})
+
+    ``timeout`` is the default, in seconds, for every wait (``None``: no limit).
+    ``ext_ack`` turns on ``NETLINK_EXT_ACK`` and ``NETLINK_CAP_ACK``.
+    ``local_port``/``peer_port`` are set before connecting (0: libnl's choice /
+    the kernel). ``rcvbuf`` sets the kernel receive buffer in bytes (None:
+    libnl's 32 KiB).
+    """
+
+    __slots__ = (
+        "_by_id",
+        "_families",
+        "_notifications",
+        "_peer",
+        "_pending",
+        "_port",
+        "dropped",
+        "overruns",
+        "timeout",
+    )
+
+    def __init__(
+        self,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        ext_ack: bool = True,
+        local_port: int = 0,
+        peer_port: int = 0,
+        rcvbuf: int | None = DEFAULT_RCVBUF,
+    ) -> None:
+        super().__init__()
+        self.timeout = timeout
+        self._pending: dict[int, _Request] = {}
+        self._notifications: collections.deque[GenlMessage] = collections.deque()
+        self._families: dict[str, Family] = {}
+        self._by_id: dict[int, tuple[Family, FamilySpec | None]] = {}
+        self.dropped = 0
+        """Messages dropped: from an unexpected port, or answering no request in flight."""
+        self.overruns = 0
+        """Receive-buffer overruns seen (each also raised as :class:`OverrunError`)."""
+        self._peer = 0
+        try:
+            if local_port:
+                self.set_local_port(local_port)
+            if peer_port:
+                self.set_peer_port(peer_port)
+            with self._locked():
+                sk = self._ptr()
+                _b.genl_connect(sk)
+                check(lib.nl_socket_set_nonblocking(sk), "nl_socket_set_nonblocking")
+                # One recvmsg per datagram instead of libnl's peek-then-read.
+                lib.nl_socket_disable_msg_peek(sk)
+                check(lib.nl_socket_set_msg_buf_size(sk, RECV_BUFFER), "nl_socket_set_msg_buf_size")
+                if rcvbuf is not None:
+                    check(lib.nl_socket_set_buffer_size(sk, rcvbuf, 0), "nl_socket_set_buffer_size")
+                if ext_ack:
+                    fd = lib.nl_socket_get_fd(sk)
+                    _b.setsockopt_int(fd, lib.SOL_NETLINK, lib.NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK")
+                    _b.setsockopt_int(fd, lib.SOL_NETLINK, lib.NETLINK_CAP_ACK, 1, "NETLINK_CAP_ACK")
+                self._port = int(lib.nl_socket_get_local_port(sk))
+                self._peer = int(lib.nl_socket_get_peer_port(sk))
+        except BaseException:
+            self.free()
+            raise
+
+    def set_peer_port(self, port: int) -> None:
+        """Send requests to userspace port ``port`` (0: the kernel); replies are accepted only from it."""
+        super().set_peer_port(port)
+        with self._locked():
+            self._peer = int(lib.nl_socket_get_peer_port(self._ptr()))
+
+    # -- families --------------------------------------------------------------
+
+    def resolve_family(self, name: str) -> Family:
+        """Ask nlctrl for family ``name`` (``CTRL_CMD_GETFAMILY``); cached per socket.
+
+        An unknown family raises :class:`~libnl_py.errors.NotFoundError` carrying
+        the kernel's errno (``ENOENT``) and message, which ``genl_ctrl_resolve`` hides.
+        """
+        family = self._families.get(name)
+        if family is None:
+            if not isinstance(name, str):
+                raise TypeError(f"family name must be a str, not {type(name).__name__}")
+            enc = AttributeEncoder()
+            enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
+            replies = self.execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, enc, version=2)
+            if not replies:
+                raise NotFoundError(function="resolve_family", message=f"no reply for family {name!r}")
+            family = self._remember(replies[0])
+        return family
+
+    def _remember(self, msg: GenlMessage) -> Family:
+        family = family_from_attrs(msg.attrs)
+        spec = _families.get(family.name)
+        if spec is not None:
+            family = family_from_attrs(msg.attrs, {c.id: c.name for c in spec.commands})
+        self._families[family.name] = family
+        self._by_id[family.id] = (family, spec)
+        return family
+
+    def list_families(self) -> list[Family]:
+        """Every registered family (a ``CTRL_CMD_GETFAMILY`` dump), in kernel order."""
+        return [self._remember(msg) for msg in self.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, version=2)]
+
+    def resolve_group(self, family: FamilyRef, group: str) -> int:
+        """The id of multicast group ``group`` of ``family``."""
+        return self._family(family).group(group).id
+
+    def _family(self, family: FamilyRef) -> Family:
+        if isinstance(family, Family):
+            return family
+        if isinstance(family, str):
+            return self.resolve_family(family)
+        raise TypeError(f"family must be a name or a Family, not {type(family).__name__}")
+
+    def _target(self, family: FamilyRef) -> tuple[int, int, FamilySpec | None, int]:
+        """(family id, default version, spec, hdrsize) for a family reference."""
+        if isinstance(family, bool):
+            raise TypeError("family must be a name, a Family or an id, not bool")
+        if isinstance(family, int):
+            family_id = _b.checked_uint(family, "family id", _b.U16_MAX)
+            known = self._by_id.get(family_id)
+            if known is not None:
+                return family_id, known[0].version, known[1], known[0].hdrsize
+            if family_id == lib.GENL_ID_CTRL:
+                return family_id, 2, _families.get("nlctrl"), 0
+            return family_id, 1, None, 0
+        resolved = self._family(family)
+        return resolved.id, resolved.version, self._by_id[resolved.id][1] if resolved.id in self._by_id else _families.get(resolved.name), resolved.hdrsize
+
+    def spec_for(self, family_id: int) -> FamilySpec | None:
+        """The definition used to decode messages of ``family_id``, if one is known."""
+        known = self._by_id.get(family_id)
+        if known is not None:
+            return known[1]
+        return _families.get("nlctrl") if family_id == lib.GENL_ID_CTRL else None
+
+    # -- requests --------------------------------------------------------------
+
+    def execute(
+        self,
+        family: FamilyRef,
+        cmd: int | str,
+        attrs: RequestAttrs = None,
+        *,
+        flags: int = 0,
+        version: int | None = None,
+        header: bytes = b"",
+        timeout: float | None = ...,  # type: ignore[assignment]
+    ) -> list[GenlMessage]:
+        """Send one request and return its replies, consuming everything through its ACK.
+
+        ``family`` is a name, a :class:`Family` or a numeric id; ``cmd`` a
+        number or, with a family definition, a name; ``attrs`` bytes, an
+        :class:`~libnl_py.attrs.AttributeEncoder`, or a mapping of attribute
+        names (or numbers) to values encoded by the family definition.
+        ``flags`` are added to ``NLM_F_REQUEST | NLM_F_ACK`` (``NLM_F_DUMP``
+        makes it a dump: see :meth:`dump`).
+
+        Raises the :class:`~libnl_py.errors.NetlinkError` subclass for the
+        kernel's errno, with ``.ext_ack``; :class:`NetlinkTimeoutError` when
+        the ACK does not come within ``timeout``.
+        """
+        req = self._send(family, cmd, attrs, flags, version, header, "execute")
+        self._wait(req, self.timeout if timeout is ... else timeout)
+        return req.replies
+
+    def dump(
+        self,
+        family: FamilyRef,
+        cmd: int | str,
+        attrs: RequestAttrs = None,
+        *,
+        flags: int = 0,
+        version: int | None = None,
+        header: bytes = b"",
+        timeout: float | None = ...,  # type: ignore[assignment]
+        retries: int = 0,
+    ) -> list[GenlMessage]:
+        """Send a dump request (``NLM_F_DUMP``) and return every message of the dump.
+
+        An error in ``NLMSG_DONE`` raises like an error ACK. A dump the kernel
+        marks ``NLM_F_DUMP_INTR`` (the data changed under it) raises
+        :class:`~libnl_py.errors.DumpInterruptedError` after the dump is fully
+        consumed, unless ``retries`` allows that many fresh attempts.
+        """
+        wait = self.timeout if timeout is ... else timeout
+        for attempt in range(retries + 1):
+            req = self._send(family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump")
+            try:
+                self._wait(req, wait)
+            except DumpInterruptedError:
+                if attempt == retries:
+                    raise
+                continue
+            return req.replies
+        raise AssertionError("unreachable")
+
+    def _encode(self, spec: FamilySpec | None, cmd: int | str, attrs: RequestAttrs, family: object) -> tuple[int, bytes]:
+        command = None
+        if isinstance(cmd, str):
+            if spec is None:
+                raise NotFoundError(
+                    function="execute",
+                    message=f"command {cmd!r} given by name, but family {family!r} has no definition",
+                )
+            command = spec.command(cmd)
+            cmd_id = command.id
+        else:
+            cmd_id = _b.checked_uint(cmd, "cmd", 0xFF)
+        if attrs is None:
+            return cmd_id, b""
+        if isinstance(attrs, AttributeEncoder):
+            return cmd_id, attrs.encode()
+        if isinstance(attrs, (bytes, bytearray, memoryview)):
+            return cmd_id, bytes(attrs)
+        if isinstance(attrs, Mapping):
+            if spec is None:
+                raise NotFoundError(
+                    function="execute",
+                    message=f"attributes given by name, but family {family!r} has no definition",
+                )
+            if command is None:
+                command = spec.command(cmd_id)
+            return cmd_id, spec.encode(command.attribute_set, attrs)
+        raise TypeError(f"attrs must be bytes, an AttributeEncoder or a mapping, not {type(attrs).__name__}")
+
+    def _send(
+        self,
+        family: FamilyRef,
+        cmd: int | str,
+        attrs: RequestAttrs,
+        flags: int,
+        version: int | None,
+        header: bytes,
+        what: str,
+    ) -> _Request:
+        family_id, default_version, spec, hdrsize = self._target(family)
+        cmd_id, payload = self._encode(spec, cmd, attrs, family)
+        flags = _b.checked_uint(flags, "flags", _b.U16_MAX) | NLM_F_REQUEST
+        dump = bool(flags & NLM_F_DUMP == NLM_F_DUMP)
+        if not dump:
+            flags |= NLM_F_ACK
+        version = default_version if version is None else _b.checked_uint(version, "version", 0xFF)
+        if len(header) != hdrsize and header:
+            raise ValueError(f"family header must be {hdrsize} bytes, got {len(header)}")
+        body = (bytes(header) or b"\0" * hdrsize) + payload
+        with self._locked():
+            sk = self._ptr()
+            seq = lib.nl_socket_use_seq(sk)
+            if seq == 0:  # 0 is what notifications carry
+                seq = lib.nl_socket_use_seq(sk)
+            data = pack_genl_request(family_id, flags, seq, self._port, cmd_id, version, body)
+            req = _Request(seq, dump, data, hdrsize, spec, f"{what} family {family_id} cmd {cmd_id}")
+            _b.sendto(sk, data)
+            self._pending[seq] = req
+        return req
+
+    # -- receiving -------------------------------------------------------------
+
+    def _wait(self, req: _Request, timeout: float | None) -> None:
+        """Pump until ``req`` is done; raise its error. Removes it from the table."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while not req.done:
+                with self._locked():
+                    if req.done:
+                        break
+                    read = self._pump(self._ptr(), req)
+                    fd = lib.nl_socket_get_fd(self._sk)
+                if req.done:
+                    break
+                if not read:
+                    self._poll(fd, deadline, req.what, timeout)
+        finally:
+            if not req.done:
+                with self._locked():
+                    self._pending.pop(req.seq, None)
+        if req.error is not None:
+            raise req.error
+
+    @staticmethod
+    def _poll(fd: int, deadline: float | None, what: str, timeout: float | None) -> None:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        if deadline is None:
+            poller.poll()
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not poller.poll(remaining * 1000):
+            if deadline - time.monotonic() <= 0:
+                raise NetlinkTimeoutError(what, timeout)
+
+    def _pump(self, sk: Any, until: _Request | None = None) -> int:
+        """Read and route queued datagrams; returns how many. Lock held.
+
+        Stops when nothing is queued, or as soon as ``until`` is done.
+        """
+        count = 0
+        out = self._recv_out
+        recv = _b.recv_nowait
+        while until is None or not until.done:
+            try:
+                got = recv(sk, out)
+            except OutOfMemoryError:
+                self._overrun()
+                return count + 1
+            if got is None:
+                return count
+            count += 1
+            self._route(*got)
+        return count
+
+    def _overrun(self) -> None:
+        self.overruns += 1
+        error = OverrunError(self.overruns)
+        pending, self._pending = self._pending, {}
+        for req in pending.values():
+            self._finish(req, error)
+        if not pending:
+            # Nobody waits for a reply: the notification stream lost messages.
+            self._notifications.append(error)  # type: ignore[arg-type]
+
+    def _finish(self, req: _Request, error: BaseException | None = None) -> None:
+        if error is not None and req.error is None:
+            req.error = error
+        req.done = True
+        self._pending.pop(req.seq, None)
+        if req.on_done is not None:
+            req.on_done(req)
+
+    def _route(self, data: bytes, port: int, groups: int) -> None:
+        try:
+            messages = split_datagram(data)
+        except MalformedMessageError as exc:
+            self._malformed(port, exc)
+            return
+        peer = self._peer
+        pending = self._pending
+        for msg_type, flags, seq, sender, start, end in messages:
+            if groups:
+                self._notify(data, start, end, msg_type, flags, seq, port)
+                continue
+            if port != peer:
+                self.dropped += 1  # spoofed or stray: not from the port we talk to
+                continue
+            req = pending.get(seq)
+            if req is None:
+                if seq == 0:
+                    self._notify(data, start, end, msg_type, flags, seq, port)
+                else:
+                    self.dropped += 1  # answers nothing in flight (e.g. after a timeout)
+                continue
+            try:
+                self._handle(req, data, start, end, msg_type, flags, seq, port)
+            except MalformedMessageError as exc:
+                self._finish(req, exc)
+
+    def _malformed(self, port: int, exc: MalformedMessageError) -> None:
+        self.dropped += 1
+        if port == self._peer:
+            # From the port we talk to: whatever we wait for from it is broken.
+            for req in list(self._pending.values()):
+                self._finish(req, exc)
+
+    def _handle(self, req: _Request, data: bytes, start: int, end: int, msg_type: int, flags: int, seq: int, port: int) -> None:
+        if msg_type == NLMSG_ERROR:
+            error, ext_ack = parse_error(data, start, end, flags)
+            if error:
+                self._finish(req, self._kernel_error(req, error, ext_ack))
+            elif req.interrupted:
+                self._finish(req, DumpInterruptedError(function=req.what))
+            else:
+                self._finish(req)
+        elif msg_type == NLMSG_DONE:
+            error, ext_ack = parse_done(data, start, end, flags)
+            if error:
+                self._finish(req, self._kernel_error(req, error, ext_ack))
+            elif req.interrupted:
+                self._finish(req, DumpInterruptedError(function=req.what))
+            elif req.dump:
+                self._finish(req)
+            # A multipart reply to a plain request ends at its ACK, still to come.
+        elif msg_type == NLMSG_NOOP:
+            return
+        elif msg_type == NLMSG_OVERRUN:
+            self._finish(req, OverrunError(self.overruns, req.what))
+        else:
+            if flags & NLM_F_DUMP_INTR:
+                req.interrupted = True
+            req.replies.append(GenlMessage(data, start, end, msg_type, flags, seq, port, req.hdrsize))
+
+    def _kernel_error(self, req: _Request, error: int, ext_ack: ExtAck | None) -> NetlinkError:
+        if ext_ack is not None and ext_ack.offset is not None:
+            # Offsets count from the request's nlmsghdr; attributes start after
+            # the genl header and the family header.
+            attrs_at = 16 + 4 + req.hdrsize
+            if ext_ack.offset >= attrs_at:
+                path = tuple(attribute_path(req.data, ext_ack.offset, attrs_at))
+                names = _attribute_names(req, path)
+                ext_ack = ExtAck(
+                    message=ext_ack.message,
+                    offset=ext_ack.offset,
+                    attribute_path=path,
+                    attribute_names=names,
+                    missing_type=ext_ack.missing_type,
+                    missing_nest=ext_ack.missing_nest,
+                    cookie=ext_ack.cookie,
+                    policy=ext_ack.policy,
+                )
+        exc = from_errno(error, req.what)
+        if ext_ack is not None:
+            detail = ext_ack.describe()
+            if detail:
+                exc.message = f"{exc.message}: {detail}"
+                exc.strerror = exc.message
+        exc.ext_ack = ext_ack
+        return exc
+
+    def _notify(self, data: bytes, start: int, end: int, msg_type: int, flags: int, seq: int, port: int) -> None:
+        known = self._by_id.get(msg_type)
+        hdrsize = known[0].hdrsize if known is not None else 0
+        try:
+            msg = GenlMessage(data, start, end, msg_type, flags, seq, port, hdrsize)
+        except MalformedMessageError:
+            self.dropped += 1
+            return
+        self._notifications.append(msg)
+
+    # -- notifications ---------------------------------------------------------
+
+    def join_group(self, family: FamilyRef, group: str | int) -> int:
+        """Join a multicast group (``nl_socket_add_membership``); returns its id."""
+        group_id = group if isinstance(group, int) else self.resolve_group(family, group)
+        if isinstance(family, (str, Family)):
+            self._family(family)  # so notifications of it decode with its definition
+        with self._locked():
+            check(lib.nl_socket_add_membership(self._ptr(), group_id), "nl_socket_add_membership")
+        return group_id
+
+    def leave_group(self, family: FamilyRef, group: str | int) -> int:
+        """Leave a multicast group (``nl_socket_drop_membership``); returns its id."""
+        group_id = group if isinstance(group, int) else self.resolve_group(family, group)
+        with self._locked():
+            check(lib.nl_socket_drop_membership(self._ptr(), group_id), "nl_socket_drop_membership")
+        return group_id
+
+    def poll_notifications(self) -> list[GenlMessage]:
+        """Every notification queued now, without waiting."""
+        with self._locked():
+            self._pump(self._ptr())
+            return self._drain()
+
+    def _drain(self) -> list[GenlMessage]:
+        out = []
+        queue = self._notifications
+        while queue:
+            item = queue.popleft()
+            if isinstance(item, OverrunError):
+                if out:
+                    queue.appendleft(item)  # type: ignore[arg-type]
+                    return out
+                raise item
+            out.append(item)
+        return out
+
+    def next_notification(self, timeout: float | None = ...) -> GenlMessage:  # type: ignore[assignment]
+        """The next notification, waiting at most ``timeout`` seconds.
+
+        Raises :class:`NetlinkTimeoutError` when none comes, and
+        :class:`OverrunError` (once) when the kernel dropped notifications.
+        """
+        wait = self.timeout if timeout is ... else timeout
+        deadline = None if wait is None else time.monotonic() + wait
+        while True:
+            with self._locked():
+                queue = self._notifications
+                if not queue:
+                    self._pump(self._ptr())
+                if queue:
+                    item = queue.popleft()
+                    if isinstance(item, OverrunError):
+                        raise item
+                    return item
+                fd = lib.nl_socket_get_fd(self._sk)
+            self._poll(fd, deadline, "next_notification", wait)
+
+    def notifications(self, timeout: float | None = None) -> Iterator[GenlMessage]:
+        """Iterate over notifications as they arrive.
+
+        With a ``timeout``, iteration stops after that many seconds without one.
+        """
+        while True:
+            try:
+                yield self.next_notification(timeout)
+            except NetlinkTimeoutError:
+                return
+
+    def decode(self, msg: GenlMessage) -> dict[Any, Any]:
+        """Decode a message by its family's definition; by attribute number otherwise."""
+        spec = self.spec_for(msg.family_id)
+        if spec is not None:
+            return spec.decode_message(msg)
+        return {attr.type: attr.payload for attr in msg.attrs}
+
+    # -- state -----------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The local port bound at connect."""
+        return self._port
+
+    def __repr__(self) -> str:
+        if self.freed:
+            return "<GenlSocket freed>"
+        return f"<GenlSocket port={self._port} pending={len(self._pending)}>"
+
+
+def _attribute_names(req: _Request, path: tuple[int, ...]) -> tuple[str, ...]:
+    spec = req.spec
+    if spec is None or not path:
+        return ()
+    try:
+        cmd = req.data[16]
+        aset = spec.attribute_set(spec.command(cmd).attribute_set)
+    except (NetlinkError, KeyError):
+        return ()
+    names = []
+    for attr_type in path:
+        attr = aset.by_type.get(attr_type) if aset is not None else None
+        if attr is None:
+            names.append(str(attr_type))
+            aset = None
+            continue
+        names.append(attr.name)
+        aset = spec.attribute_set(attr.nested) if attr.nested and attr.kind == "nest" else None
+    return tuple(names)

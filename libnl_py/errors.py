@@ -451,7 +451,7 @@ _OPTIONAL = {35: "HAS_NLE_HOSTUNREACH", 36: "HAS_NLE_NETDOWN"}
 _BY_CODE: dict[int, type[NetlinkError]] = {
     cls.code: cls
     for cls in _ALL_CLASSES
-    if cls.code not in _OPTIONAL or getattr(lib, _OPTIONAL[cls.code], 0)
+    if cls.code not in _OPTIONAL or bool(getattr(lib, _OPTIONAL[cls.code], 0))
 }
 # A libnl newer than this module may define codes it has no name for: each
 # still gets a class of its own.

@@ -65,6 +65,17 @@ class Socket:
             )
         return sk
 
+    def _locked(self) -> threading.Lock:
+        """The lock, once this process is known to own the socket.
+
+        The fork check comes first: in a forked child the lock may be held
+        forever by a thread that existed only in the parent (one blocked in
+        :meth:`recv`, say).
+        """
+        if self._generation != _generation[0]:
+            self._ptr()  # raises FreedSocketError or ForkedSocketError
+        return self._lock
+
     def free(self) -> None:
         """Close the fd and release the libnl socket (``nl_socket_free``). Idempotent.
 
@@ -88,7 +99,9 @@ class Socket:
 
         A closed socket can be connected again. Closing a freed socket does nothing.
         """
-        with self._lock:
+        if self._sk is None:
+            return
+        with self._locked():
             if self._sk is not None:
                 lib.nl_close(self._ptr())
 
@@ -111,6 +124,8 @@ class Socket:
     def __repr__(self) -> str:
         if self._sk is None:
             return f"<{type(self).__name__} freed>"
+        if self._generation != _generation[0]:
+            return f"<{type(self).__name__} of the parent process>"
         with self._lock:
             sk = self._sk
             if sk is None:
@@ -128,7 +143,7 @@ class Socket:
         ``0`` means "unspecified": libnl then generates one. The fd is not touched.
         """
         port = _b.checked_uint(port, "port", _b.PORT_MAX)
-        with self._lock:
+        with self._locked():
             lib.nl_socket_set_local_port(self._ptr(), port)
 
     @property
@@ -138,7 +153,7 @@ class Socket:
         As in libnl, reading it before connect generates a port and pins it:
         connect then cannot retry another port if that one is taken.
         """
-        with self._lock:
+        with self._locked():
             return int(lib.nl_socket_get_local_port(self._ptr()))
 
     def set_peer_port(self, port: int) -> None:
@@ -147,13 +162,13 @@ class Socket:
         It does not filter what is received.
         """
         port = _b.checked_uint(port, "port", _b.PORT_MAX)
-        with self._lock:
+        with self._locked():
             lib.nl_socket_set_peer_port(self._ptr(), port)
 
     @property
     def peer_port(self) -> int:
         """The destination port for sends (``nl_socket_get_peer_port``); 0 is the kernel."""
-        with self._lock:
+        with self._locked():
             return int(lib.nl_socket_get_peer_port(self._ptr()))
 
     # -- connection ------------------------------------------------------
@@ -164,17 +179,17 @@ class Socket:
         ``protocol`` is a ``NETLINK_*`` number, e.g. ``lib.NETLINK_ROUTE``.
         """
         protocol = _b.checked_uint(protocol, "protocol", 31)
-        with self._lock:
+        with self._locked():
             _b.connect(self._ptr(), protocol)
 
     def genl_connect(self) -> None:
         """Open and bind the fd for generic netlink (``genl_connect``)."""
-        with self._lock:
+        with self._locked():
             _b.genl_connect(self._ptr())
 
     def fileno(self) -> int:
         """The fd (``nl_socket_get_fd``), or -1 when not connected."""
-        with self._lock:
+        with self._locked():
             return int(lib.nl_socket_get_fd(self._ptr()))
 
     @property
@@ -189,7 +204,7 @@ class Socket:
         """
         rxbuf = _b.checked_uint(rxbuf, "rxbuf", 0x7FFFFFFF)
         txbuf = _b.checked_uint(txbuf, "txbuf", 0x7FFFFFFF)
-        with self._lock:
+        with self._locked():
             check(lib.nl_socket_set_buffer_size(self._ptr(), rxbuf, txbuf), "nl_socket_set_buffer_size")
 
     # -- raw I/O ---------------------------------------------------------
@@ -203,7 +218,7 @@ class Socket:
         """
         msg_type = _b.checked_uint(msg_type, "msg_type", _b.U16_MAX)
         flags = _b.checked_uint(flags, "flags", _b.U16_MAX)
-        with self._lock:
+        with self._locked():
             return _b.send_simple(self._ptr(), msg_type, flags, payload)
 
     def recv(self, timeout: float | None = None) -> tuple[bytes, int]:
@@ -212,7 +227,7 @@ class Socket:
         Blocks until a datagram arrives, or for at most ``timeout`` seconds
         (then :class:`~libnl_py.errors.NetlinkTimeoutError`, a ``TimeoutError``).
         """
-        with self._lock:
+        with self._locked():
             sk = self._ptr()
             if timeout is not None:
                 _wait_readable(int(lib.nl_socket_get_fd(sk)), timeout, "nl_recv")

@@ -1,0 +1,224 @@
+"""Fixtures and helpers shared by the test modules.
+
+Integration tests talk to the running kernel: generic netlink's ``nlctrl``
+family always exists, and so does the loopback link for ``NETLINK_ROUTE``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import pytest
+
+from libnl_py import Socket, lib
+
+NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
+NLATTR = struct.Struct("=HH")  # len, type
+GENLMSGHDR = struct.Struct("=BBH")  # cmd, version, reserved
+
+
+def in_ci() -> bool:
+    """True when running under CI, where a missing privilege is a failure, not a skip."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def require_root(reason: str = "needs root") -> None:
+    """Skip the calling test when not root; under ``CI=true`` fail instead.
+
+    A CI job that silently skips the privileged tests would report green
+    without having run them.
+    """
+    if os.geteuid() == 0:
+        return
+    message = f"{reason} (running as uid {os.geteuid()})"
+    if in_ci():
+        pytest.fail(f"CI=true but {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def root() -> None:
+    """Use in a test that needs root: see :func:`require_root`."""
+    require_root()
+
+
+# -- /proc/net/netlink ---------------------------------------------------------
+
+
+class NetlinkEntry(NamedTuple):
+    """One row of /proc/net/netlink (this process's network namespace)."""
+
+    protocol: int  # the "Eth" column
+    port: int  # the "Pid" column
+    groups: int
+    inode: int
+
+
+def netlink_entries() -> list[NetlinkEntry]:
+    """Parse /proc/net/netlink: ``sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode``."""
+    with open("/proc/net/netlink") as f:
+        header = f.readline().split()
+        assert header[:4] == ["sk", "Eth", "Pid", "Groups"], header
+        inode_col = header.index("Inode")
+        rows = []
+        for line in f:
+            cols = line.split()
+            if not cols:
+                continue
+            rows.append(
+                NetlinkEntry(
+                    protocol=int(cols[1]),
+                    port=int(cols[2]),
+                    groups=int(cols[3], 16),
+                    inode=int(cols[inode_col]),
+                )
+            )
+    return rows
+
+
+def bound_ports(protocol: int) -> set[int]:
+    """The ports bound for ``protocol`` in this network namespace."""
+    return {e.port for e in netlink_entries() if e.protocol == protocol}
+
+
+def fd_inode(fd: int) -> int:
+    """The socket inode behind ``fd`` (``socket:[N]`` in /proc/self/fd)."""
+    target = os.readlink(f"/proc/self/fd/{fd}")
+    assert target.startswith("socket:["), target
+    return int(target[len("socket:[") : -1])
+
+
+# -- message codec (deliberately independent of the library under test) -------
+
+
+class Message(NamedTuple):
+    type: int
+    flags: int
+    seq: int
+    pid: int
+    payload: bytes
+
+
+def split_messages(data: bytes) -> list[Message]:
+    """Split one datagram into its netlink messages (NLMSG_ALIGN'ed)."""
+    messages = []
+    offset = 0
+    while offset + NLMSGHDR.size <= len(data):
+        length, mtype, flags, seq, pid = NLMSGHDR.unpack_from(data, offset)
+        assert NLMSGHDR.size <= length <= len(data) - offset, (length, len(data), offset)
+        messages.append(
+            Message(mtype, flags, seq, pid, data[offset + NLMSGHDR.size : offset + length])
+        )
+        offset += (length + 3) & ~3
+    assert offset >= len(data), f"trailing bytes after offset {offset} of {len(data)}"
+    return messages
+
+
+def parse_attrs(data: bytes) -> dict[int, bytes]:
+    """Attributes at top level: type (flags masked off) -> payload (unpadded)."""
+    attrs = {}
+    offset = 0
+    while offset + NLATTR.size <= len(data):
+        length, atype = NLATTR.unpack_from(data, offset)
+        assert NLATTR.size <= length <= len(data) - offset, (length, len(data), offset)
+        attrs[atype & lib.NLA_TYPE_MASK] = data[offset + NLATTR.size : offset + length]
+        offset += (length + 3) & ~3
+    return attrs
+
+
+def nlattr(atype: int, payload: bytes) -> bytes:
+    """One attribute: header with the unpadded length, payload padded to 4 bytes."""
+    return NLATTR.pack(NLATTR.size + len(payload), atype) + payload + b"\0" * (-len(payload) % 4)
+
+
+def getfamily_request(name: str) -> bytes:
+    """genlmsghdr(CTRL_CMD_GETFAMILY, version 1) + CTRL_ATTR_FAMILY_NAME."""
+    return GENLMSGHDR.pack(lib.CTRL_CMD_GETFAMILY, 1, 0) + nlattr(
+        lib.CTRL_ATTR_FAMILY_NAME, name.encode() + b"\0"
+    )
+
+
+def recv_messages(sock: Socket, timeout: float = 2.0) -> tuple[list[Message], int]:
+    """One datagram from ``sock``, split into messages, and its sender port."""
+    data, port = sock.recv(timeout=timeout)
+    assert data, "recv returned no data"
+    return split_messages(data), port
+
+
+def resolve_nlctrl(sock: Socket) -> tuple[int, int]:
+    """Ask the kernel for ``nlctrl`` with a raw GETFAMILY; read reply and ACK.
+
+    Returns (family id, sequence number); asserts the ACK carries error 0.
+    """
+    sock.send_simple(lib.GENL_ID_CTRL, 0, getfamily_request("nlctrl"))
+    (reply,), port = recv_messages(sock)
+    assert port == 0  # the kernel
+    assert reply.type == lib.GENL_ID_CTRL
+    attrs = parse_attrs(reply.payload[GENLMSGHDR.size :])
+    family_id = struct.unpack("=H", attrs[lib.CTRL_ATTR_FAMILY_ID])[0]
+    (ack,), _ = recv_messages(sock)
+    assert ack.type == lib.NLMSG_ERROR
+    assert struct.unpack_from("=i", ack.payload)[0] == 0
+    assert ack.seq == reply.seq
+    return family_id, reply.seq
+
+
+# -- fixtures -------------------------------------------------------------------
+
+
+@pytest.fixture
+def genl_socket() -> Iterator[Socket]:
+    """A Socket connected to generic netlink, freed afterwards."""
+    with Socket() as s:
+        s.genl_connect()
+        yield s
+
+
+def free_port(protocol: int) -> int:
+    """A random high port that nobody has bound for ``protocol`` right now."""
+    taken = bound_ports(protocol)
+    while True:
+        port = random.randrange(2**30, 2**31)
+        if port not in taken:
+            return port
+
+
+RTM_NEWLINK = 16
+RTM_GETLINK = 18
+IFLA_IFNAME = 3
+IFINFOMSG = struct.Struct("=BxHiII")  # family, pad, type, index, flags, change
+
+
+def dump_links(sock: Socket) -> list[tuple[int, str]]:
+    """RTM_GETLINK dump on a NETLINK_ROUTE socket: sorted (ifindex, name) pairs.
+
+    Reads datagrams until NLMSG_DONE and checks that every part of the dump
+    answers this request (same sequence number, addressed to this port).
+    """
+    sent = sock.send_simple(RTM_GETLINK, lib.NLM_F_DUMP, bytes(IFINFOMSG.size))
+    assert sent == NLMSGHDR.size + IFINFOMSG.size
+    local_port = sock.local_port
+    links = []
+    seqs = set()
+    done = False
+    while not done:
+        messages, port = recv_messages(sock)
+        assert port == 0
+        for msg in messages:
+            assert msg.pid == local_port
+            seqs.add(msg.seq)
+            if msg.type == lib.NLMSG_DONE:
+                assert struct.unpack_from("=i", msg.payload)[0] == 0
+                done = True
+                continue
+            assert msg.type == RTM_NEWLINK, msg
+            assert msg.flags & lib.NLM_F_MULTI
+            _family, _type, index, _flags, _change = IFINFOMSG.unpack_from(msg.payload)
+            attrs = parse_attrs(msg.payload[IFINFOMSG.size :])
+            links.append((index, attrs[IFLA_IFNAME].rstrip(b"\0").decode()))
+    assert len(seqs) == 1, seqs
+    return sorted(links)

@@ -128,6 +128,11 @@ class AttributeEncoder:
         buf += data
         buf += b"\0" * (_pad(length) - length)
 
+    def put_raw(self, data: bytes | bytearray | memoryview) -> None:
+        """Append already-encoded attributes as they are."""
+        if self._error is None:
+            self._buf += data
+
     def _int(self, kind: str, attr_type: int, value: int) -> None:
         if self._error is not None:
             return

@@ -17,7 +17,7 @@ from typing import Any
 
 from libnl_py._ffi import lib
 from libnl_py.attrs import AttributeEncoder
-from libnl_py.errors import NetlinkTimeoutError
+from libnl_py.errors import NetlinkTimeoutError, NotFoundError
 from libnl_py.genl.family import Family
 from libnl_py.genl.socket import FamilyRef, GenlSocket, OverrunError, RequestAttrs, _Request
 from libnl_py.message import GenlMessage
@@ -188,7 +188,12 @@ class AsyncGenlSocket:
             return cached
         enc = AttributeEncoder()
         enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
-        replies = await self.execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, enc, version=2)
+        try:
+            replies = await self.execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, enc, version=2)
+        except NotFoundError as exc:
+            exc.function = "resolve_family"
+            exc.message = f"no generic netlink family {name!r} ({exc.message})"
+            raise
         return sock._remember(replies[0])
 
     async def list_families(self) -> list[Family]:

@@ -40,6 +40,7 @@ from libnl_py.errors import (
 )
 from libnl_py.genl import families as _families
 from libnl_py.genl.family import Family, family_from_attrs
+from libnl_py.genl.policy import FamilyPolicy, parse_policy_dump
 from libnl_py.genl.spec import FamilySpec
 from libnl_py.message import (
     NLMSG_DONE,
@@ -222,7 +223,12 @@ class GenlSocket(Socket):
                 raise TypeError(f"family name must be a str, not {type(name).__name__}")
             enc = AttributeEncoder()
             enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
-            replies = self.execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, enc, version=2)
+            try:
+                replies = self.execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, enc, version=2)
+            except NotFoundError as exc:
+                exc.function = "resolve_family"
+                exc.message = f"no generic netlink family {name!r} ({exc.message})"
+                raise
             if not replies:
                 raise NotFoundError(function="resolve_family", message=f"no reply for family {name!r}")
             family = self._remember(replies[0])
@@ -240,6 +246,26 @@ class GenlSocket(Socket):
     def list_families(self) -> list[Family]:
         """Every registered family (a ``CTRL_CMD_GETFAMILY`` dump), in kernel order."""
         return [self._remember(msg) for msg in self.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, version=2)]
+
+    def get_policy(self, family: FamilyRef, cmd: int | None = None) -> FamilyPolicy:
+        """The kernel's attribute policies for ``family`` (a ``CTRL_CMD_GETPOLICY`` dump).
+
+        With ``cmd``, only that command's policies (``CTRL_ATTR_OP``).
+        """
+        resolved = self._family(family) if not isinstance(family, int) else None
+        enc = AttributeEncoder()
+        if resolved is not None:
+            enc.u16(lib.CTRL_ATTR_FAMILY_ID, resolved.id)
+        else:
+            enc.u16(lib.CTRL_ATTR_FAMILY_ID, _b.checked_uint(family, "family id", _b.U16_MAX))
+        if cmd is not None:
+            enc.u32(lib.CTRL_ATTR_OP, _b.checked_uint(cmd, "cmd", 0xFF))
+        replies = self.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETPOLICY, enc, version=2)
+        family_id = resolved.id if resolved is not None else int(family)  # type: ignore[arg-type]
+        policy = parse_policy_dump(replies, family_id)
+        if resolved is not None and cmd is None:
+            _fix_dump_only_op(policy, resolved)
+        return policy
 
     def resolve_group(self, family: FamilyRef, group: str) -> int:
         """The id of multicast group ``group`` of ``family``."""
@@ -653,6 +679,25 @@ class GenlSocket(Socket):
         if self.freed:
             return "<GenlSocket freed>"
         return f"<GenlSocket port={self._port} pending={len(self._pending)}>"
+
+
+def _fix_dump_only_op(policy: FamilyPolicy, family: Family) -> None:
+    """Re-key the op that kernels file under op 0.
+
+    Linux (at least up to 6.18) writes a dump-only op's entry in a whole-family
+    policy dump under ``doit->cmd``, which is 0 for such an op. When exactly
+    one dump-only op of the family has no entry, the op-0 entry is its.
+    """
+    if 0 not in policy.ops or family.operation(0) is not None:
+        return
+    missing = [
+        op.id
+        for op in family.operations
+        if op.id not in policy.ops and op.can_dump and not op.can_do
+        and op.flags & lib.GENL_CMD_CAP_HASPOL
+    ]
+    if len(missing) == 1:
+        policy.ops[missing[0]] = policy.ops.pop(0)
 
 
 def _attribute_names(req: _Request, path: tuple[int, ...]) -> tuple[str, ...]:

@@ -1,0 +1,165 @@
+"""The kernel's own attribute policies, from nlctrl's ``CTRL_CMD_GETPOLICY`` dump.
+
+They say, per command, which attributes a family accepts and their types and
+limits: enough to encode and decode attributes of a family that has no
+definition here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from libnl_py._ffi import lib
+from libnl_py.attrs import Attribute, Attributes, MalformedAttributesError
+from libnl_py.message import GenlMessage
+
+__all__ = ["ATTR_TYPE_NAMES", "AttrPolicy", "FamilyPolicy", "decode_by_policy", "parse_policy_dump"]
+
+# enum netlink_attribute_type (<linux/netlink.h>); SINT and UINT since Linux 6.8.
+ATTR_TYPE_NAMES = {
+    0: "invalid",
+    1: "flag",
+    2: "u8",
+    3: "u16",
+    4: "u32",
+    5: "u64",
+    6: "s8",
+    7: "s16",
+    8: "s32",
+    9: "s64",
+    10: "binary",
+    11: "string",
+    12: "nul-string",
+    13: "nested",
+    14: "nested-array",
+    15: "bitfield32",
+    16: "sint",
+    17: "uint",
+}
+
+# enum netlink_policy_type_attr (<linux/netlink.h>)
+_TYPE, _MIN_S, _MAX_S, _MIN_U, _MAX_U, _MIN_LEN, _MAX_LEN, _IDX, _MAXTYPE, _BF32, _PAD, _MASK = range(1, 13)
+
+
+@dataclass(frozen=True)
+class AttrPolicy:
+    """How the kernel validates one attribute."""
+
+    type: int
+    kind: str
+    min_value: int | None = None
+    max_value: int | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    policy: int | None = None
+    """Index of the nested policy, for nested attributes."""
+    maxtype: int | None = None
+    bitfield32_mask: int | None = None
+    mask: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "kind": self.kind}
+        for name in (
+            "min_value", "max_value", "min_length", "max_length",
+            "policy", "maxtype", "bitfield32_mask", "mask",
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                out[name.replace("_", "-")] = value
+        return out
+
+
+@dataclass(frozen=True)
+class FamilyPolicy:
+    """A family's policies: ``policies[index][attr]`` and, per command, which index applies."""
+
+    family_id: int
+    policies: dict[int, dict[int, AttrPolicy]] = field(default_factory=dict)
+    ops: dict[int, dict[str, int]] = field(default_factory=dict)
+    """cmd -> {"do": index, "dump": index} (a key is absent when the op has no such policy)."""
+
+    def for_command(self, cmd: int, dump: bool = False) -> dict[int, AttrPolicy] | None:
+        """The top-level attribute policy of ``cmd`` (its do or dump form), if it has one."""
+        index = self.ops.get(cmd, {}).get("dump" if dump else "do")
+        if index is None and not self.ops and self.policies:
+            index = 0  # families with one policy for every op report only index 0
+        return None if index is None else self.policies.get(index)
+
+
+def _policy_of(attr_type: int, attrs: Attributes) -> AttrPolicy:
+    def opt(t: int, reader: str) -> int | None:
+        a = attrs.get(t)
+        return None if a is None else int(getattr(a, reader)())
+
+    kind_id = opt(_TYPE, "u32") or 0
+    return AttrPolicy(
+        type=attr_type,
+        kind=ATTR_TYPE_NAMES.get(kind_id, f"type-{kind_id}"),
+        min_value=opt(_MIN_S, "s64") if _MIN_S in attrs else opt(_MIN_U, "u64"),
+        max_value=opt(_MAX_S, "s64") if _MAX_S in attrs else opt(_MAX_U, "u64"),
+        min_length=opt(_MIN_LEN, "u32"),
+        max_length=opt(_MAX_LEN, "u32"),
+        policy=opt(_IDX, "u32"),
+        maxtype=opt(_MAXTYPE, "u32"),
+        bitfield32_mask=opt(_BF32, "u32"),
+        mask=opt(_MASK, "u64"),
+    )
+
+
+def parse_policy_dump(messages: Iterable[GenlMessage], family_id: int) -> FamilyPolicy:
+    """Collect a ``CTRL_CMD_GETPOLICY`` dump into a :class:`FamilyPolicy`."""
+    result = FamilyPolicy(family_id)
+    for msg in messages:
+        attrs = msg.attrs
+        if lib.CTRL_ATTR_POLICY in attrs:
+            for index in attrs.nested(lib.CTRL_ATTR_POLICY):
+                table = result.policies.setdefault(index.type, {})
+                for attr in index.nested():
+                    table[attr.type] = _policy_of(attr.type, attr.nested())
+        if lib.CTRL_ATTR_OP_POLICY in attrs:
+            for op in attrs.nested(lib.CTRL_ATTR_OP_POLICY):
+                entry = result.ops.setdefault(op.type, {})
+                forms = op.nested()
+                for key, t in (("do", lib.CTRL_ATTR_POLICY_DO), ("dump", lib.CTRL_ATTR_POLICY_DUMP)):
+                    if t in forms:
+                        entry[key] = forms.u32(t)
+    return result
+
+
+def _value(attr: Attribute, pol: AttrPolicy | None, policy: FamilyPolicy, depth: int) -> Any:
+    kind = pol.kind if pol is not None else None
+    try:
+        if kind in ("u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "uint", "sint"):
+            return getattr(attr, kind)()
+        if kind in ("string", "nul-string"):
+            return attr.string()
+        if kind == "flag":
+            return True
+        if kind == "nested" and pol is not None and pol.policy is not None and depth < 32:
+            return decode_by_policy(attr.nested(), policy, policy.policies.get(pol.policy), depth + 1)
+        if kind == "nested-array" and pol is not None and depth < 32:
+            inner = policy.policies.get(pol.policy) if pol.policy is not None else None
+            return [decode_by_policy(e.nested(), policy, inner, depth + 1) for e in attr.nested()]
+    except MalformedAttributesError:
+        pass
+    return attr.payload.hex()
+
+
+def decode_by_policy(
+    attrs: Attributes,
+    policy: FamilyPolicy,
+    table: dict[int, AttrPolicy] | None,
+    depth: int = 0,
+) -> dict[int, Any]:
+    """Attributes by number, typed by the kernel's policy; unknown or untyped ones as hex."""
+    out: dict[int, Any] = {}
+    for attr in attrs:
+        value = _value(attr, (table or {}).get(attr.type), policy, depth)
+        if attr.type in out:
+            previous = out[attr.type]
+            out[attr.type] = [*previous, value] if isinstance(previous, list) and attr.type in out else [previous, value]
+        else:
+            out[attr.type] = value
+    return out

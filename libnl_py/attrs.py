@@ -183,7 +183,11 @@ class AttributeEncoder:
 
     def uint(self, attr_type: int, value: int) -> None:
         """Variable-width unsigned (``NLA_UINT``): 4 bytes when it fits, else 8."""
-        self._int("u32" if isinstance(value, int) and 0 <= value <= 0xFFFFFFFF else "u64", attr_type, value)
+        self._int(
+            "u32" if isinstance(value, int) and 0 <= value <= 0xFFFFFFFF else "u64",
+            attr_type,
+            value,
+        )
 
     def sint(self, attr_type: int, value: int) -> None:
         """Variable-width signed (``NLA_SINT``): 4 bytes when it fits, else 8."""
@@ -195,7 +199,9 @@ class AttributeEncoder:
         if self._error is not None:
             return
         if not isinstance(value, str):
-            self._fail(TypeError(f"attribute {attr_type}: string needs a str, not {type(value).__name__}"))
+            self._fail(
+                TypeError(f"attribute {attr_type}: string needs a str, not {type(value).__name__}")
+            )
             return
         data = value.encode()
         if b"\0" in data:

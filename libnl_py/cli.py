@@ -91,7 +91,12 @@ def policy_sets(policy: FamilyPolicy, spec: FamilySpec | None) -> dict[int, Attr
         index, aset = todo.pop()
         for attr_type, pol in policy.policies.get(index, {}).items():
             attr = aset.by_type.get(attr_type)
-            if pol.policy is not None and attr is not None and attr.nested and pol.policy not in found:
+            if (
+                pol.policy is not None
+                and attr is not None
+                and attr.nested
+                and pol.policy not in found
+            ):
                 try:
                     found[pol.policy] = spec.attribute_set(attr.nested)
                 except KeyError:
@@ -116,10 +121,20 @@ def policies_json(policy: FamilyPolicy, spec: FamilySpec | None) -> dict[str, An
 
 _INT_KINDS = {"u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "uint", "sint", "be16", "be32"}
 _POLICY_KINDS = {
-    "u8": "u8", "u16": "u16", "u32": "u32", "u64": "u64",
-    "s8": "s8", "s16": "s16", "s32": "s32", "s64": "s64",
-    "uint": "uint", "sint": "sint", "string": "string", "nul-string": "string",
-    "binary": "binary", "flag": "flag",
+    "u8": "u8",
+    "u16": "u16",
+    "u32": "u32",
+    "u64": "u64",
+    "s8": "s8",
+    "s16": "s16",
+    "s32": "s32",
+    "s64": "s64",
+    "uint": "uint",
+    "sint": "sint",
+    "string": "string",
+    "nul-string": "string",
+    "binary": "binary",
+    "flag": "flag",
 }
 
 
@@ -239,7 +254,9 @@ def _encode_kind(enc: AttributeEncoder, attr_type: int, kind: str, value: Any) -
         raise UsageError(f"attribute {attr_type}: unknown kind {kind!r}")
 
 
-def _encode_by_policy(enc: AttributeEncoder, values: dict[Any, Any], policy: dict[int, AttrPolicy] | None) -> None:
+def _encode_by_policy(
+    enc: AttributeEncoder, values: dict[Any, Any], policy: dict[int, AttrPolicy] | None
+) -> None:
     for key, value in values.items():
         if not str(key).isdigit():
             raise UsageError(f"attribute {key!r}: this family has no definition; use numbers")
@@ -261,7 +278,9 @@ def _encode_by_policy(enc: AttributeEncoder, values: dict[Any, Any], policy: dic
             continue
         kind = _POLICY_KINDS.get(pol.kind)
         if kind is None:
-            raise UsageError(f"attribute {attr_type}: {pol.kind} attributes need a family definition")
+            raise UsageError(
+                f"attribute {attr_type}: {pol.kind} attributes need a family definition"
+            )
         _encode_kind(enc, attr_type, kind, value)
 
 
@@ -274,7 +293,11 @@ def _print_json(value: Any, pretty: bool = True) -> None:
 
 
 def decode_message(
-    sock: GenlSocket, msg: GenlMessage, spec: FamilySpec | None, policy: FamilyPolicy | None, dump: bool
+    sock: GenlSocket,
+    msg: GenlMessage,
+    spec: FamilySpec | None,
+    policy: FamilyPolicy | None,
+    dump: bool,
 ) -> dict[str, Any]:
     if spec is not None:
         name = spec.command_name(msg.cmd)
@@ -328,8 +351,10 @@ def cmd_family(args: argparse.Namespace) -> int:
         out["policies"] = policies_json(policy, spec)
         _print_json(out)
         return 0
-    print(f"{family.name}: id {family.id:#06x}, version {family.version}, "
-          f"hdrsize {family.hdrsize}, maxattr {family.maxattr}")
+    print(
+        f"{family.name}: id {family.id:#06x}, version {family.version}, "
+        f"hdrsize {family.hdrsize}, maxattr {family.maxattr}"
+    )
     print("operations:")
     for op in family.operations:
         forms = policy.ops.get(op.id, {})
@@ -404,7 +429,9 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             family = resolver.resolve_family(args.family)
         groups = args.groups or [g.name for g in family.groups]
         if not groups:
-            raise NotFoundError(function="monitor", message=f"family {family.name!r} has no multicast groups")
+            raise NotFoundError(
+                function="monitor", message=f"family {family.name!r} has no multicast groups"
+            )
         spec = _families.get(family.name)
         # One socket per group: the group of each notification is then known
         # exactly (the kernel's sender address cannot name groups above 32).
@@ -454,7 +481,9 @@ def make_parser() -> argparse.ArgumentParser:
         prog="libnl-py",
         description=f"Talk to the kernel's generic netlink families (libnl {LIBNL_VERSION}).",
     )
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the kernel (default 10)")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds to wait for the kernel (default 10)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -467,19 +496,28 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=cmd_family)
 
-    for name, text in (("do", "send one request, print its replies"), ("dump", "dump, print every message")):
+    for name, text in (
+        ("do", "send one request, print its replies"),
+        ("dump", "dump, print every message"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("family")
         p.add_argument("cmd", help="command name (with a definition) or number")
-        p.add_argument("attrs", nargs="*", metavar="ATTR=VALUE", help="attribute by name or NUM[:KIND]=VALUE")
-        p.add_argument("--json-attrs", metavar="JSON", help="attributes as a JSON object (nests as objects)")
+        p.add_argument(
+            "attrs", nargs="*", metavar="ATTR=VALUE", help="attribute by name or NUM[:KIND]=VALUE"
+        )
+        p.add_argument(
+            "--json-attrs", metavar="JSON", help="attributes as a JSON object (nests as objects)"
+        )
         p.set_defaults(run=cmd_request)
 
     p = sub.add_parser("monitor", help="print notifications as JSON lines")
     p.add_argument("family")
     p.add_argument("groups", nargs="*", metavar="GROUP", help="groups to join (default: all)")
     p.add_argument("--count", type=int, help="exit after N notifications")
-    p.add_argument("--timeout", type=float, dest="timeout", default=None, help="exit after S seconds")
+    p.add_argument(
+        "--timeout", type=float, dest="timeout", default=None, help="exit after S seconds"
+    )
     p.set_defaults(run=cmd_monitor)
     return parser
 

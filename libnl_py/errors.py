@@ -18,53 +18,53 @@ from typing import Any, NoReturn
 from libnl_py._ffi import ffi, lib
 
 __all__ = [
-    "NetlinkError",
-    "check",
-    "error_for",
-    "from_errno",
-    "from_code",
-    "message_for",
-    "raise_for",
-    "FailureError",
-    "InterruptedCallError",
-    "BadSocketError",
-    "TryAgainError",
-    "OutOfMemoryError",
-    "ExistsError",
-    "InvalidError",
-    "RangeError",
-    "MessageSizeError",
-    "NotSupportedError",
-    "AddressFamilyNotSupportedError",
-    "NotFoundError",
-    "NoAttributeError",
-    "MissingAttributeError",
-    "AddressFamilyMismatchError",
-    "SequenceMismatchError",
-    "MessageOverflowError",
-    "MessageTruncatedError",
-    "NoAddressError",
-    "SourceRoutingNotSupportedError",
-    "MessageTooShortError",
-    "MessageTypeNotSupportedError",
-    "ObjectMismatchError",
-    "NoCacheError",
-    "BusyError",
-    "ProtocolMismatchError",
+    "NLE_NAMES",
     "AccessDeniedError",
+    "AddressFamilyMismatchError",
+    "AddressFamilyNotSupportedError",
+    "AttributeSizeError",
+    "BadSocketError",
+    "BusyError",
+    "DumpInterruptedError",
+    "ExistsError",
+    "FailureError",
+    "ForkedSocketError",
+    "FreedSocketError",
+    "HostUnreachableError",
+    "ImmutableError",
+    "InterruptedCallError",
+    "InvalidError",
+    "MessageOverflowError",
+    "MessageSizeError",
+    "MessageTooShortError",
+    "MessageTruncatedError",
+    "MessageTypeNotSupportedError",
+    "MissingAttributeError",
+    "NetlinkError",
+    "NetlinkTimeoutError",
+    "NetworkDownError",
+    "NoAddressError",
+    "NoAttributeError",
+    "NoCacheError",
+    "NoDeviceError",
+    "NotFoundError",
     "NotPermittedError",
+    "NotSupportedError",
+    "ObjectMismatchError",
+    "OutOfMemoryError",
     "PacketLocationFileError",
     "ParseError",
-    "NoDeviceError",
-    "ImmutableError",
-    "DumpInterruptedError",
-    "AttributeSizeError",
-    "HostUnreachableError",
-    "NetworkDownError",
-    "FreedSocketError",
-    "ForkedSocketError",
-    "NLE_NAMES",
-    "NetlinkTimeoutError",
+    "ProtocolMismatchError",
+    "RangeError",
+    "SequenceMismatchError",
+    "SourceRoutingNotSupportedError",
+    "TryAgainError",
+    "check",
+    "error_for",
+    "from_code",
+    "from_errno",
+    "message_for",
+    "raise_for",
 ]
 
 
@@ -495,9 +495,7 @@ def error_for(
     return from_code(code)(abs(code), function, message, errno=errno)
 
 
-def from_errno(
-    err: int, function: str | None = None, message: str | None = None
-) -> NetlinkError:
+def from_errno(err: int, function: str | None = None, message: str | None = None) -> NetlinkError:
     """An exception for a POSIX errno (either sign), classed as libnl classes it.
 
     The class is the one for ``nl_syserr2nlerr(err)``; ``.errno`` keeps ``err``
@@ -531,8 +529,6 @@ class FreedSocketError(BadSocketError):
 
 class ForkedSocketError(BadSocketError):
     """The socket was created in a parent process; a forked child must open its own."""
-
-
 
 
 class NetlinkTimeoutError(NetlinkError, TimeoutError):

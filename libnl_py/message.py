@@ -75,9 +75,12 @@ def pack_genl_request(
     payload: bytes,
 ) -> bytes:
     """One generic netlink request: nlmsghdr, genlmsghdr, then ``payload`` (header + attrs)."""
-    return _REQ_HDR.pack(
-        NLMSG_HDRLEN + GENL_HDRLEN + len(payload), family_id, flags, seq, port, cmd, version, 0
-    ) + payload
+    return (
+        _REQ_HDR.pack(
+            NLMSG_HDRLEN + GENL_HDRLEN + len(payload), family_id, flags, seq, port, cmd, version, 0
+        )
+        + payload
+    )
 
 
 @dataclass(frozen=True)
@@ -175,7 +178,18 @@ class GenlMessage:
     empty); ``attrs`` the attributes after it.
     """
 
-    __slots__ = ("_attrs", "_attrs_at", "_data", "_end", "cmd", "family_id", "flags", "port", "seq", "version")
+    __slots__ = (
+        "_attrs",
+        "_attrs_at",
+        "_data",
+        "_end",
+        "cmd",
+        "family_id",
+        "flags",
+        "port",
+        "seq",
+        "version",
+    )
 
     def __init__(
         self,
@@ -201,6 +215,8 @@ class GenlMessage:
         self.flags = flags
         self.seq = seq
         self.port = port
+        self.cmd: int
+        self.version: int
         self.cmd, self.version, _reserved = _GENLHDR.unpack_from(data, body)
         self._attrs_at = body + GENL_HDRLEN + hdrsize
         self._attrs: Attributes | None = None

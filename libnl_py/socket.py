@@ -6,13 +6,15 @@ import os
 import select
 import threading
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from libnl_py._ffi import ffi, lib
 from libnl_py.bindings import socket as _b
 from libnl_py.errors import ForkedSocketError, FreedSocketError, NetlinkTimeoutError, check
 
 __all__ = ["Socket"]
+
+_S = TypeVar("_S", bound="Socket")
 
 # Bumped in every forked child: a socket made under an older generation
 # belongs to a parent process.
@@ -110,7 +112,7 @@ class Socket:
         """True once :meth:`free` has run."""
         return self._sk is None
 
-    def __enter__(self) -> Socket:
+    def __enter__(self: _S) -> _S:
         return self
 
     def __exit__(
@@ -205,7 +207,10 @@ class Socket:
         rxbuf = _b.checked_uint(rxbuf, "rxbuf", 0x7FFFFFFF)
         txbuf = _b.checked_uint(txbuf, "txbuf", 0x7FFFFFFF)
         with self._locked():
-            check(lib.nl_socket_set_buffer_size(self._ptr(), rxbuf, txbuf), "nl_socket_set_buffer_size")
+            check(
+                lib.nl_socket_set_buffer_size(self._ptr(), rxbuf, txbuf),
+                "nl_socket_set_buffer_size",
+            )
 
     # -- raw I/O ---------------------------------------------------------
 

@@ -135,7 +135,8 @@ class FakePeer:
         """Send ``data`` as it is to ``port`` (any bytes: the point of a fake)."""
         self.sock.set_peer_port(port)
         with self.sock._locked():
-            return _b.sendto(self.sock._ptr(), data)
+            sent: int = _b.sendto(self.sock._ptr(), data)
+        return sent
 
     @staticmethod
     def message(
@@ -149,7 +150,9 @@ class FakePeer:
     ) -> bytes:
         """One netlink message; ``length`` overrides nlmsg_len (to break it)."""
         size = 16 + len(payload)
-        data = _NLMSGHDR.pack(size if length is None else length, msg_type, flags, seq, port) + payload
+        data = (
+            _NLMSGHDR.pack(size if length is None else length, msg_type, flags, seq, port) + payload
+        )
         return data + b"\0" * (-len(data) % 4)
 
     def genl_message(
@@ -211,7 +214,9 @@ class FakePeer:
         payload = struct.pack("=i", error) + echoed + extra
         self.send_raw(
             req.port,
-            self.message(lib.NLMSG_ERROR, flags, req.seq if seq is None else seq, self.port, payload),
+            self.message(
+                lib.NLMSG_ERROR, flags, req.seq if seq is None else seq, self.port, payload
+            ),
         )
 
     def done(self, req: Request, error: int = 0, *, message: str | None = None) -> None:
@@ -243,6 +248,8 @@ class FakePeer:
             self.send_raw(req.port, datagram)
         self.done(req, error)
 
-    def notify(self, port: int, family_id: int, cmd: int, attrs: bytes | AttributeEncoder | None = None) -> None:
+    def notify(
+        self, port: int, family_id: int, cmd: int, attrs: bytes | AttributeEncoder | None = None
+    ) -> None:
         """A unicast notification (sequence number 0) to ``port``."""
         self.send_raw(port, self.genl_message(family_id, cmd, attrs, seq=0))

@@ -19,12 +19,18 @@ from libnl_py._ffi import lib
 from libnl_py.attrs import AttributeEncoder
 from libnl_py.errors import NetlinkTimeoutError, NotFoundError
 from libnl_py.genl.family import Family
-from libnl_py.genl.socket import FamilyRef, GenlSocket, OverrunError, RequestAttrs, _Request
+from libnl_py.genl.socket import (
+    SOCKET_TIMEOUT,
+    FamilyRef,
+    GenlSocket,
+    OverrunError,
+    RequestAttrs,
+    Timeout,
+    _Request,
+)
 from libnl_py.message import GenlMessage
 
 __all__ = ["AsyncGenlSocket"]
-
-_UNSET: Any = ...
 
 
 class AsyncGenlSocket:
@@ -129,13 +135,13 @@ class AsyncGenlSocket:
         flags: int,
         version: int | None,
         header: bytes,
-        timeout: float | None,
+        timeout: Timeout,
         what: str,
     ) -> list[GenlMessage]:
         sock = self.sock
         if isinstance(family, str) and family not in sock._families:
             await self.resolve_family(family)
-        wait = sock.timeout if timeout is _UNSET else timeout
+        wait = sock.timeout if timeout is SOCKET_TIMEOUT else timeout
         async with self._slots:
             future: asyncio.Future[list[GenlMessage]] = self._loop.create_future()
             req = sock._send(family, cmd, attrs, flags, version, header, what)
@@ -160,7 +166,7 @@ class AsyncGenlSocket:
         flags: int = 0,
         version: int | None = None,
         header: bytes = b"",
-        timeout: float | None = _UNSET,
+        timeout: Timeout = SOCKET_TIMEOUT,
     ) -> list[GenlMessage]:
         """:meth:`GenlSocket.execute`, awaited."""
         return await self._request(family, cmd, attrs, flags, version, header, timeout, "execute")
@@ -174,7 +180,7 @@ class AsyncGenlSocket:
         flags: int = 0,
         version: int | None = None,
         header: bytes = b"",
-        timeout: float | None = _UNSET,
+        timeout: Timeout = SOCKET_TIMEOUT,
     ) -> list[GenlMessage]:
         """:meth:`GenlSocket.dump`, awaited."""
         flags |= lib.NLM_F_DUMP
@@ -214,7 +220,7 @@ class AsyncGenlSocket:
 
     # -- notifications ---------------------------------------------------------
 
-    async def next_notification(self, timeout: float | None = _UNSET) -> GenlMessage:
+    async def next_notification(self, timeout: Timeout = SOCKET_TIMEOUT) -> GenlMessage:
         """The next notification; :class:`NetlinkTimeoutError` after ``timeout`` seconds."""
         queue = self.sock._notifications
         if queue and not self._waiters:
@@ -225,7 +231,7 @@ class AsyncGenlSocket:
         waiter: asyncio.Future[GenlMessage] = self._loop.create_future()
         self._waiters.append(waiter)
         self._deliver()
-        wait = self.sock.timeout if timeout is _UNSET else timeout
+        wait = self.sock.timeout if timeout is SOCKET_TIMEOUT else timeout
         try:
             return await asyncio.wait_for(waiter, wait)
         except asyncio.TimeoutError:

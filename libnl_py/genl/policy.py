@@ -40,7 +40,9 @@ ATTR_TYPE_NAMES = {
 }
 
 # enum netlink_policy_type_attr (<linux/netlink.h>)
-_TYPE, _MIN_S, _MAX_S, _MIN_U, _MAX_U, _MIN_LEN, _MAX_LEN, _IDX, _MAXTYPE, _BF32, _PAD, _MASK = range(1, 13)
+_TYPE, _MIN_S, _MAX_S, _MIN_U, _MAX_U, _MIN_LEN, _MAX_LEN, _IDX, _MAXTYPE, _BF32, _PAD, _MASK = (
+    range(1, 13)
+)
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,14 @@ class AttrPolicy:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type, "kind": self.kind}
         for name in (
-            "min_value", "max_value", "min_length", "max_length",
-            "policy", "maxtype", "bitfield32_mask", "mask",
+            "min_value",
+            "max_value",
+            "min_length",
+            "max_length",
+            "policy",
+            "maxtype",
+            "bitfield32_mask",
+            "mask",
         ):
             value = getattr(self, name)
             if value is not None:
@@ -122,7 +130,10 @@ def parse_policy_dump(messages: Iterable[GenlMessage], family_id: int) -> Family
             for op in attrs.nested(lib.CTRL_ATTR_OP_POLICY):
                 entry = result.ops.setdefault(op.type, {})
                 forms = op.nested()
-                for key, t in (("do", lib.CTRL_ATTR_POLICY_DO), ("dump", lib.CTRL_ATTR_POLICY_DUMP)):
+                for key, t in (
+                    ("do", lib.CTRL_ATTR_POLICY_DO),
+                    ("dump", lib.CTRL_ATTR_POLICY_DUMP),
+                ):
                     if t in forms:
                         entry[key] = forms.u32(t)
     return result
@@ -138,7 +149,9 @@ def _value(attr: Attribute, pol: AttrPolicy | None, policy: FamilyPolicy, depth:
         if kind == "flag":
             return True
         if kind == "nested" and pol is not None and pol.policy is not None and depth < 32:
-            return decode_by_policy(attr.nested(), policy, policy.policies.get(pol.policy), depth + 1)
+            return decode_by_policy(
+                attr.nested(), policy, policy.policies.get(pol.policy), depth + 1
+            )
         if kind == "nested-array" and pol is not None and depth < 32:
             inner = policy.policies.get(pol.policy) if pol.policy is not None else None
             return [decode_by_policy(e.nested(), policy, inner, depth + 1) for e in attr.nested()]
@@ -159,7 +172,11 @@ def decode_by_policy(
         value = _value(attr, (table or {}).get(attr.type), policy, depth)
         if attr.type in out:
             previous = out[attr.type]
-            out[attr.type] = [*previous, value] if isinstance(previous, list) and attr.type in out else [previous, value]
+            out[attr.type] = (
+                [*previous, value]
+                if isinstance(previous, list) and attr.type in out
+                else [previous, value]
+            )
         else:
             out[attr.type] = value
     return out

@@ -21,6 +21,7 @@ waiting for notifications never blocks another thread's request.
 from __future__ import annotations
 
 import collections
+import enum
 import select
 import time
 from collections.abc import Iterator, Mapping
@@ -41,7 +42,7 @@ from libnl_py.errors import (
 from libnl_py.genl import families as _families
 from libnl_py.genl.family import Family, family_from_attrs
 from libnl_py.genl.policy import FamilyPolicy, parse_policy_dump
-from libnl_py.genl.spec import FamilySpec
+from libnl_py.genl.spec import AttrSet, FamilySpec
 from libnl_py.message import (
     NLMSG_DONE,
     NLMSG_ERROR,
@@ -57,7 +58,14 @@ from libnl_py.message import (
 )
 from libnl_py.socket import Socket
 
-__all__ = ["DEFAULT_TIMEOUT", "GenlSocket", "OverrunError", "RequestAttrs"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "SOCKET_TIMEOUT",
+    "GenlSocket",
+    "OverrunError",
+    "RequestAttrs",
+    "Timeout",
+]
 
 DEFAULT_TIMEOUT = 10.0
 """Seconds a request or receive waits when the caller gives no timeout."""
@@ -73,6 +81,16 @@ NLM_F_REQUEST = lib.NLM_F_REQUEST
 NLM_F_ACK = lib.NLM_F_ACK
 NLM_F_DUMP = lib.NLM_F_DUMP
 NLM_F_DUMP_INTR = lib.NLM_F_DUMP_INTR
+
+
+class _Default(enum.Enum):
+    TIMEOUT = "the socket's timeout"
+
+
+SOCKET_TIMEOUT = _Default.TIMEOUT
+"""Default of every ``timeout`` argument: use the socket's :attr:`GenlSocket.timeout`."""
+
+Timeout = Union[float, None, _Default]
 
 RequestAttrs = Union[None, bytes, bytearray, memoryview, AttributeEncoder, Mapping[Any, Any]]
 FamilyRef = Union[str, int, Family]
@@ -119,7 +137,9 @@ class _Request:
         "what",
     )
 
-    def __init__(self, seq: int, dump: bool, data: bytes, hdrsize: int, spec: FamilySpec | None, what: str) -> None:
+    def __init__(
+        self, seq: int, dump: bool, data: bytes, hdrsize: int, spec: FamilySpec | None, what: str
+    ) -> None:
         self.seq = seq
         self.dump = dump
         self.data = data
@@ -150,6 +170,7 @@ class GenlSocket(Socket):
     __slots__ = (
         "_by_id",
         "_families",
+        "_groups",
         "_notifications",
         "_peer",
         "_pending",
@@ -171,7 +192,9 @@ class GenlSocket(Socket):
         super().__init__()
         self.timeout = timeout
         self._pending: dict[int, _Request] = {}
-        self._notifications: collections.deque[GenlMessage] = collections.deque()
+        # Notifications in arrival order; an OverrunError marks where some were lost.
+        self._notifications: collections.deque[GenlMessage | OverrunError] = collections.deque()
+        self._groups: set[int] = set()
         self._families: dict[str, Family] = {}
         self._by_id: dict[int, tuple[Family, FamilySpec | None]] = {}
         self.dropped = 0
@@ -195,8 +218,12 @@ class GenlSocket(Socket):
                     check(lib.nl_socket_set_buffer_size(sk, rcvbuf, 0), "nl_socket_set_buffer_size")
                 if ext_ack:
                     fd = lib.nl_socket_get_fd(sk)
-                    _b.setsockopt_int(fd, lib.SOL_NETLINK, lib.NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK")
-                    _b.setsockopt_int(fd, lib.SOL_NETLINK, lib.NETLINK_CAP_ACK, 1, "NETLINK_CAP_ACK")
+                    _b.setsockopt_int(
+                        fd, lib.SOL_NETLINK, lib.NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK"
+                    )
+                    _b.setsockopt_int(
+                        fd, lib.SOL_NETLINK, lib.NETLINK_CAP_ACK, 1, "NETLINK_CAP_ACK"
+                    )
                 self._port = int(lib.nl_socket_get_local_port(sk))
                 self._peer = int(lib.nl_socket_get_peer_port(sk))
         except BaseException:
@@ -204,7 +231,10 @@ class GenlSocket(Socket):
             raise
 
     def set_peer_port(self, port: int) -> None:
-        """Send requests to userspace port ``port`` (0: the kernel); replies are accepted only from it."""
+        """Send requests to userspace port ``port`` (0: the kernel).
+
+        Replies are accepted only from that port.
+        """
         super().set_peer_port(port)
         with self._locked():
             self._peer = int(lib.nl_socket_get_peer_port(self._ptr()))
@@ -230,7 +260,9 @@ class GenlSocket(Socket):
                 exc.message = f"no generic netlink family {name!r} ({exc.message})"
                 raise
             if not replies:
-                raise NotFoundError(function="resolve_family", message=f"no reply for family {name!r}")
+                raise NotFoundError(
+                    function="resolve_family", message=f"no reply for family {name!r}"
+                )
             family = self._remember(replies[0])
         return family
 
@@ -245,7 +277,10 @@ class GenlSocket(Socket):
 
     def list_families(self) -> list[Family]:
         """Every registered family (a ``CTRL_CMD_GETFAMILY`` dump), in kernel order."""
-        return [self._remember(msg) for msg in self.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, version=2)]
+        return [
+            self._remember(msg)
+            for msg in self.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, version=2)
+        ]
 
     def get_policy(self, family: FamilyRef, cmd: int | None = None) -> FamilyPolicy:
         """The kernel's attribute policies for ``family`` (a ``CTRL_CMD_GETPOLICY`` dump).
@@ -291,7 +326,14 @@ class GenlSocket(Socket):
                 return family_id, 2, _families.get("nlctrl"), 0
             return family_id, 1, None, 0
         resolved = self._family(family)
-        return resolved.id, resolved.version, self._by_id[resolved.id][1] if resolved.id in self._by_id else _families.get(resolved.name), resolved.hdrsize
+        return (
+            resolved.id,
+            resolved.version,
+            self._by_id[resolved.id][1]
+            if resolved.id in self._by_id
+            else _families.get(resolved.name),
+            resolved.hdrsize,
+        )
 
     def spec_for(self, family_id: int) -> FamilySpec | None:
         """The definition used to decode messages of ``family_id``, if one is known."""
@@ -311,7 +353,7 @@ class GenlSocket(Socket):
         flags: int = 0,
         version: int | None = None,
         header: bytes = b"",
-        timeout: float | None = ...,  # type: ignore[assignment]
+        timeout: Timeout = SOCKET_TIMEOUT,
     ) -> list[GenlMessage]:
         """Send one request and return its replies, consuming everything through its ACK.
 
@@ -327,7 +369,7 @@ class GenlSocket(Socket):
         the ACK does not come within ``timeout``.
         """
         req = self._send(family, cmd, attrs, flags, version, header, "execute")
-        self._wait(req, self.timeout if timeout is ... else timeout)
+        self._wait(req, self.timeout if timeout is SOCKET_TIMEOUT else timeout)
         return req.replies
 
     def dump(
@@ -339,7 +381,7 @@ class GenlSocket(Socket):
         flags: int = 0,
         version: int | None = None,
         header: bytes = b"",
-        timeout: float | None = ...,  # type: ignore[assignment]
+        timeout: Timeout = SOCKET_TIMEOUT,
         retries: int = 0,
     ) -> list[GenlMessage]:
         """Send a dump request (``NLM_F_DUMP``) and return every message of the dump.
@@ -349,7 +391,7 @@ class GenlSocket(Socket):
         :class:`~libnl_py.errors.DumpInterruptedError` after the dump is fully
         consumed, unless ``retries`` allows that many fresh attempts.
         """
-        wait = self.timeout if timeout is ... else timeout
+        wait = self.timeout if timeout is SOCKET_TIMEOUT else timeout
         for attempt in range(retries + 1):
             req = self._send(family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump")
             try:
@@ -361,13 +403,16 @@ class GenlSocket(Socket):
             return req.replies
         raise AssertionError("unreachable")
 
-    def _encode(self, spec: FamilySpec | None, cmd: int | str, attrs: RequestAttrs, family: object) -> tuple[int, bytes]:
+    def _encode(
+        self, spec: FamilySpec | None, cmd: int | str, attrs: RequestAttrs, family: object
+    ) -> tuple[int, bytes]:
         command = None
         if isinstance(cmd, str):
             if spec is None:
                 raise NotFoundError(
                     function="execute",
-                    message=f"command {cmd!r} given by name, but family {family!r} has no definition",
+                    message=f"command {cmd!r} given by name, but family {family!r}"
+                    " has no definition",
                 )
             command = spec.command(cmd)
             cmd_id = command.id
@@ -388,7 +433,9 @@ class GenlSocket(Socket):
             if command is None:
                 command = spec.command(cmd_id)
             return cmd_id, spec.encode(command.attribute_set, attrs)
-        raise TypeError(f"attrs must be bytes, an AttributeEncoder or a mapping, not {type(attrs).__name__}")
+        raise TypeError(
+            f"attrs must be bytes, an AttributeEncoder or a mapping, not {type(attrs).__name__}"
+        )
 
     def _send(
         self,
@@ -416,7 +463,9 @@ class GenlSocket(Socket):
             if seq == 0:  # 0 is what notifications carry
                 seq = lib.nl_socket_use_seq(sk)
             data = pack_genl_request(family_id, flags, seq, self._port, cmd_id, version, body)
-            req = _Request(seq, dump, data, hdrsize, spec, f"{what} family {family_id} cmd {cmd_id}")
+            req = _Request(
+                seq, dump, data, hdrsize, spec, f"{what} family {family_id} cmd {cmd_id}"
+            )
             _b.sendto(sk, data)
             self._pending[seq] = req
         return req
@@ -437,6 +486,9 @@ class GenlSocket(Socket):
                     break
                 if not read:
                     self._poll(fd, deadline, req.what, timeout)
+                elif deadline is not None and time.monotonic() >= deadline:
+                    # Traffic keeps coming, but none of it finishes this request.
+                    raise NetlinkTimeoutError(req.what, timeout)
         finally:
             if not req.done:
                 with self._locked():
@@ -452,19 +504,19 @@ class GenlSocket(Socket):
             poller.poll()
             return
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or not poller.poll(remaining * 1000):
-            if deadline - time.monotonic() <= 0:
-                raise NetlinkTimeoutError(what, timeout)
+        if (remaining <= 0 or not poller.poll(remaining * 1000)) and deadline <= time.monotonic():
+            raise NetlinkTimeoutError(what, timeout)
 
-    def _pump(self, sk: Any, until: _Request | None = None) -> int:
+    def _pump(self, sk: Any, until: _Request | None = None, limit: int = 256) -> int:
         """Read and route queued datagrams; returns how many. Lock held.
 
-        Stops when nothing is queued, or as soon as ``until`` is done.
+        Stops when nothing is queued, as soon as ``until`` is done, or after
+        ``limit`` datagrams (so a flood cannot keep the caller here forever).
         """
         count = 0
         out = self._recv_out
         recv = _b.recv_nowait
-        while until is None or not until.done:
+        while count < limit and (until is None or not until.done):
             try:
                 got = recv(sk, out)
             except OutOfMemoryError:
@@ -482,9 +534,9 @@ class GenlSocket(Socket):
         pending, self._pending = self._pending, {}
         for req in pending.values():
             self._finish(req, error)
-        if not pending:
-            # Nobody waits for a reply: the notification stream lost messages.
-            self._notifications.append(error)  # type: ignore[arg-type]
+        if self._groups or not pending:
+            # The notification stream lost messages: its reader is told once.
+            self._notifications.append(error)
 
     def _finish(self, req: _Request, error: BaseException | None = None) -> None:
         if error is not None and req.error is None:
@@ -502,7 +554,7 @@ class GenlSocket(Socket):
             return
         peer = self._peer
         pending = self._pending
-        for msg_type, flags, seq, sender, start, end in messages:
+        for msg_type, flags, seq, _sender, start, end in messages:
             if groups:
                 self._notify(data, start, end, msg_type, flags, seq, port)
                 continue
@@ -528,7 +580,17 @@ class GenlSocket(Socket):
             for req in list(self._pending.values()):
                 self._finish(req, exc)
 
-    def _handle(self, req: _Request, data: bytes, start: int, end: int, msg_type: int, flags: int, seq: int, port: int) -> None:
+    def _handle(
+        self,
+        req: _Request,
+        data: bytes,
+        start: int,
+        end: int,
+        msg_type: int,
+        flags: int,
+        seq: int,
+        port: int,
+    ) -> None:
         if msg_type == NLMSG_ERROR:
             error, ext_ack = parse_error(data, start, end, flags)
             if error:
@@ -553,7 +615,9 @@ class GenlSocket(Socket):
         else:
             if flags & NLM_F_DUMP_INTR:
                 req.interrupted = True
-            req.replies.append(GenlMessage(data, start, end, msg_type, flags, seq, port, req.hdrsize))
+            req.replies.append(
+                GenlMessage(data, start, end, msg_type, flags, seq, port, req.hdrsize)
+            )
 
     def _kernel_error(self, req: _Request, error: int, ext_ack: ExtAck | None) -> NetlinkError:
         if ext_ack is not None and ext_ack.offset is not None:
@@ -582,7 +646,9 @@ class GenlSocket(Socket):
         exc.ext_ack = ext_ack
         return exc
 
-    def _notify(self, data: bytes, start: int, end: int, msg_type: int, flags: int, seq: int, port: int) -> None:
+    def _notify(
+        self, data: bytes, start: int, end: int, msg_type: int, flags: int, seq: int, port: int
+    ) -> None:
         known = self._by_id.get(msg_type)
         hdrsize = known[0].hdrsize if known is not None else 0
         try:
@@ -601,6 +667,7 @@ class GenlSocket(Socket):
             self._family(family)  # so notifications of it decode with its definition
         with self._locked():
             check(lib.nl_socket_add_membership(self._ptr(), group_id), "nl_socket_add_membership")
+            self._groups.add(group_id)
         return group_id
 
     def leave_group(self, family: FamilyRef, group: str | int) -> int:
@@ -608,6 +675,7 @@ class GenlSocket(Socket):
         group_id = group if isinstance(group, int) else self.resolve_group(family, group)
         with self._locked():
             check(lib.nl_socket_drop_membership(self._ptr(), group_id), "nl_socket_drop_membership")
+            self._groups.discard(group_id)
         return group_id
 
     def poll_notifications(self) -> list[GenlMessage]:
@@ -617,25 +685,25 @@ class GenlSocket(Socket):
             return self._drain()
 
     def _drain(self) -> list[GenlMessage]:
-        out = []
+        out: list[GenlMessage] = []
         queue = self._notifications
         while queue:
             item = queue.popleft()
             if isinstance(item, OverrunError):
                 if out:
-                    queue.appendleft(item)  # type: ignore[arg-type]
+                    queue.appendleft(item)
                     return out
                 raise item
             out.append(item)
         return out
 
-    def next_notification(self, timeout: float | None = ...) -> GenlMessage:  # type: ignore[assignment]
+    def next_notification(self, timeout: Timeout = SOCKET_TIMEOUT) -> GenlMessage:
         """The next notification, waiting at most ``timeout`` seconds.
 
         Raises :class:`NetlinkTimeoutError` when none comes, and
         :class:`OverrunError` (once) when the kernel dropped notifications.
         """
-        wait = self.timeout if timeout is ... else timeout
+        wait = self.timeout if timeout is SOCKET_TIMEOUT else timeout
         deadline = None if wait is None else time.monotonic() + wait
         while True:
             with self._locked():
@@ -693,7 +761,9 @@ def _fix_dump_only_op(policy: FamilyPolicy, family: Family) -> None:
     missing = [
         op.id
         for op in family.operations
-        if op.id not in policy.ops and op.can_dump and not op.can_do
+        if op.id not in policy.ops
+        and op.can_dump
+        and not op.can_do
         and op.flags & lib.GENL_CMD_CAP_HASPOL
     ]
     if len(missing) == 1:
@@ -705,8 +775,7 @@ def _attribute_names(req: _Request, path: tuple[int, ...]) -> tuple[str, ...]:
     if spec is None or not path:
         return ()
     try:
-        cmd = req.data[16]
-        aset = spec.attribute_set(spec.command(cmd).attribute_set)
+        aset: AttrSet | None = spec.attribute_set(spec.command(req.data[16]).attribute_set)
     except (NetlinkError, KeyError):
         return ()
     names = []

@@ -29,7 +29,14 @@ _SCALARS = frozenset(
     ("u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "uint", "sint", "be16", "be32")
 )
 _KINDS = _SCALARS | {
-    "string", "binary", "flag", "nest", "indexed-array", "nest-type-value", "pad", "unused"
+    "string",
+    "binary",
+    "flag",
+    "nest",
+    "indexed-array",
+    "nest-type-value",
+    "pad",
+    "unused",
 }
 
 
@@ -43,7 +50,11 @@ class Enum:
 
     def decode(self, value: int) -> Value:
         if self.flags:
-            names = [self.values.get(1 << bit, f"{1 << bit:#x}") for bit in range(value.bit_length()) if value >> bit & 1]
+            names = [
+                self.values.get(1 << bit, f"{1 << bit:#x}")
+                for bit in range(value.bit_length())
+                if value >> bit & 1
+            ]
             return names
         return self.values.get(value, value)
 
@@ -122,27 +133,36 @@ class FamilySpec:
     attribute_sets: tuple[AttrSet, ...]
     enums: tuple[Enum, ...] = ()
     notifications: tuple[Command, ...] = ()
+    replies: tuple[Command, ...] = ()
+    """Messages the kernel sends, by their own id, for families (like ethtool) that
+    number kernel-to-user messages apart from requests."""
     groups: tuple[str, ...] = ()
     hdrsize: int = 0
     doc: str = ""
     _sets: Mapping[str, AttrSet] = field(init=False, repr=False, compare=False)
     _enums: Mapping[str, Enum] = field(init=False, repr=False, compare=False)
     _by_id: Mapping[int, Command] = field(init=False, repr=False, compare=False)
+    _received: Mapping[int, Command] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_sets", {s.name: s for s in self.attribute_sets})
         object.__setattr__(self, "_enums", {e.name: e for e in self.enums})
-        by_id: dict[int, Command] = {}
-        for cmd in (*self.notifications, *self.commands):
-            by_id[cmd.id] = cmd
-        object.__setattr__(self, "_by_id", by_id)
+        object.__setattr__(self, "_by_id", {c.id: c for c in self.commands})
+        # A received message's id: a reply-only id wins, then a notification,
+        # then the request of the same id (families that answer with the request's cmd).
+        received = {c.id: c for c in (*self.commands, *self.notifications, *self.replies)}
+        object.__setattr__(self, "_received", received)
         for aset in self.attribute_sets:
             for attr in aset.attrs:
                 for ref in (attr.nested,):
                     if ref is not None and ref not in self._sets:
-                        raise ValueError(f"{self.name}: {aset.name}.{attr.name} names unknown set {ref}")
+                        raise ValueError(
+                            f"{self.name}: {aset.name}.{attr.name} names unknown set {ref}"
+                        )
                 if attr.enum is not None and attr.enum not in self._enums:
-                    raise ValueError(f"{self.name}: {aset.name}.{attr.name} names unknown enum {attr.enum}")
+                    raise ValueError(
+                        f"{self.name}: {aset.name}.{attr.name} names unknown enum {attr.enum}"
+                    )
 
     # -- lookups -------------------------------------------------------------
 
@@ -150,7 +170,7 @@ class FamilySpec:
         return self._sets[name]
 
     def command(self, cmd: int | str) -> Command:
-        """The command called or numbered ``cmd``; :class:`NotFoundError` if unknown."""
+        """The request command called or numbered ``cmd``; :class:`NotFoundError` if unknown."""
         if isinstance(cmd, int):
             found = self._by_id.get(cmd)
             if found is not None:
@@ -165,8 +185,13 @@ class FamilySpec:
             f" (known: {', '.join(c.name for c in self.commands)})",
         )
 
+    def received(self, cmd_id: int) -> Command | None:
+        """What a message the kernel sent with ``cmd_id`` is (reply, notification or echo)."""
+        return self._received.get(cmd_id)
+
     def command_name(self, cmd_id: int) -> str | None:
-        found = self._by_id.get(cmd_id)
+        """The name of a received message's cmd, if known."""
+        found = self._received.get(cmd_id)
         return found.name if found else None
 
     # -- encoding ------------------------------------------------------------
@@ -177,7 +202,9 @@ class FamilySpec:
         self._encode_set(enc, self._sets[set_name], values)
         return enc.encode()
 
-    def _encode_set(self, enc: AttributeEncoder, aset: AttrSet, values: Mapping[str | int, Value]) -> None:
+    def _encode_set(
+        self, enc: AttributeEncoder, aset: AttrSet, values: Mapping[str | int, Value]
+    ) -> None:
         for key, value in values.items():
             attr = aset.by_name.get(key) if isinstance(key, str) else aset.by_type.get(key)
             if attr is None:
@@ -212,7 +239,9 @@ class FamilySpec:
                         with enc.nested(index):
                             self._encode_set(enc, self._sets[attr.nested], entry)
                     else:
-                        self._encode_attr(enc, Attr(attr.name, index, attr.sub_type or "binary"), entry)
+                        self._encode_attr(
+                            enc, Attr(attr.name, index, attr.sub_type or "binary"), entry
+                        )
         elif kind == "nest-type-value":
             assert attr.nested is not None
             with enc.nested(attr.type):
@@ -290,9 +319,11 @@ class FamilySpec:
         return {e.type: self._decode_set(aset, e.nested()) for e in attrs}
 
     def decode_message(self, msg: Any) -> dict[str | int, Value]:
-        """Decode a :class:`~libnl_py.message.GenlMessage` by its command's reply set."""
-        try:
-            command = self.command(msg.cmd)
-        except NotFoundError:
-            return self._decode_set(self.attribute_sets[0], msg.attrs)
+        """Decode a received :class:`~libnl_py.message.GenlMessage` by its cmd's attribute set.
+
+        A cmd the definition does not know decodes by attribute number, as bytes.
+        """
+        command = self._received.get(msg.cmd)
+        if command is None:
+            return {attr.type: attr.payload for attr in msg.attrs}
         return self._decode_set(self._sets[command.reply_set or command.attribute_set], msg.attrs)

@@ -113,7 +113,9 @@ def _fallback_flags() -> tuple[list[str], list[str]]:
     for include in ("/usr/include/libnl3", "/usr/local/include/libnl3"):
         if Path(include, "netlink", "netlink.h").exists():
             return [f"-I{include}"], ["-lnl-genl-3", "-lnl-3"]
-    raise RuntimeError("libnl-3 headers not found in /usr/include/libnl3 or /usr/local/include/libnl3")
+    raise RuntimeError(
+        "libnl-3 headers in neither /usr/include/libnl3 nor /usr/local/include/libnl3"
+    )
 
 
 def compiler_flags() -> tuple[list[str], list[str]]:
@@ -132,7 +134,7 @@ def compiler_flags() -> tuple[list[str], list[str]]:
 
 
 def _split(flags: list[str], prefix: str) -> tuple[list[str], list[str]]:
-    picked = [f[len(prefix):] for f in flags if f.startswith(prefix)]
+    picked = [f[len(prefix) :] for f in flags if f.startswith(prefix)]
     rest = [f for f in flags if not f.startswith(prefix)]
     return picked, rest
 

@@ -42,14 +42,15 @@ from libnl_py import Socket, errors, lib
 from libnl_py.bindings import socket as bindings_socket
 
 TESTS_DIR = Path(__file__).resolve().parent
-PROJECT_DIR = TESTS_DIR.parent
+# Where the libnl_py under test lives: the installed copy, or an in-place build.
+PACKAGE_ROOT = Path(libnl_py.__file__).resolve().parent.parent
 
 
 def run_python(code: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter with the project and tests/ importable."""
+    """Run ``code`` in a fresh interpreter importing the same libnl_py, and tests/."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(PROJECT_DIR), str(TESTS_DIR), env.get("PYTHONPATH", "")]
+        [str(PACKAGE_ROOT), str(TESTS_DIR), env.get("PYTHONPATH", "")]
     )
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
@@ -57,7 +58,7 @@ def run_python(code: str, timeout: float = 30) -> subprocess.CompletedProcess[st
         text=True,
         timeout=timeout,
         env=env,
-        cwd=PROJECT_DIR,
+        cwd=TESTS_DIR,
     )
 
 

@@ -1,0 +1,57 @@
+"""Shared by the Python implementations of the benchmark: timing and the JSON line.
+
+Every implementation script is run as ``python bench/py_X.py WORKLOAD ITERATIONS
+[WARMUP]`` and prints one line of JSON, the same shape as ``c_libnl``:
+``{"workload", "iterations", "seconds", "us_per_op", "check"}``. ``check``
+sums what was decoded by the last iteration, so the runner can see that every
+implementation decoded the same families, operations and groups.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any, Callable
+
+# (id, name, version, [(op id, op flags)], [(group name, group id)])
+Decoded = tuple[int, str, int, list[tuple[int, int]], list[tuple[str, int]]]
+
+
+def check_of(families: list[Decoded]) -> dict[str, int]:
+    return {
+        "families": len(families),
+        "ops": sum(len(f[3]) for f in families),
+        "groups": sum(len(f[4]) for f in families),
+        "id_sum": sum(f[0] for f in families),
+    }
+
+
+def run(workloads: dict[str, Callable[[int], Any]], check: Callable[[Any], dict[str, int]]) -> None:
+    """Parse argv, run the workload ``iterations`` times after a warm-up, print the JSON line.
+
+    ``workloads[name](n)`` runs the work ``n`` times and returns the last result.
+    """
+    if len(sys.argv) < 3 or sys.argv[1] not in workloads:
+        sys.exit(f"usage: {sys.argv[0]} {'|'.join(workloads)} ITERATIONS [WARMUP]")
+    name = sys.argv[1]
+    iterations = int(sys.argv[2])
+    warmup = int(sys.argv[3]) if len(sys.argv) > 3 else iterations // 10 + 1
+    work = workloads[name]
+    if warmup:
+        work(warmup)
+    t0 = time.perf_counter()
+    last = work(iterations)
+    seconds = time.perf_counter() - t0
+    print(
+        json.dumps(
+            {
+                "workload": name,
+                "iterations": iterations,
+                "seconds": seconds,
+                "us_per_op": seconds / iterations * 1e6,
+                "check": check(last),
+            }
+        ),
+        flush=True,
+    )

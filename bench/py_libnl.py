@@ -1,0 +1,170 @@
+"""libnl_py through its public API, for bench/run.py (see benchlib for the protocol).
+
+Workloads: dump_families (``list_families``), getfamily (``execute`` with an
+AttributeEncoder built per request, then ``family_from_attrs``),
+getfamily_bytes (the same with the attributes encoded once, up front),
+open_resolve_close (``with GenlSocket() as s: s.resolve_family("nlctrl")``).
+
+``python py_libnl.py memory REQUESTS SOCKETS`` is W4: RSS and open fds before
+and after REQUESTS getfamily requests on one socket, then SOCKETS
+``Socket()``/``free()`` pairs (no connect).
+
+``python py_libnl.py profile WORKLOAD ITERATIONS`` prints a cProfile of the workload.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+from typing import Any
+
+import benchlib
+
+from libnl_py.attrs import AttributeEncoder
+from libnl_py.genl import Family, GenlSocket
+from libnl_py.genl.family import family_from_attrs
+from libnl_py.socket import Socket
+
+GENL_ID_CTRL = 16
+CTRL_CMD_GETFAMILY = 3
+CTRL_ATTR_FAMILY_NAME = 2
+
+
+def decoded(family: Family) -> benchlib.Decoded:
+    return (
+        family.id,
+        family.name,
+        family.version,
+        [(op.id, op.flags) for op in family.operations],
+        [(grp.name, grp.id) for grp in family.groups],
+    )
+
+
+def check(result: Any) -> dict[str, int]:
+    if isinstance(result, int):  # open_resolve_close: the family id
+        return {"families": 1, "ops": 0, "groups": 0, "id_sum": result}
+    families = result if isinstance(result, list) else [result]
+    return benchlib.check_of([decoded(f) for f in families])
+
+
+_sock: GenlSocket | None = None
+
+
+def shared_socket() -> GenlSocket:
+    global _sock
+    if _sock is None:
+        _sock = GenlSocket()
+    return _sock
+
+
+def dump_families(n: int) -> list[Family]:
+    sock = shared_socket()
+    families: list[Family] = []
+    for _ in range(n):
+        families = sock.list_families()
+    return families
+
+
+def getfamily(n: int) -> Family | None:
+    sock = shared_socket()
+    family = None
+    for _ in range(n):
+        enc = AttributeEncoder()
+        enc.string(CTRL_ATTR_FAMILY_NAME, "nlctrl")
+        replies = sock.execute(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, enc)
+        family = family_from_attrs(replies[0].attrs)
+    return family
+
+
+def getfamily_bytes(n: int) -> Family | None:
+    sock = shared_socket()
+    enc = AttributeEncoder()
+    enc.string(CTRL_ATTR_FAMILY_NAME, "nlctrl")
+    request = enc.encode()
+    family = None
+    for _ in range(n):
+        replies = sock.execute(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, request)
+        family = family_from_attrs(replies[0].attrs)
+    return family
+
+
+def open_resolve_close(n: int) -> int:
+    family_id = 0
+    for _ in range(n):
+        with GenlSocket() as s:
+            family_id = s.resolve_family("nlctrl").id
+    return family_id
+
+
+WORKLOADS = {
+    "dump_families": dump_families,
+    "getfamily": getfamily,
+    "getfamily_bytes": getfamily_bytes,
+    "open_resolve_close": open_resolve_close,
+}
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def memory(requests: int, sockets: int) -> None:
+    """W4: growth in RSS and fds over many requests, then many socket alloc/free."""
+    getfamily(1000)  # warm caches and allocator pools first
+    for _ in range(1000):
+        Socket().free()
+    gc.collect()
+    out: dict[str, Any] = {"workload": "memory"}
+    rss0, fd0 = _rss_bytes(), _fds()
+    getfamily(requests)
+    gc.collect()
+    rss1, fd1 = _rss_bytes(), _fds()
+    out["requests"] = {
+        "count": requests,
+        "rss_before_mib": rss0 / 2**20,
+        "rss_after_mib": rss1 / 2**20,
+        "rss_growth_mib": (rss1 - rss0) / 2**20,
+        "fds_before": fd0,
+        "fds_after": fd1,
+    }
+    rss0, fd0 = rss1, fd1
+    for _ in range(sockets):
+        Socket().free()
+    gc.collect()
+    rss1, fd1 = _rss_bytes(), _fds()
+    out["sockets"] = {
+        "count": sockets,
+        "rss_before_mib": rss0 / 2**20,
+        "rss_after_mib": rss1 / 2**20,
+        "rss_growth_mib": (rss1 - rss0) / 2**20,
+        "fds_before": fd0,
+        "fds_after": fd1,
+    }
+    print(json.dumps(out), flush=True)
+
+
+def profile(workload: str, n: int) -> None:
+    import cProfile
+    import pstats
+
+    work = WORKLOADS[workload]
+    work(max(1, n // 10))
+    prof = cProfile.Profile()
+    prof.runcall(work, n)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "memory":
+        memory(int(sys.argv[2]), int(sys.argv[3]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "profile":
+        profile(sys.argv[2], int(sys.argv[3]))
+    else:
+        benchlib.run(WORKLOADS, check)

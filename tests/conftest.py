@@ -6,11 +6,15 @@ family always exists, and so does the loopback link for ``NETLINK_ROUTE``.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import random
+import shutil
 import struct
-from collections.abc import Iterator
-from typing import NamedTuple
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple, TypeVar
 
 import pytest
 
@@ -19,6 +23,8 @@ from libnl_py import Socket, lib
 NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
 NLATTR = struct.Struct("=HH")  # len, type
 GENLMSGHDR = struct.Struct("=BBH")  # cmd, version, reserved
+
+T = TypeVar("T")
 
 
 def in_ci() -> bool:
@@ -222,3 +228,73 @@ def dump_links(sock: Socket) -> list[tuple[int, str]]:
             links.append((index, attrs[IFLA_IFNAME].rstrip(b"\0").decode()))
     assert len(seqs) == 1, seqs
     return sorted(links)
+
+
+# -- network namespaces (added for the generic netlink client tests) -----------
+
+CLONE_NEWNET = 0x40000000
+
+
+def setns(fd: int, nstype: int = CLONE_NEWNET) -> None:
+    """``setns(2)`` through libc: os.setns only exists from Python 3.12.
+
+    It moves the calling *thread* only, which is what lets a helper thread
+    open a socket in another namespace while the rest of the process stays put.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, nstype) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+def call_in_netns(name: str, fn: Callable[[], T]) -> T:
+    """Return ``fn()`` run on a helper thread that has entered network namespace ``name``.
+
+    A socket keeps the namespace it was created in, so a socket opened by
+    ``fn`` can be used from any thread afterwards. The helper thread goes
+    back to its original namespace before it exits.
+    """
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            with open("/proc/thread-self/ns/net") as home, open(f"/run/netns/{name}") as ns:
+                setns(ns.fileno())
+                try:
+                    result["value"] = fn()
+                finally:
+                    setns(home.fileno())
+        except BaseException as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, name=f"netns-{name}")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]  # type: ignore[no-any-return]
+
+
+def ip(*args: str, timeout: float = 20) -> str:
+    """Run ``ip ARGS`` and return its stdout; a failure shows ip's stderr."""
+    proc = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f"ip {' '.join(args)} failed ({proc.returncode}): {proc.stderr}")
+    return proc.stdout
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    """The name of a fresh network namespace (``ip netns add``), deleted afterwards."""
+    require_root("needs root to create a network namespace")
+    if shutil.which("ip") is None:
+        message = "needs iproute2's ip"
+        if in_ci():
+            pytest.fail(f"CI=true but {message}", pytrace=False)
+        pytest.skip(message)
+    name = f"lnp-{os.getpid()}-{random.randrange(1 << 30)}"
+    ip("netns", "add", name)
+    try:
+        yield name
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=20)

@@ -1,7 +1,7 @@
 """libnl_py through its public API, for bench/run.py (see benchlib for the protocol).
 
 Workloads: dump_families (``list_families``), getfamily (``execute`` with an
-AttributeEncoder built per request, then ``family_from_attrs``),
+AttributeEncoder built per request, then ``family_from_message``),
 getfamily_bytes (the same with the attributes encoded once, up front),
 open_resolve_close (``with GenlSocket() as s: s.resolve_family("nlctrl")``).
 
@@ -24,7 +24,7 @@ import benchlib
 
 from libnl_py.attrs import AttributeEncoder
 from libnl_py.genl import Family, GenlSocket
-from libnl_py.genl.family import family_from_attrs
+from libnl_py.genl.family import family_from_message
 from libnl_py.socket import Socket
 
 GENL_ID_CTRL = 16
@@ -74,7 +74,7 @@ def getfamily(n: int) -> Family | None:
         enc = AttributeEncoder()
         enc.string(CTRL_ATTR_FAMILY_NAME, "nlctrl")
         replies = sock.execute(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, enc)
-        family = family_from_attrs(replies[0].attrs)
+        family = family_from_message(replies[0])
     return family
 
 
@@ -86,7 +86,7 @@ def getfamily_bytes(n: int) -> Family | None:
     family = None
     for _ in range(n):
         replies = sock.execute(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, request)
-        family = family_from_attrs(replies[0].attrs)
+        family = family_from_message(replies[0])
     return family
 
 

@@ -1,6 +1,8 @@
 
 /* ---- libnl-py helpers (declared in decl/helpers.h) ---- */
 #include <errno.h>
+#include <string.h>
+#include <fcntl.h>
 
 static int lnp_setsockopt_int(int fd, int level, int name, int value)
 {
@@ -15,4 +17,304 @@ static int lnp_getsockopt_int(int fd, int level, int name, int *value)
     if (getsockopt(fd, level, name, value, &len) < 0)
         return -errno;
     return 0;
+}
+
+static int lnp_genl_open(struct nl_sock *sk, int rcvbuf, int ext_ack)
+{
+    int err, fd, one = 1;
+
+    err = genl_connect(sk);
+    if (err < 0)
+        return err;
+    fd = nl_socket_get_fd(sk);
+    err = nl_socket_set_nonblocking(sk);
+    if (err < 0)
+        goto fail;
+    nl_socket_disable_msg_peek(sk);
+    if (rcvbuf > 0) {
+        err = nl_socket_set_buffer_size(sk, rcvbuf, 0);
+        if (err < 0)
+            goto fail;
+    }
+    if (ext_ack) {
+        if (setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
+            setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one)) < 0) {
+            err = -nl_syserr2nlerr(errno);
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    nl_close(sk);
+    return err;
+}
+
+#define LNP_GENL_REQ_HDR (NLMSG_HDRLEN + GENL_HDRLEN)
+
+static int lnp_send_genl(struct nl_sock *sk, uint16_t family, uint16_t flags, uint8_t cmd,
+                         uint8_t version, const char *payload, size_t len, uint32_t *seq)
+{
+    unsigned char stack[1024];
+    unsigned char *buf = stack;
+    size_t total = LNP_GENL_REQ_HDR + len;
+    struct nlmsghdr *nlh;
+    struct genlmsghdr *gh;
+    int ret;
+
+    if (total > UINT32_MAX)
+        return -NLE_MSGSIZE;
+    if (total > sizeof(stack)) {
+        buf = malloc(total);
+        if (!buf)
+            return -NLE_NOMEM;
+    }
+    nlh = (struct nlmsghdr *) buf;
+    nlh->nlmsg_len = (uint32_t) total;
+    nlh->nlmsg_type = family;
+    nlh->nlmsg_flags = flags;
+    /* Sequence 0 is what notifications carry: never use it for a request. */
+    nlh->nlmsg_seq = nl_socket_use_seq(sk);
+    if (nlh->nlmsg_seq == 0)
+        nlh->nlmsg_seq = nl_socket_use_seq(sk);
+    nlh->nlmsg_pid = nl_socket_get_local_port(sk);
+    gh = (struct genlmsghdr *) (buf + NLMSG_HDRLEN);
+    gh->cmd = cmd;
+    gh->version = version;
+    gh->reserved = 0;
+    if (len)
+        memcpy(buf + LNP_GENL_REQ_HDR, payload, len);
+    *seq = nlh->nlmsg_seq;
+    ret = nl_sendto(sk, buf, total);
+    if (buf != stack)
+        free(buf);
+    return ret;
+}
+
+#define LNP_REPLY 0
+#define LNP_TERMINAL 1
+#define LNP_NOTIFY 2
+#define LNP_OTHER 3
+#define LNP_MALFORMED 4
+#define LNP_UNSPLIT 5
+#define LNP_DESC_WORDS 7
+
+#define LNP_AGAIN 0
+#define LNP_DONE 1
+#define LNP_FULL 2
+#define LNP_OVERRUN 3
+
+struct lnp_batch {
+    uint8_t *buf;
+    int cap;
+    int room;
+    uint32_t *desc;
+    int max_desc;
+    uint32_t peer;
+    uint32_t seq;
+    int dump;
+    int used;
+    int n_desc;
+    int datagrams;
+};
+
+static void lnp_desc(struct lnp_batch *b, uint32_t kind, uint32_t type, uint32_t flags,
+                     uint32_t seq, uint32_t port, uint32_t start, uint32_t end)
+{
+    uint32_t *d = b->desc + (size_t) b->n_desc * LNP_DESC_WORDS;
+    d[0] = kind; d[1] = type; d[2] = flags; d[3] = seq;
+    d[4] = port; d[5] = start; d[6] = end;
+    b->n_desc++;
+}
+
+static int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b)
+{
+    int fd = nl_socket_get_fd(sk);
+    int done = 0;
+
+    b->used = 0;
+    b->n_desc = 0;
+    b->datagrams = 0;
+    if (fd < 0)
+        return -NLE_BAD_SOCK;
+    while (!done) {
+        struct sockaddr_nl addr;
+        struct iovec iov;
+        struct msghdr msg;
+        ssize_t n;
+        int off, space = b->cap - b->used;
+
+        /* Room for a whole datagram, and for at least two descriptors (the
+         * last one may have to take the unsplit rest of a datagram). */
+        if (space < b->room || b->max_desc - b->n_desc < 2)
+            return LNP_FULL;
+        memset(&msg, 0, sizeof(msg));
+        memset(&addr, 0, sizeof(addr));
+        iov.iov_base = b->buf + b->used;
+        iov.iov_len = (size_t) space;
+        msg.msg_name = &addr;
+        msg.msg_namelen = sizeof(addr);
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        do {
+            n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_TRUNC);
+        } while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return LNP_AGAIN;
+            if (errno == ENOBUFS)
+                return LNP_OVERRUN;
+            return -nl_syserr2nlerr(errno);
+        }
+        if (n == 0)
+            return LNP_AGAIN;
+        if ((msg.msg_flags & MSG_TRUNC) || n > space)
+            return -NLE_MSG_TRUNC;
+        b->datagrams++;
+        off = b->used;
+        b->used += (int) n;
+        while (b->used - off >= NLMSG_HDRLEN) {
+            struct nlmsghdr *h = (struct nlmsghdr *) (b->buf + off);
+            uint32_t kind, len = h->nlmsg_len;
+
+            if (b->max_desc - b->n_desc == 1) {
+                lnp_desc(b, LNP_UNSPLIT, 0, 0, 0, addr.nl_pid, (uint32_t) off,
+                         (uint32_t) b->used);
+                break;
+            }
+            if (len < NLMSG_HDRLEN || len > (uint32_t) (b->used - off)) {
+                lnp_desc(b, LNP_MALFORMED, 0, 0, 0, addr.nl_pid, (uint32_t) off,
+                         (uint32_t) b->used);
+                break;
+            }
+            if (addr.nl_groups)
+                kind = LNP_NOTIFY;
+            else if (!b->seq || h->nlmsg_seq != b->seq || addr.nl_pid != b->peer)
+                kind = LNP_OTHER;
+            else if (h->nlmsg_type == NLMSG_ERROR ||
+                     (b->dump && h->nlmsg_type == NLMSG_DONE))
+                kind = LNP_TERMINAL;
+            else if (h->nlmsg_type < NLMSG_MIN_TYPE)
+                kind = LNP_OTHER;
+            else
+                kind = LNP_REPLY;
+            lnp_desc(b, kind, h->nlmsg_type, h->nlmsg_flags, h->nlmsg_seq, addr.nl_pid,
+                     (uint32_t) off, (uint32_t) (off + len));
+            off += NLMSG_ALIGN(len);
+            if (kind == LNP_TERMINAL) {
+                done = 1;
+                /* The rest of this datagram still needs routing. */
+            }
+        }
+        /* Keep the next datagram aligned in the arena. */
+        b->used = NLMSG_ALIGN(b->used);
+        if (b->used > b->cap)
+            b->used = b->cap;
+    }
+    return LNP_DONE;
+}
+
+static int lnp_u32_attr(const uint8_t *buf, int pos, int len, uint32_t *value)
+{
+    if (len < 4)
+        return -1;
+    memcpy(value, buf + pos, 4);
+    return 0;
+}
+
+#define LNP_FAMILY_HEAD 8
+
+static int lnp_parse_family(const char *cbuf, int end, uint32_t *out, int max)
+{
+    const uint8_t *buf = (const uint8_t *) cbuf;
+    int pos = NLMSG_HDRLEN + GENL_HDRLEN;
+    uint32_t n_ops = 0, n_groups = 0;
+    uint32_t ops[2 * 512], groups[3 * 128];
+    int words;
+
+    if (max < LNP_FAMILY_HEAD || end < pos)
+        return -1;
+    memset(out, 0, LNP_FAMILY_HEAD * sizeof(uint32_t));
+    while (end - pos >= NLA_HDRLEN) {
+        const struct nlattr *a = (const struct nlattr *) (buf + pos);
+        int len = a->nla_len, dpos = pos + NLA_HDRLEN, dlen = len - NLA_HDRLEN;
+        int type = a->nla_type & NLA_TYPE_MASK;
+
+        if (len < NLA_HDRLEN || len > end - pos)
+            return -1;
+        if (type == CTRL_ATTR_FAMILY_ID) {
+            uint16_t id;
+            if (dlen < 2)
+                return -1;
+            memcpy(&id, buf + dpos, 2);
+            out[0] = id;
+        } else if (type == CTRL_ATTR_VERSION) {
+            if (lnp_u32_attr(buf, dpos, dlen, &out[1]) < 0)
+                return -1;
+        } else if (type == CTRL_ATTR_HDRSIZE) {
+            if (lnp_u32_attr(buf, dpos, dlen, &out[2]) < 0)
+                return -1;
+        } else if (type == CTRL_ATTR_MAXATTR) {
+            if (lnp_u32_attr(buf, dpos, dlen, &out[3]) < 0)
+                return -1;
+        } else if (type == CTRL_ATTR_FAMILY_NAME) {
+            out[4] = (uint32_t) dpos;
+            out[5] = (uint32_t) strnlen((const char *) buf + dpos, (size_t) dlen);
+        } else if (type == CTRL_ATTR_OPS || type == CTRL_ATTR_MCAST_GROUPS) {
+            int is_ops = type == CTRL_ATTR_OPS;
+            int epos = dpos, eend = dpos + dlen;
+
+            while (eend - epos >= NLA_HDRLEN) {
+                const struct nlattr *e = (const struct nlattr *) (buf + epos);
+                int elen = e->nla_len, ipos = epos + NLA_HDRLEN, iend = epos + elen;
+                uint32_t id = 0, flags = 0, name_off = 0, name_len = 0;
+
+                if (elen < NLA_HDRLEN || elen > eend - epos)
+                    return -1;
+                while (iend - ipos >= NLA_HDRLEN) {
+                    const struct nlattr *x = (const struct nlattr *) (buf + ipos);
+                    int xlen = x->nla_len, xd = ipos + NLA_HDRLEN;
+                    int xtype = x->nla_type & NLA_TYPE_MASK;
+
+                    if (xlen < NLA_HDRLEN || xlen > iend - ipos)
+                        return -1;
+                    if (xtype == (is_ops ? CTRL_ATTR_OP_ID : CTRL_ATTR_MCAST_GRP_ID)) {
+                        if (lnp_u32_attr(buf, xd, xlen - NLA_HDRLEN, &id) < 0)
+                            return -1;
+                    } else if (is_ops && xtype == CTRL_ATTR_OP_FLAGS) {
+                        if (lnp_u32_attr(buf, xd, xlen - NLA_HDRLEN, &flags) < 0)
+                            return -1;
+                    } else if (!is_ops && xtype == CTRL_ATTR_MCAST_GRP_NAME) {
+                        name_off = (uint32_t) xd;
+                        name_len = (uint32_t) strnlen((const char *) buf + xd,
+                                                      (size_t) (xlen - NLA_HDRLEN));
+                    }
+                    ipos += NLA_ALIGN(xlen);
+                }
+                if (is_ops) {
+                    if (n_ops >= 512)
+                        return -1;
+                    ops[2 * n_ops] = id;
+                    ops[2 * n_ops + 1] = flags;
+                    n_ops++;
+                } else {
+                    if (n_groups >= 128)
+                        return -1;
+                    groups[3 * n_groups] = id;
+                    groups[3 * n_groups + 1] = name_off;
+                    groups[3 * n_groups + 2] = name_len;
+                    n_groups++;
+                }
+                epos += NLA_ALIGN(elen);
+            }
+        }
+        pos += NLA_ALIGN(len);
+    }
+    words = LNP_FAMILY_HEAD + 2 * (int) n_ops + 3 * (int) n_groups;
+    if (words > max)
+        return -1;
+    out[6] = n_ops;
+    out[7] = n_groups;
+    memcpy(out + LNP_FAMILY_HEAD, ops, 2 * n_ops * sizeof(uint32_t));
+    memcpy(out + LNP_FAMILY_HEAD + 2 * n_ops, groups, 3 * n_groups * sizeof(uint32_t));
+    return words;
 }

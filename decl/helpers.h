@@ -1,8 +1,68 @@
 /* C helpers written for libnl-py (source in decl/helpers.c). They exist where
- * libnl has no call for what the Python layer needs. */
+ * libnl has no call for what the Python layer needs, or where a loop must run
+ * without a Python call per message or per attribute. */
 
 /* setsockopt/getsockopt of an int option on a libnl socket's fd.
  * Return 0 (and, for get, the value in *value) or -errno. libnl has no call
  * for NETLINK_EXT_ACK, NETLINK_CAP_ACK and friends. */
 int lnp_setsockopt_int(int fd, int level, int name, int value);
 int lnp_getsockopt_int(int fd, int level, int name, int *value);
+
+/* Connect a socket to NETLINK_GENERIC the way GenlSocket wants it, in one
+ * call: genl_connect, non-blocking, no MSG_PEEK, receive buffer `rcvbuf`
+ * (0 keeps libnl's), NETLINK_EXT_ACK and NETLINK_CAP_ACK when `ext_ack`.
+ * Returns 0 or a negative NLE code; on failure the fd is closed again. */
+int lnp_genl_open(struct nl_sock *sk, int rcvbuf, int ext_ack);
+
+/* Send one generic netlink request: nlmsghdr (type `family`, `flags`, the
+ * socket's next sequence number, its local port), genlmsghdr (`cmd`,
+ * `version`), then `len` bytes of `payload`, with nl_sendto. Stores the
+ * sequence number used in *seq (never 0). Returns bytes sent or -NLE. */
+int lnp_send_genl(struct nl_sock *sk, uint16_t family, uint16_t flags, uint8_t cmd,
+                  uint8_t version, const char *payload, size_t len, uint32_t *seq);
+
+/* What lnp_recv_batch found about each message: kind, then the header. */
+#define LNP_REPLY ...      /* a data message answering `seq` */
+#define LNP_TERMINAL ...   /* NLMSG_ERROR (or a dump's NLMSG_DONE) ending `seq` */
+#define LNP_NOTIFY ...     /* a multicast message */
+#define LNP_OTHER ...      /* anything else: routed by the Python layer */
+#define LNP_MALFORMED ...  /* a datagram whose lengths do not add up (start = its offset) */
+#define LNP_UNSPLIT ...    /* the rest of a datagram, left whole: the table was full */
+#define LNP_DESC_WORDS ... /* uint32 words per descriptor */
+
+/* lnp_recv_batch's results */
+#define LNP_AGAIN ...      /* nothing more queued */
+#define LNP_DONE ...       /* the terminal message of `seq` was read */
+#define LNP_FULL ...       /* the arena or the descriptor table is full: call again */
+#define LNP_OVERRUN ...    /* ENOBUFS: the kernel dropped messages for this socket */
+
+struct lnp_batch {
+    uint8_t *buf;        /* arena the datagrams are read into */
+    int cap;             /* its size */
+    int room;            /* read only while at least this much of it is free */
+    uint32_t *desc;      /* descriptors, LNP_DESC_WORDS each:
+                            kind, type, flags, seq, port, start, end */
+    int max_desc;
+    uint32_t peer;       /* in: the port replies come from (0: the kernel) */
+    uint32_t seq;        /* in: the request waited for; 0: none */
+    int dump;            /* in: that request is a dump (NLMSG_DONE ends it) */
+    int used;            /* out: bytes of the arena filled */
+    int n_desc;          /* out: descriptors filled */
+    int datagrams;       /* out: datagrams read */
+    ...;
+};
+
+/* Read every datagram queued on the (non-blocking) socket into b->buf, one
+ * after another, and describe each message in b->desc, without a Python call
+ * per datagram or message. Stops at the terminal message of b->seq, when
+ * nothing is queued, or when full. Returns an LNP_* result, or -NLE for a
+ * receive error (a datagram longer than b->room: -NLE_MSG_TRUNC). */
+int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b);
+
+/* The fields of a CTRL_CMD_NEWFAMILY message, buf[0:len] (headers included),
+ * as uint32 words into out: id, version, hdrsize, maxattr, name offset, name
+ * length (without the NUL), number of ops, number of groups, then (id, flags)
+ * per op, then (id, name offset, name length) per group. Returns the words
+ * written, or -1 if the attributes are malformed or out is too small (the
+ * Python decoder then names the fault). */
+int lnp_parse_family(const char *buf, int len, uint32_t *out, int max);

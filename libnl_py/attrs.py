@@ -109,11 +109,16 @@ class AttributeEncoder:
         """Append one attribute with ``payload`` as it is (``nla_put``)."""
         if self._error is not None or self._type(attr_type) is None:
             return
-        try:
-            data = bytes(payload)
-        except TypeError:
-            self._fail(TypeError(f"attribute {attr_type}: payload must be bytes-like"))
+        if not isinstance(payload, (bytes, bytearray, memoryview)):
+            # bytes(5) would be five NULs, bytes([1, 2]) a list's bytes: refuse both.
+            self._fail(
+                TypeError(
+                    f"attribute {attr_type}: payload must be bytes-like,"
+                    f" not {type(payload).__name__}"
+                )
+            )
             return
+        data = bytes(payload)
         length = NLA_HDRLEN + len(data)
         if length > _NLA_LEN_MAX:
             self._fail(
@@ -203,7 +208,13 @@ class AttributeEncoder:
                 TypeError(f"attribute {attr_type}: string needs a str, not {type(value).__name__}")
             )
             return
-        data = value.encode()
+        try:
+            data = value.encode()
+        except UnicodeEncodeError as exc:
+            self._fail(
+                ValueError(f"attribute {attr_type}: string is not encodable as UTF-8: {exc}")
+            )
+            return
         if b"\0" in data:
             self._fail(ValueError(f"attribute {attr_type}: string contains a NUL character"))
             return

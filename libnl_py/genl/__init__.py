@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from libnl_py.genl.family import Family, MulticastGroup, Operation
+from libnl_py.genl.family import Family, MulticastGroup, Operation, family_from_message
 from libnl_py.genl.socket import DEFAULT_TIMEOUT, GenlSocket, OverrunError
 from libnl_py.genl.spec import Attr, AttrSet, Command, Enum, FamilySpec
 from libnl_py.message import ExtAck, GenlMessage
@@ -21,4 +21,5 @@ __all__ = [
     "MulticastGroup",
     "Operation",
     "OverrunError",
+    "family_from_message",
 ]

@@ -1,19 +1,30 @@
-"""What the nlctrl controller says about a family: ``Family``, ``Operation``, ``MulticastGroup``."""
+"""What the nlctrl controller says about a family: ``Family``, ``Operation``, ``MulticastGroup``.
+
+They are named tuples: cheap to build by the hundred (a family dump) and
+immutable.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from libnl_py._ffi import lib
 from libnl_py.attrs import Attributes
+from libnl_py.bindings import genl as _g
 from libnl_py.errors import NotFoundError
+from libnl_py.genl import families as _families
+from libnl_py.message import GenlMessage
 
-__all__ = ["Family", "MulticastGroup", "Operation", "family_from_attrs"]
+__all__ = ["Family", "MulticastGroup", "Operation", "family_from_attrs", "family_from_message"]
+
+_CAP_DO = lib.GENL_CMD_CAP_DO
+_CAP_DUMP = lib.GENL_CMD_CAP_DUMP
+_ADMIN = lib.GENL_ADMIN_PERM | lib.GENL_UNS_ADMIN_PERM
 
 
-@dataclass(frozen=True)
-class Operation:
-    """A command the family accepts: its id and ``GENL_*`` capability flags."""
+class Operation(NamedTuple):
+    """A command the family accepts: its id, ``GENL_*`` capability flags, and name if known."""
 
     id: int
     flags: int
@@ -21,27 +32,25 @@ class Operation:
 
     @property
     def can_do(self) -> bool:
-        return bool(self.flags & lib.GENL_CMD_CAP_DO)
+        return bool(self.flags & _CAP_DO)
 
     @property
     def can_dump(self) -> bool:
-        return bool(self.flags & lib.GENL_CMD_CAP_DUMP)
+        return bool(self.flags & _CAP_DUMP)
 
     @property
     def admin_only(self) -> bool:
-        return bool(self.flags & (lib.GENL_ADMIN_PERM | lib.GENL_UNS_ADMIN_PERM))
+        return bool(self.flags & _ADMIN)
 
 
-@dataclass(frozen=True)
-class MulticastGroup:
+class MulticastGroup(NamedTuple):
     """A multicast group of a family."""
 
     name: str
     id: int
 
 
-@dataclass(frozen=True)
-class Family:
+class Family(NamedTuple):
     """A generic netlink family as the kernel registered it (``CTRL_CMD_GETFAMILY``)."""
 
     id: int
@@ -70,7 +79,58 @@ class Family:
         return None
 
 
-def family_from_attrs(attrs: Attributes, op_names: dict[int, str] | None = None) -> Family:
+_NO_NAMES: Mapping[int, str] = {}
+_tuple_new = tuple.__new__  # builds the named tuples without their Python-level __new__
+
+
+def family_from_message(msg: GenlMessage, op_names: Mapping[int, str] | None = None) -> Family:
+    """Build a :class:`Family` from a ``CTRL_CMD_NEWFAMILY`` message.
+
+    Operations are named by ``op_names`` or, by default, by the family's
+    shipped or registered definition. The attributes are walked in C
+    (``lnp_parse_family``); a message that does not parse there goes through
+    :func:`family_from_attrs`, which names the fault.
+    """
+    data = msg.data
+    words = _g.parse_family(data)
+    if words is None or not words[5]:
+        return family_from_attrs(msg.attrs, op_names)
+    family_id, version, hdrsize, maxattr, name_off, name_len, n_ops, _n_groups = words[:8]
+    ops = words[8 : 8 + 2 * n_ops]
+    groups = words[8 + 2 * n_ops :]
+    name = data[name_off : name_off + name_len].decode("utf-8", "surrogateescape")
+    if op_names is None:
+        spec = _families.get(name)
+        op_names = spec.command_names if spec is not None else _NO_NAMES
+    new = _tuple_new
+    return new(
+        Family,
+        (
+            family_id,
+            name,
+            version,
+            hdrsize,
+            maxattr,
+            tuple(
+                [
+                    new(Operation, (op_id, flags, op_names.get(op_id)))
+                    for op_id, flags in zip(ops[::2], ops[1::2])
+                ]
+            ),
+            tuple(
+                [
+                    new(
+                        MulticastGroup,
+                        (data[off : off + size].decode("utf-8", "surrogateescape"), group_id),
+                    )
+                    for group_id, off, size in zip(groups[::3], groups[1::3], groups[2::3])
+                ]
+            ),
+        ),
+    )
+
+
+def family_from_attrs(attrs: Attributes, op_names: Mapping[int, str] | None = None) -> Family:
     """Build a :class:`Family` from a ``CTRL_CMD_NEWFAMILY`` message's attributes."""
     ops = []
     if lib.CTRL_ATTR_OPS in attrs:

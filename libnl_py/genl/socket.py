@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import collections
 import enum
+import os
 import select
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Union
 
 from libnl_py._ffi import lib
 from libnl_py.attrs import AttributeEncoder, attribute_path
+from libnl_py.bindings import genl as _g
 from libnl_py.bindings import socket as _b
 from libnl_py.errors import (
     DumpInterruptedError,
@@ -40,18 +43,19 @@ from libnl_py.errors import (
     from_errno,
 )
 from libnl_py.genl import families as _families
-from libnl_py.genl.family import Family, family_from_attrs
+from libnl_py.genl.family import Family, family_from_message
 from libnl_py.genl.policy import FamilyPolicy, parse_policy_dump
 from libnl_py.genl.spec import AttrSet, FamilySpec
 from libnl_py.message import (
+    GENL_HDRLEN,
     NLMSG_DONE,
     NLMSG_ERROR,
+    NLMSG_HDRLEN,
     NLMSG_NOOP,
     NLMSG_OVERRUN,
     ExtAck,
     GenlMessage,
     MalformedMessageError,
-    pack_genl_request,
     parse_done,
     parse_error,
     split_datagram,
@@ -74,7 +78,7 @@ DEFAULT_RCVBUF = 1024 * 1024
 """Kernel receive buffer asked for at connect (libnl's 32 KiB overruns under load; the
 kernel caps it at ``net.core.rmem_max``)."""
 
-RECV_BUFFER = 64 * 1024
+RECV_BUFFER = _g.MAX_DATAGRAM
 """nl_recv buffer: a datagram larger than this (none from the kernel) fails with NLE_MSG_TRUNC."""
 
 NLM_F_REQUEST = lib.NLM_F_REQUEST
@@ -124,10 +128,12 @@ class _Request:
     """One request in flight: what it sent and what came back."""
 
     __slots__ = (
+        "cmd",
         "data",
         "done",
         "dump",
         "error",
+        "family_id",
         "hdrsize",
         "interrupted",
         "on_done",
@@ -138,9 +144,19 @@ class _Request:
     )
 
     def __init__(
-        self, seq: int, dump: bool, data: bytes, hdrsize: int, spec: FamilySpec | None, what: str
+        self,
+        seq: int,
+        dump: bool,
+        family_id: int,
+        cmd: int,
+        data: bytes,
+        hdrsize: int,
+        spec: FamilySpec | None,
+        what: str,
     ) -> None:
         self.seq = seq
+        self.family_id = family_id
+        self.cmd = cmd
         self.dump = dump
         self.data = data
         self.hdrsize = hdrsize
@@ -151,6 +167,10 @@ class _Request:
         self.interrupted = False
         self.error: BaseException | None = None
         self.on_done: Callable[[_Request], None] | None = None
+
+    def describe(self) -> str:
+        """What the request was, for error messages."""
+        return f"{self.what} family {self.family_id} cmd {self.cmd}"
 
 
 class GenlSocket(Socket):
@@ -168,13 +188,19 @@ class GenlSocket(Socket):
     """
 
     __slots__ = (
+        "_batch",
         "_by_id",
+        "_cond",
         "_families",
         "_groups",
         "_notifications",
         "_peer",
         "_pending",
+        "_polling",
         "_port",
+        "_send_state",
+        "_sleepers",
+        "_wake",
         "dropped",
         "overruns",
         "timeout",
@@ -202,28 +228,23 @@ class GenlSocket(Socket):
         self.overruns = 0
         """Receive-buffer overruns seen (each also raised as :class:`OverrunError`)."""
         self._peer = 0
+        self._cond = threading.Condition(self._lock)
+        self._polling = False
+        self._sleepers = 0
+        self._wake: tuple[int, int] | None = None
         try:
             if local_port:
                 self.set_local_port(local_port)
             if peer_port:
                 self.set_peer_port(peer_port)
+            self._batch = _g.RecvBatch()
+            self._send_state = _g.SendState()
+            rcvbuf = 0 if rcvbuf is None else _b.checked_uint(rcvbuf, "rcvbuf", 0x7FFFFFFF)
             with self._locked():
                 sk = self._ptr()
-                _b.genl_connect(sk)
-                check(lib.nl_socket_set_nonblocking(sk), "nl_socket_set_nonblocking")
-                # One recvmsg per datagram instead of libnl's peek-then-read.
-                lib.nl_socket_disable_msg_peek(sk)
-                check(lib.nl_socket_set_msg_buf_size(sk, RECV_BUFFER), "nl_socket_set_msg_buf_size")
-                if rcvbuf is not None:
-                    check(lib.nl_socket_set_buffer_size(sk, rcvbuf, 0), "nl_socket_set_buffer_size")
-                if ext_ack:
-                    fd = lib.nl_socket_get_fd(sk)
-                    _b.setsockopt_int(
-                        fd, lib.SOL_NETLINK, lib.NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK"
-                    )
-                    _b.setsockopt_int(
-                        fd, lib.SOL_NETLINK, lib.NETLINK_CAP_ACK, 1, "NETLINK_CAP_ACK"
-                    )
+                # Non-blocking (waits poll with a timeout), no MSG_PEEK (one
+                # recvmsg per datagram), a large receive buffer, extended ACKs.
+                _g.genl_open(sk, rcvbuf, ext_ack)
                 self._port = int(lib.nl_socket_get_local_port(sk))
                 self._peer = int(lib.nl_socket_get_peer_port(sk))
         except BaseException:
@@ -267,10 +288,8 @@ class GenlSocket(Socket):
         return family
 
     def _remember(self, msg: GenlMessage) -> Family:
-        family = family_from_attrs(msg.attrs)
+        family = family_from_message(msg)
         spec = _families.get(family.name)
-        if spec is not None:
-            family = family_from_attrs(msg.attrs, {c.id: c.name for c in spec.commands})
         self._families[family.name] = family
         self._by_id[family.id] = (family, spec)
         return family
@@ -456,39 +475,21 @@ class GenlSocket(Socket):
         version = default_version if version is None else _b.checked_uint(version, "version", 0xFF)
         if len(header) != hdrsize and header:
             raise ValueError(f"family header must be {hdrsize} bytes, got {len(header)}")
-        body = (bytes(header) or b"\0" * hdrsize) + payload
+        body = (bytes(header) or b"\0" * hdrsize) + payload if hdrsize or header else payload
         with self._locked():
-            sk = self._ptr()
-            seq = lib.nl_socket_use_seq(sk)
-            if seq == 0:  # 0 is what notifications carry
-                seq = lib.nl_socket_use_seq(sk)
-            data = pack_genl_request(family_id, flags, seq, self._port, cmd_id, version, body)
-            req = _Request(
-                seq, dump, data, hdrsize, spec, f"{what} family {family_id} cmd {cmd_id}"
+            seq = _g.send_genl(
+                self._ptr(), self._send_state, family_id, flags, cmd_id, version, body
             )
-            _b.sendto(sk, data)
+            req = _Request(seq, dump, family_id, cmd_id, body, hdrsize, spec, what)
             self._pending[seq] = req
         return req
 
     # -- receiving -------------------------------------------------------------
 
     def _wait(self, req: _Request, timeout: float | None) -> None:
-        """Pump until ``req`` is done; raise its error. Removes it from the table."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        """Receive until ``req`` is done; raise its error. Removes it from the table."""
         try:
-            while not req.done:
-                with self._locked():
-                    if req.done:
-                        break
-                    read = self._pump(self._ptr(), req)
-                    fd = lib.nl_socket_get_fd(self._sk)
-                if req.done:
-                    break
-                if not read:
-                    self._poll(fd, deadline, req.what, timeout)
-                elif deadline is not None and time.monotonic() >= deadline:
-                    # Traffic keeps coming, but none of it finishes this request.
-                    raise NetlinkTimeoutError(req.what, timeout)
+            self._wait_until(lambda: req.done, req, timeout, req.describe)
         finally:
             if not req.done:
                 with self._locked():
@@ -496,37 +497,128 @@ class GenlSocket(Socket):
         if req.error is not None:
             raise req.error
 
-    @staticmethod
-    def _poll(fd: int, deadline: float | None, what: str, timeout: float | None) -> None:
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        if deadline is None:
-            poller.poll()
-            return
-        remaining = deadline - time.monotonic()
-        if (remaining <= 0 or not poller.poll(remaining * 1000)) and deadline <= time.monotonic():
-            raise NetlinkTimeoutError(what, timeout)
+    def _wait_until(
+        self,
+        ready: Callable[[], bool],
+        until: _Request | None,
+        timeout: float | None,
+        what: Callable[[], str],
+    ) -> None:
+        """Receive until ``ready()``, at most ``timeout`` seconds.
 
-    def _pump(self, sk: Any, until: _Request | None = None, limit: int = 256) -> int:
-        """Read and route queued datagrams; returns how many. Lock held.
+        Whoever holds the lock reads and routes; one thread at a time sleeps
+        in poll() on the fd, without the lock, and the others sleep on the
+        condition, which every read that routed something wakes. So a reply
+        routed by another thread always wakes its waiter.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        cond = self._cond
+        with self._locked():
+            while not ready():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise NetlinkTimeoutError(what(), timeout)
+                if self._polling:
+                    self._sleepers += 1
+                    try:
+                        cond.wait(remaining)
+                    finally:
+                        self._sleepers -= 1
+                    continue
+                sk = self._ptr()
+                if self._pump(sk, until) or ready():
+                    continue  # something arrived: check again, then read on
+                fd = lib.nl_socket_get_fd(sk)
+                wake = self._wake_pipe()
+                self._polling = True
+                self._lock.release()
+                try:
+                    _poll_readable(fd, wake[0], remaining)
+                finally:
+                    self._lock.acquire()
+                    self._polling = False
+                    _drain_pipe(wake[0])
+                    if self._sleepers:
+                        cond.notify_all()
+
+    def _pump(self, sk: Any, until: _Request | None = None, limit: int = 64) -> int:
+        """Read and route what is queued; returns the datagrams read. Lock held.
 
         Stops when nothing is queued, as soon as ``until`` is done, or after
-        ``limit`` datagrams (so a flood cannot keep the caller here forever).
+        ``limit`` batches (so a flood cannot keep the caller here forever).
+        The C side sorts each message (a reply to ``until``, its end, a
+        notification, or anything else) so that the common case needs no
+        routing in Python. After an overrun it reads on until the queue is
+        empty, so the next request's reply has room.
         """
+        batch = self._batch
+        seq, dump = (until.seq, until.dump) if until is not None else (0, False)
         count = 0
-        out = self._recv_out
-        recv = _b.recv_nowait
-        while count < limit and (until is None or not until.done):
-            try:
-                got = recv(sk, out)
-            except OutOfMemoryError:
+        draining = False
+        for _ in range(limit):
+            result, desc = batch.recv(sk, self._peer, seq, dump)
+            count += batch.batch.datagrams
+            if desc:
+                self._dispatch(desc, until)
+            if result == _g.OVERRUN:
                 self._overrun()
-                return count + 1
-            if got is None:
-                return count
-            count += 1
-            self._route(*got)
+                count += 1
+                draining = True
+                continue
+            if result == _g.AGAIN or (not draining and until is not None and until.done):
+                break
+        if count:
+            if self._sleepers:
+                self._cond.notify_all()
+            if self._polling and self._wake is not None:
+                # The thread in poll() may be waiting for what was just routed.
+                os.write(self._wake[1], b"\0")
         return count
+
+    def _wake_pipe(self) -> tuple[int, int]:
+        """The pipe that interrupts a poll() when another thread routed something."""
+        if self._wake is None:
+            read_end, write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            self._wake = (read_end, write_end)
+        return self._wake
+
+    def free(self) -> None:
+        """Free the socket (see :meth:`Socket.free`) and close the wake-up pipe, if any."""
+        super().free()
+        wake, self._wake = self._wake, None
+        if wake is not None:
+            os.close(wake[0])
+            os.close(wake[1])
+
+    def _dispatch(self, desc: list[int], until: _Request | None) -> None:
+        view = self._batch.view
+        for i in range(0, len(desc), _g.DESC_WORDS):
+            kind, msg_type, flags, seq, port, start, end = desc[i : i + _g.DESC_WORDS]
+            data = view[start:end]
+            if kind == _g.REPLY and until is not None:
+                if flags & NLM_F_DUMP_INTR:
+                    until.interrupted = True
+                try:
+                    msg = GenlMessage(
+                        data, 0, end - start, msg_type, flags, seq, port, until.hdrsize
+                    )
+                except MalformedMessageError as exc:
+                    self._finish(until, exc)
+                    continue
+                until.replies.append(msg)
+            elif kind == _g.TERMINAL and until is not None:
+                try:
+                    self._handle(until, data, 0, end - start, msg_type, flags, seq, port)
+                except MalformedMessageError as exc:
+                    self._finish(until, exc)
+            elif kind == _g.NOTIFY:
+                self._notify(data, 0, end - start, msg_type, flags, seq, port)
+            elif kind == _g.MALFORMED:
+                self._malformed(port, MalformedMessageError("nlmsg_len does not fit", start))
+            elif kind == _g.UNSPLIT:
+                self._route(data, port, msg_type)
+            else:
+                self._route_one(data, 0, end - start, msg_type, flags, seq, port)
 
     def _overrun(self) -> None:
         self.overruns += 1
@@ -547,31 +639,36 @@ class GenlSocket(Socket):
             req.on_done(req)
 
     def _route(self, data: bytes, port: int, groups: int) -> None:
+        """Route every message of a datagram the C side left whole."""
         try:
             messages = split_datagram(data)
         except MalformedMessageError as exc:
             self._malformed(port, exc)
             return
-        peer = self._peer
-        pending = self._pending
         for msg_type, flags, seq, _sender, start, end in messages:
             if groups:
                 self._notify(data, start, end, msg_type, flags, seq, port)
-                continue
-            if port != peer:
-                self.dropped += 1  # spoofed or stray: not from the port we talk to
-                continue
-            req = pending.get(seq)
-            if req is None:
-                if seq == 0:
-                    self._notify(data, start, end, msg_type, flags, seq, port)
-                else:
-                    self.dropped += 1  # answers nothing in flight (e.g. after a timeout)
-                continue
-            try:
-                self._handle(req, data, start, end, msg_type, flags, seq, port)
-            except MalformedMessageError as exc:
-                self._finish(req, exc)
+            else:
+                self._route_one(data, start, end, msg_type, flags, seq, port)
+
+    def _route_one(
+        self, data: bytes, start: int, end: int, msg_type: int, flags: int, seq: int, port: int
+    ) -> None:
+        """Route one unicast message by its sender port and sequence number."""
+        if port != self._peer:
+            self.dropped += 1  # spoofed or stray: not from the port we talk to
+            return
+        req = self._pending.get(seq)
+        if req is None:
+            if seq == 0:
+                self._notify(data, start, end, msg_type, flags, seq, port)
+            else:
+                self.dropped += 1  # answers nothing in flight (e.g. after a timeout)
+            return
+        try:
+            self._handle(req, data, start, end, msg_type, flags, seq, port)
+        except MalformedMessageError as exc:
+            self._finish(req, exc)
 
     def _malformed(self, port: int, exc: MalformedMessageError) -> None:
         self.dropped += 1
@@ -596,7 +693,7 @@ class GenlSocket(Socket):
             if error:
                 self._finish(req, self._kernel_error(req, error, ext_ack))
             elif req.interrupted:
-                self._finish(req, DumpInterruptedError(function=req.what))
+                self._finish(req, DumpInterruptedError(function=req.describe()))
             else:
                 self._finish(req)
         elif msg_type == NLMSG_DONE:
@@ -604,14 +701,14 @@ class GenlSocket(Socket):
             if error:
                 self._finish(req, self._kernel_error(req, error, ext_ack))
             elif req.interrupted:
-                self._finish(req, DumpInterruptedError(function=req.what))
+                self._finish(req, DumpInterruptedError(function=req.describe()))
             elif req.dump:
                 self._finish(req)
             # A multipart reply to a plain request ends at its ACK, still to come.
         elif msg_type == NLMSG_NOOP:
             return
         elif msg_type == NLMSG_OVERRUN:
-            self._finish(req, OverrunError(self.overruns, req.what))
+            self._finish(req, OverrunError(self.overruns, req.describe()))
         else:
             if flags & NLM_F_DUMP_INTR:
                 req.interrupted = True
@@ -621,11 +718,11 @@ class GenlSocket(Socket):
 
     def _kernel_error(self, req: _Request, error: int, ext_ack: ExtAck | None) -> NetlinkError:
         if ext_ack is not None and ext_ack.offset is not None:
-            # Offsets count from the request's nlmsghdr; attributes start after
-            # the genl header and the family header.
-            attrs_at = 16 + 4 + req.hdrsize
-            if ext_ack.offset >= attrs_at:
-                path = tuple(attribute_path(req.data, ext_ack.offset, attrs_at))
+            # Offsets count from the request's nlmsghdr; req.data starts after
+            # the genl header, with the family header, then the attributes.
+            body_offset = ext_ack.offset - NLMSG_HDRLEN - GENL_HDRLEN
+            if body_offset >= req.hdrsize:
+                path = tuple(attribute_path(req.data, body_offset, req.hdrsize))
                 names = _attribute_names(req, path)
                 ext_ack = ExtAck(
                     message=ext_ack.message,
@@ -637,7 +734,7 @@ class GenlSocket(Socket):
                     cookie=ext_ack.cookie,
                     policy=ext_ack.policy,
                 )
-        exc = from_errno(error, req.what)
+        exc = from_errno(error, req.describe())
         if ext_ack is not None:
             detail = ext_ack.describe()
             if detail:
@@ -704,19 +801,13 @@ class GenlSocket(Socket):
         :class:`OverrunError` (once) when the kernel dropped notifications.
         """
         wait = self.timeout if timeout is SOCKET_TIMEOUT else timeout
-        deadline = None if wait is None else time.monotonic() + wait
-        while True:
-            with self._locked():
-                queue = self._notifications
-                if not queue:
-                    self._pump(self._ptr())
-                if queue:
-                    item = queue.popleft()
-                    if isinstance(item, OverrunError):
-                        raise item
-                    return item
-                fd = lib.nl_socket_get_fd(self._sk)
-            self._poll(fd, deadline, "next_notification", wait)
+        queue = self._notifications
+        self._wait_until(lambda: bool(queue), None, wait, lambda: "next_notification")
+        with self._locked():
+            item = queue.popleft()
+        if isinstance(item, OverrunError):
+            raise item
+        return item
 
     def notifications(self, timeout: float | None = None) -> Iterator[GenlMessage]:
         """Iterate over notifications as they arrive.
@@ -749,6 +840,22 @@ class GenlSocket(Socket):
         return f"<GenlSocket port={self._port} pending={len(self._pending)}>"
 
 
+def _poll_readable(fd: int, wake: int, timeout: float | None) -> None:
+    """Wait at most ``timeout`` seconds (None: no limit) for ``fd`` or ``wake`` to be readable."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    poller.register(wake, select.POLLIN)
+    poller.poll(None if timeout is None else timeout * 1000)
+
+
+def _drain_pipe(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
 def _fix_dump_only_op(policy: FamilyPolicy, family: Family) -> None:
     """Re-key the op that kernels file under op 0.
 
@@ -775,7 +882,7 @@ def _attribute_names(req: _Request, path: tuple[int, ...]) -> tuple[str, ...]:
     if spec is None or not path:
         return ()
     try:
-        aset: AttrSet | None = spec.attribute_set(spec.command(req.data[16]).attribute_set)
+        aset: AttrSet | None = spec.attribute_set(spec.command(req.cmd).attribute_set)
     except (NetlinkError, KeyError):
         return ()
     names = []

@@ -143,11 +143,14 @@ class FamilySpec:
     _enums: Mapping[str, Enum] = field(init=False, repr=False, compare=False)
     _by_id: Mapping[int, Command] = field(init=False, repr=False, compare=False)
     _received: Mapping[int, Command] = field(init=False, repr=False, compare=False)
+    command_names: Mapping[int, str] = field(init=False, repr=False, compare=False)
+    """Request command id -> name."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_sets", {s.name: s for s in self.attribute_sets})
         object.__setattr__(self, "_enums", {e.name: e for e in self.enums})
         object.__setattr__(self, "_by_id", {c.id: c for c in self.commands})
+        object.__setattr__(self, "command_names", {c.id: c.name for c in self.commands})
         # A received message's id: a reply-only id wins, then a notification,
         # then the request of the same id (families that answer with the request's cmd).
         received = {c.id: c for c in (*self.commands, *self.notifications, *self.replies)}

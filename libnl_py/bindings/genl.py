@@ -1,0 +1,111 @@
+"""Wrappers for the generic netlink fast paths written in C (``decl/helpers.c``)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from libnl_py._ffi import ffi, lib
+from libnl_py.errors import check, error_for
+
+ARENA_SIZE = 96 * 1024
+"""Bytes of datagrams read per batch."""
+
+MAX_DATAGRAM = 64 * 1024
+"""The largest datagram received whole; a longer one fails with NLE_MSG_TRUNC."""
+
+MAX_DESCRIPTORS = 512
+DESC_WORDS = lib.LNP_DESC_WORDS
+
+REPLY = lib.LNP_REPLY
+TERMINAL = lib.LNP_TERMINAL
+NOTIFY = lib.LNP_NOTIFY
+OTHER = lib.LNP_OTHER
+MALFORMED = lib.LNP_MALFORMED
+UNSPLIT = lib.LNP_UNSPLIT
+
+AGAIN = lib.LNP_AGAIN
+DONE = lib.LNP_DONE
+FULL = lib.LNP_FULL
+OVERRUN = lib.LNP_OVERRUN
+
+# Arenas are overwritten by every receive: no need to zero them.
+_raw_alloc = ffi.new_allocator(should_clear_after_alloc=False)
+
+
+def genl_open(sk: Any, rcvbuf: int, ext_ack: bool) -> None:
+    """``lnp_genl_open``: genl_connect plus the options a GenlSocket uses, in one call."""
+    check(lib.lnp_genl_open(sk, rcvbuf, 1 if ext_ack else 0), "genl_connect")
+
+
+class SendState:
+    """The sequence-number out-parameter of ``lnp_send_genl``, allocated once per socket."""
+
+    __slots__ = ("seq",)
+
+    def __init__(self) -> None:
+        self.seq = ffi.new("uint32_t *")
+
+
+def send_genl(
+    sk: Any, state: SendState, family: int, flags: int, cmd: int, version: int, payload: bytes
+) -> int:
+    """``lnp_send_genl``: send one request; returns its sequence number."""
+    rc = lib.lnp_send_genl(sk, family, flags, cmd, version, payload, len(payload), state.seq)
+    if rc < 0:
+        raise error_for(rc, "nl_sendto")
+    return int(state.seq[0])
+
+
+class RecvBatch:
+    """An arena and descriptor table for ``lnp_recv_batch``, one per socket."""
+
+    __slots__ = ("_arena", "_desc", "batch", "view")
+
+    def __init__(self) -> None:
+        self._arena = _raw_alloc("uint8_t[]", ARENA_SIZE)
+        self._desc = _raw_alloc("uint32_t[]", MAX_DESCRIPTORS * DESC_WORDS)
+        batch = self.batch = ffi.new("struct lnp_batch *")
+        batch.buf = self._arena
+        batch.cap = ARENA_SIZE
+        batch.room = MAX_DATAGRAM
+        batch.desc = self._desc
+        batch.max_desc = MAX_DESCRIPTORS
+        self.view = ffi.buffer(self._arena)
+
+    def recv(self, sk: Any, peer: int, seq: int, dump: bool) -> tuple[int, list[int]]:
+        """Read what is queued: (result, descriptor words). Data is in :attr:`view`."""
+        batch = self.batch
+        batch.peer = peer
+        batch.seq = seq
+        batch.dump = dump
+        result = lib.lnp_recv_batch(sk, batch)
+        if result < 0:
+            raise error_for(result, "recvmsg")
+        n = batch.n_desc
+        return result, ffi.unpack(self._desc, n * DESC_WORDS) if n else []
+
+
+_FAMILY_WORDS = 8 + 2 * 512 + 3 * 128
+
+
+class _Scratch(threading.local):
+    """Output arrays of the parse helpers, one set per thread (calls run without the GIL)."""
+
+    def __init__(self) -> None:
+        self.family = _raw_alloc("uint32_t[]", _FAMILY_WORDS)
+
+
+_scratch = _Scratch()
+
+
+def parse_family(data: bytes) -> list[int] | None:
+    """``lnp_parse_family`` over a whole CTRL_CMD_NEWFAMILY message.
+
+    [id, version, hdrsize, maxattr, name offset, name length, n_ops, n_groups,
+    op id, op flags, ..., group id, name offset, name length, ...], or None
+    when it does not parse.
+    """
+    out = _scratch.family
+    n = lib.lnp_parse_family(data, len(data), out, _FAMILY_WORDS)
+    return None if n < 0 else ffi.unpack(out, n)

@@ -222,7 +222,7 @@ class GenlSocket(Socket):
         self._notifications: collections.deque[GenlMessage | OverrunError] = collections.deque()
         self._groups: set[int] = set()
         self._families: dict[str, Family] = {}
-        self._by_id: dict[int, tuple[Family, FamilySpec | None]] = {}
+        self._by_id: dict[int, Family] = {}
         self.dropped = 0
         """Messages dropped: from an unexpected port, or answering no request in flight."""
         self.overruns = 0
@@ -289,9 +289,8 @@ class GenlSocket(Socket):
 
     def _remember(self, msg: GenlMessage) -> Family:
         family = family_from_message(msg)
-        spec = _families.get(family.name)
         self._families[family.name] = family
-        self._by_id[family.id] = (family, spec)
+        self._by_id[family.id] = family
         return family
 
     def list_families(self) -> list[Family]:
@@ -340,25 +339,22 @@ class GenlSocket(Socket):
             family_id = _b.checked_uint(family, "family id", _b.U16_MAX)
             known = self._by_id.get(family_id)
             if known is not None:
-                return family_id, known[0].version, known[1], known[0].hdrsize
+                return family_id, known.version, _families.get(known.name), known.hdrsize
             if family_id == lib.GENL_ID_CTRL:
                 return family_id, 2, _families.get("nlctrl"), 0
             return family_id, 1, None, 0
         resolved = self._family(family)
-        return (
-            resolved.id,
-            resolved.version,
-            self._by_id[resolved.id][1]
-            if resolved.id in self._by_id
-            else _families.get(resolved.name),
-            resolved.hdrsize,
-        )
+        return resolved.id, resolved.version, _families.get(resolved.name), resolved.hdrsize
 
     def spec_for(self, family_id: int) -> FamilySpec | None:
-        """The definition used to decode messages of ``family_id``, if one is known."""
+        """The definition used to decode messages of ``family_id``, if one is known.
+
+        Definitions are looked up by the family's name each time, so one
+        registered with :func:`libnl_py.genl.families.register` applies at once.
+        """
         known = self._by_id.get(family_id)
         if known is not None:
-            return known[1]
+            return _families.get(known.name)
         return _families.get("nlctrl") if family_id == lib.GENL_ID_CTRL else None
 
     # -- requests --------------------------------------------------------------
@@ -747,7 +743,7 @@ class GenlSocket(Socket):
         self, data: bytes, start: int, end: int, msg_type: int, flags: int, seq: int, port: int
     ) -> None:
         known = self._by_id.get(msg_type)
-        hdrsize = known[0].hdrsize if known is not None else 0
+        hdrsize = known.hdrsize if known is not None else 0
         try:
             msg = GenlMessage(data, start, end, msg_type, flags, seq, port, hdrsize)
         except MalformedMessageError:

@@ -96,7 +96,7 @@ static int lnp_send_genl(struct nl_sock *sk, uint16_t family, uint16_t flags, ui
 #define LNP_OTHER 3
 #define LNP_MALFORMED 4
 #define LNP_UNSPLIT 5
-#define LNP_DESC_WORDS 7
+#define LNP_DESC_WORDS 8
 
 #define LNP_AGAIN 0
 #define LNP_DONE 1
@@ -121,8 +121,13 @@ static void lnp_desc(struct lnp_batch *b, uint32_t kind, uint32_t type, uint32_t
                      uint32_t seq, uint32_t port, uint32_t start, uint32_t end)
 {
     uint32_t *d = b->desc + (size_t) b->n_desc * LNP_DESC_WORDS;
+    int32_t error = 0;
+
+    /* The error an NLMSG_ERROR or NLMSG_DONE carries, when it is there. */
+    if ((type == NLMSG_ERROR || type == NLMSG_DONE) && end - start >= NLMSG_HDRLEN + 4)
+        memcpy(&error, b->buf + start + NLMSG_HDRLEN, 4);
     d[0] = kind; d[1] = type; d[2] = flags; d[3] = seq;
-    d[4] = port; d[5] = start; d[6] = end;
+    d[4] = port; d[5] = start; d[6] = end; d[7] = (uint32_t) error;
     b->n_desc++;
 }
 
@@ -177,7 +182,8 @@ static int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b)
             uint32_t kind, len = h->nlmsg_len;
 
             if (b->max_desc - b->n_desc == 1) {
-                lnp_desc(b, LNP_UNSPLIT, 0, 0, 0, addr.nl_pid, (uint32_t) off,
+                /* type: whether the datagram was multicast */
+                lnp_desc(b, LNP_UNSPLIT, addr.nl_groups ? 1 : 0, 0, 0, addr.nl_pid, (uint32_t) off,
                          (uint32_t) b->used);
                 break;
             }

@@ -40,8 +40,9 @@ struct lnp_batch {
     uint8_t *buf;        /* arena the datagrams are read into */
     int cap;             /* its size */
     int room;            /* read only while at least this much of it is free */
-    uint32_t *desc;      /* descriptors, LNP_DESC_WORDS each:
-                            kind, type, flags, seq, port, start, end */
+    uint32_t *desc;      /* descriptors, LNP_DESC_WORDS each: kind, type, flags,
+                            seq, port, start, end, and for NLMSG_ERROR/DONE the
+                            (int32) error they carry, else 0 */
     int max_desc;
     uint32_t peer;       /* in: the port replies come from (0: the kernel) */
     uint32_t seq;        /* in: the request waited for; 0: none */

@@ -502,9 +502,14 @@ def from_errno(err: int, function: str | None = None, message: str | None = None
     itself, which libnl's mapping loses (ENOBUFS and ENOMEM both become NLE_NOMEM).
     """
     err = abs(err)
-    code = lib.nl_syserr2nlerr(err)
-    if message is None:
-        message = os.strerror(err)
+    if err > 0x7FFFFFFF:  # not an errno (a hostile peer can send any int32)
+        code = lib.NLE_FAILURE
+        if message is None:
+            message = f"Unknown error {err}"
+    else:
+        code = lib.nl_syserr2nlerr(err)
+        if message is None:
+            message = os.strerror(err)
     return from_code(code)(code, function, message, errno=err)
 
 

@@ -51,7 +51,7 @@ class Socket:
         self._sk: Any = _b.alloc()
         self._lock = threading.Lock()
         self._generation = _generation[0]
-        self._recv_out = _b.RecvBuffers()
+        self._recv_out: _b.RecvBuffers | None = None  # made by the first recv()
 
     # -- ownership -------------------------------------------------------
 
@@ -236,7 +236,10 @@ class Socket:
             sk = self._ptr()
             if timeout is not None:
                 _wait_readable(int(lib.nl_socket_get_fd(sk)), timeout, "nl_recv")
-            data, port, _groups = _b.recv(sk, self._recv_out)
+            out = self._recv_out
+            if out is None:
+                out = self._recv_out = _b.RecvBuffers()
+            data, port, _groups = _b.recv(sk, out)
             return data, port
 
 

@@ -74,14 +74,16 @@ class RecvBatch:
         self.view = ffi.buffer(self._arena)
 
     def recv(self, sk: Any, peer: int, seq: int, dump: bool) -> tuple[int, list[int]]:
-        """Read what is queued: (result, descriptor words). Data is in :attr:`view`."""
+        """Read what is queued: (result, descriptor words). Data is in :attr:`view`.
+
+        A negative result is an NLE code: what was read before it is described
+        all the same, and the caller routes that before raising.
+        """
         batch = self.batch
         batch.peer = peer
         batch.seq = seq
         batch.dump = dump
         result = lib.lnp_recv_batch(sk, batch)
-        if result < 0:
-            raise error_for(result, "recvmsg")
         n = batch.n_desc
         return result, ffi.unpack(self._desc, n * DESC_WORDS) if n else []
 

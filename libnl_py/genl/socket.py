@@ -40,6 +40,7 @@ from libnl_py.errors import (
     NotFoundError,
     OutOfMemoryError,
     check,
+    error_for,
     from_errno,
 )
 from libnl_py.genl import families as _families
@@ -85,6 +86,7 @@ NLM_F_REQUEST = lib.NLM_F_REQUEST
 NLM_F_ACK = lib.NLM_F_ACK
 NLM_F_DUMP = lib.NLM_F_DUMP
 NLM_F_DUMP_INTR = lib.NLM_F_DUMP_INTR
+NLM_F_ACK_TLVS = lib.NLM_F_ACK_TLVS
 
 
 class _Default(enum.Enum):
@@ -228,7 +230,7 @@ class GenlSocket(Socket):
         self.overruns = 0
         """Receive-buffer overruns seen (each also raised as :class:`OverrunError`)."""
         self._peer = 0
-        self._cond = threading.Condition(self._lock)
+        self._cond: threading.Condition | None = None  # made when a second waiter comes
         self._polling = False
         self._sleepers = 0
         self._wake: tuple[int, int] | None = None
@@ -473,11 +475,13 @@ class GenlSocket(Socket):
             raise ValueError(f"family header must be {hdrsize} bytes, got {len(header)}")
         body = (bytes(header) or b"\0" * hdrsize) + payload if hdrsize or header else payload
         with self._locked():
-            seq = _g.send_genl(
-                self._ptr(), self._send_state, family_id, flags, cmd_id, version, body
-            )
+            sk = self._ptr()
+            seq = _g.send_genl(sk, self._send_state, family_id, flags, cmd_id, version, body)
             req = _Request(seq, dump, family_id, cmd_id, body, hdrsize, spec, what)
             self._pending[seq] = req
+            # The kernel answers during sendmsg: its reply is usually queued
+            # already, so read it now, under the same lock.
+            self._pump(sk, req)
         return req
 
     # -- receiving -------------------------------------------------------------
@@ -485,7 +489,8 @@ class GenlSocket(Socket):
     def _wait(self, req: _Request, timeout: float | None) -> None:
         """Receive until ``req`` is done; raise its error. Removes it from the table."""
         try:
-            self._wait_until(lambda: req.done, req, timeout, req.describe)
+            if not req.done:
+                self._wait_until(lambda: req.done, req, timeout, req.describe)
         finally:
             if not req.done:
                 with self._locked():
@@ -508,13 +513,15 @@ class GenlSocket(Socket):
         routed by another thread always wakes its waiter.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
-        cond = self._cond
         with self._locked():
             while not ready():
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise NetlinkTimeoutError(what(), timeout)
                 if self._polling:
+                    cond = self._cond
+                    if cond is None:
+                        cond = self._cond = threading.Condition(self._lock)
                     self._sleepers += 1
                     try:
                         cond.wait(remaining)
@@ -534,8 +541,8 @@ class GenlSocket(Socket):
                     self._lock.acquire()
                     self._polling = False
                     _drain_pipe(wake[0])
-                    if self._sleepers:
-                        cond.notify_all()
+                    if self._sleepers and self._cond is not None:
+                        self._cond.notify_all()
 
     def _pump(self, sk: Any, until: _Request | None = None, limit: int = 64) -> int:
         """Read and route what is queued; returns the datagrams read. Lock held.
@@ -556,6 +563,9 @@ class GenlSocket(Socket):
             count += batch.batch.datagrams
             if desc:
                 self._dispatch(desc, until)
+            if result < 0:
+                # e.g. NLE_MSG_TRUNC: a datagram too long for the arena was lost.
+                raise error_for(result, "recvmsg")
             if result == _g.OVERRUN:
                 self._overrun()
                 count += 1
@@ -564,7 +574,7 @@ class GenlSocket(Socket):
             if result == _g.AGAIN or (not draining and until is not None and until.done):
                 break
         if count:
-            if self._sleepers:
+            if self._sleepers and self._cond is not None:
                 self._cond.notify_all()
             if self._polling and self._wake is not None:
                 # The thread in poll() may be waiting for what was just routed.
@@ -589,7 +599,15 @@ class GenlSocket(Socket):
     def _dispatch(self, desc: list[int], until: _Request | None) -> None:
         view = self._batch.view
         for i in range(0, len(desc), _g.DESC_WORDS):
-            kind, msg_type, flags, seq, port, start, end = desc[i : i + _g.DESC_WORDS]
+            kind, msg_type, flags, seq, port, start, end, error = desc[i : i + _g.DESC_WORDS]
+            if kind == _g.TERMINAL and not error and not flags & NLM_F_ACK_TLVS:
+                # The common end of a request: a plain ACK or NLMSG_DONE, read in C.
+                assert until is not None
+                if until.interrupted:
+                    self._finish(until, DumpInterruptedError(function=until.describe()))
+                else:
+                    self._finish(until)
+                continue
             data = view[start:end]
             if kind == _g.REPLY and until is not None:
                 if flags & NLM_F_DUMP_INTR:

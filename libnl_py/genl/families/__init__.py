@@ -44,6 +44,11 @@ def _load(name: str) -> FamilySpec | None:
 
 def get(name: str) -> FamilySpec | None:
     """The definition of family ``name``: a registered one first, else a shipped one, else None."""
+    # Lock-free fast path: single dict reads are atomic, and a definition,
+    # once registered or loaded, is only ever replaced by register().
+    spec = _registered.get(name) or _loaded.get(name)
+    if spec is not None or name not in _SHIPPED:
+        return spec
     with _lock:
         spec = _registered.get(name)
         if spec is not None:

@@ -11,7 +11,7 @@ EXTRAS    ?= test
 MAIN_ARGS ?= families
 PYTEST_ARGS ?= -q
 
-APT_PACKAGES := libnl-3-dev libnl-genl-3-dev libnl-utils pkg-config iproute2 gcc \
+APT_PACKAGES := libnl-3-dev libnl-genl-3-dev libnl-utils pkg-config iproute2 gcc valgrind \
                 python3-dev python3-venv
 
 VPY := $(VENV)/bin/python

@@ -425,7 +425,7 @@ def cmd_request(args: argparse.Namespace) -> int:
 def cmd_monitor(args: argparse.Namespace) -> int:
     sockets: list[tuple[GenlSocket, str]] = []
     try:
-        with GenlSocket(timeout=args.timeout or None) as resolver:
+        with GenlSocket(timeout=args.timeout) as resolver:
             family = resolver.resolve_family(args.family)
         groups = args.groups or [g.name for g in family.groups]
         if not groups:
@@ -439,7 +439,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             sock = GenlSocket()
             sockets.append((sock, name))
             sock.join_group(family, family.group(name).id)
-        deadline = None if args.timeout is None else time.monotonic() + args.timeout
+        deadline = None if args.duration is None else time.monotonic() + args.duration
         poller = select.poll()
         by_fd = {}
         for sock, name in sockets:
@@ -470,6 +470,16 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 # -- entry point ---------------------------------------------------------------------------
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -489,12 +499,12 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("families", help="list every generic netlink family")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(run=cmd_families)
+    p.set_defaults(run=cmd_families, parser=p)
 
     p = sub.add_parser("family", help="one family in detail, with its kernel policies")
     p.add_argument("name")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(run=cmd_family)
+    p.set_defaults(run=cmd_family, parser=p)
 
     for name, text in (
         ("do", "send one request, print its replies"),
@@ -509,16 +519,18 @@ def make_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--json-attrs", metavar="JSON", help="attributes as a JSON object (nests as objects)"
         )
-        p.set_defaults(run=cmd_request)
+        p.set_defaults(run=cmd_request, parser=p)
 
     p = sub.add_parser("monitor", help="print notifications as JSON lines")
     p.add_argument("family")
     p.add_argument("groups", nargs="*", metavar="GROUP", help="groups to join (default: all)")
-    p.add_argument("--count", type=int, help="exit after N notifications")
+    p.add_argument("--count", type=_positive_int, help="exit after N notifications")
+    # Its own dest: sharing "timeout" with the global option would let this
+    # default (None) silently replace a global --timeout given before "monitor".
     p.add_argument(
-        "--timeout", type=float, dest="timeout", default=None, help="exit after S seconds"
+        "--timeout", type=float, dest="duration", metavar="S", help="exit after S seconds"
     )
-    p.set_defaults(run=cmd_monitor)
+    p.set_defaults(run=cmd_monitor, parser=p)
     return parser
 
 
@@ -529,7 +541,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.run(args)
         return result
     except UsageError as exc:
-        parser.print_usage(sys.stderr)
+        # The usage of the subcommand that was given, as argparse prints it.
+        args.parser.print_usage(sys.stderr)
         print(f"libnl-py: error: {exc}", file=sys.stderr)
         return 2
     except NetlinkError as exc:

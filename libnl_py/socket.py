@@ -232,6 +232,7 @@ class Socket:
         Blocks until a datagram arrives, or for at most ``timeout`` seconds
         (then :class:`~libnl_py.errors.NetlinkTimeoutError`, a ``TimeoutError``).
         """
+        timeout = _b.checked_timeout(timeout)
         with self._locked():
             sk = self._ptr()
             if timeout is not None:

@@ -10,10 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
-import re
-import shutil
 import struct
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +18,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import call_in_netns, in_ci, ip, netlink_entries
+from conftest import (
+    KNOWN_OP_FLAGS,
+    call_in_netns,
+    genl_ctrl_list,
+    in_ci,
+    ip,
+    netlink_entries,
+    parse_genl_ctrl_list,
+)
 
 from libnl_py import errors, lib
 from libnl_py.attrs import AttributeEncoder
@@ -84,77 +89,6 @@ def ack_with(text: str) -> Any:
         p.ack(req)
 
     return handler
-
-
-# -- genl-ctrl-list -d ------------------------------------------------------------------
-
-# libnl's names for op flags: "admin_perm" in 3.7, "admin-perm" in some releases.
-OP_FLAG_NAMES = {
-    "admin_perm": lib.GENL_ADMIN_PERM,
-    "has_doit": lib.GENL_CMD_CAP_DO,
-    "has_dump": lib.GENL_CMD_CAP_DUMP,
-    "has_policy": lib.GENL_CMD_CAP_HASPOL,
-}
-KNOWN_OP_FLAGS = sum(OP_FLAG_NAMES.values())
-
-_FAMILY_LINE = re.compile(r"^0x(?P<id>[0-9a-fA-F]+) (?P<name>.+) version (?P<version>\d+)$")
-_SIZES_LINE = re.compile(r"^\s+hdrsize (?P<hdrsize>\d+) maxattr (?P<maxattr>\d+)$")
-_OP_LINE = re.compile(r"^\s+op (?P<name>.+?) \(0x(?P<id>[0-9a-fA-F]+)\)(?: <(?P<flags>[^>]*)>)?$")
-_GRP_LINE = re.compile(r"^\s+grp (?P<name>.+) \(0x(?P<id>[0-9a-fA-F]+)\)$")
-
-
-def parse_genl_ctrl_list(text: str) -> dict[int, dict[str, Any]]:
-    """``genl-ctrl-list -d`` output by family id.
-
-    Op flags: libnl prints only the names it knows, and ends the list with a
-    comma when bits it has no name for remain (``<has_doit,has_policy,>``), or
-    prints ``<>`` when it knows none of them; ``unknown_bits`` records that.
-    """
-    families: dict[int, dict[str, Any]] = {}
-    current: dict[str, Any] | None = None
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        if m := _FAMILY_LINE.match(line):
-            current = {
-                "id": int(m["id"], 16),
-                "name": m["name"],
-                "version": int(m["version"]),
-                "ops": [],
-                "groups": [],
-            }
-            assert current["id"] not in families, line
-            families[current["id"]] = current
-        elif current is None:
-            raise AssertionError(f"genl-ctrl-list: line before any family: {line!r}")
-        elif m := _SIZES_LINE.match(line):
-            current["hdrsize"] = int(m["hdrsize"])
-            current["maxattr"] = int(m["maxattr"])
-        elif m := _OP_LINE.match(line):
-            text_flags = m["flags"]
-            mask, unknown = 0, False
-            if text_flags is not None:
-                names = text_flags.split(",")
-                unknown = names[-1] == ""  # trailing comma, or "<>"
-                for name in filter(None, names):
-                    mask |= OP_FLAG_NAMES[name.replace("-", "_")]
-            current["ops"].append((int(m["id"], 16), mask, unknown, text_flags is None))
-        elif m := _GRP_LINE.match(line):
-            current["groups"].append((m["name"], int(m["id"], 16)))
-        else:
-            raise AssertionError(f"genl-ctrl-list: unexpected line {line!r}")
-    return families
-
-
-def genl_ctrl_list() -> dict[int, dict[str, Any]]:
-    tool = shutil.which("genl-ctrl-list")
-    if tool is None:
-        message = "needs genl-ctrl-list (Debian: libnl-utils)"
-        if in_ci():
-            pytest.fail(f"CI=true but {message}", pytrace=False)
-        pytest.skip(message)
-    out = subprocess.run([tool, "-d"], capture_output=True, text=True, timeout=20, check=True)
-    return parse_genl_ctrl_list(out.stdout)
 
 
 def test_parse_genl_ctrl_list_format() -> None:

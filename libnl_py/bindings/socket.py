@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -23,6 +24,18 @@ def checked_uint(value: object, what: str, maximum: int) -> int:
     if not 0 <= number <= maximum:
         raise ValueError(f"{what} must be in 0..{maximum}, got {number}")
     return number
+
+
+def checked_timeout(value: object, what: str = "timeout") -> float | None:
+    """A timeout in seconds: None (no limit) or a finite number >= 0; infinity is None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} must be a number of seconds or None, not {type(value).__name__}")
+    seconds = float(value)
+    if math.isnan(seconds) or seconds < 0:
+        raise ValueError(f"{what} must be >= 0 seconds, got {value!r}")
+    return None if math.isinf(seconds) else seconds
 
 
 def alloc() -> Any:

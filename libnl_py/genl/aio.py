@@ -17,7 +17,7 @@ from typing import Any
 
 from libnl_py._ffi import lib
 from libnl_py.attrs import AttributeEncoder
-from libnl_py.errors import NetlinkTimeoutError, NotFoundError
+from libnl_py.errors import FreedSocketError, NetlinkTimeoutError, NotFoundError
 from libnl_py.genl.family import Family
 from libnl_py.genl.socket import (
     SOCKET_TIMEOUT,
@@ -141,7 +141,7 @@ class AsyncGenlSocket:
         sock = self.sock
         if isinstance(family, str) and family not in sock._families:
             await self.resolve_family(family)
-        wait = sock.timeout if timeout is SOCKET_TIMEOUT else timeout
+        wait = sock._timeout(timeout)
         async with self._slots:
             future: asyncio.Future[list[GenlMessage]] = self._loop.create_future()
             req = sock._send(family, cmd, attrs, flags, version, header, what)
@@ -222,6 +222,9 @@ class AsyncGenlSocket:
 
     async def next_notification(self, timeout: Timeout = SOCKET_TIMEOUT) -> GenlMessage:
         """The next notification; :class:`NetlinkTimeoutError` after ``timeout`` seconds."""
+        if self._closed:
+            raise FreedSocketError(function="next_notification", message="socket has been closed")
+        wait = self.sock._timeout(timeout)
         queue = self.sock._notifications
         if queue and not self._waiters:
             item = queue.popleft()
@@ -231,7 +234,6 @@ class AsyncGenlSocket:
         waiter: asyncio.Future[GenlMessage] = self._loop.create_future()
         self._waiters.append(waiter)
         self._deliver()
-        wait = self.sock.timeout if timeout is SOCKET_TIMEOUT else timeout
         try:
             return await asyncio.wait_for(waiter, wait)
         except asyncio.TimeoutError:

@@ -26,6 +26,7 @@ import os
 import select
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any, Callable, Union
 
@@ -49,6 +50,11 @@ from libnl_py.genl.policy import FamilyPolicy, parse_policy_dump
 from libnl_py.genl.spec import AttrSet, FamilySpec
 from libnl_py.message import (
     GENL_HDRLEN,
+    NLM_F_ACK,
+    NLM_F_ACK_TLVS,
+    NLM_F_DUMP,
+    NLM_F_DUMP_INTR,
+    NLM_F_REQUEST,
     NLMSG_DONE,
     NLMSG_ERROR,
     NLMSG_HDRLEN,
@@ -78,15 +84,6 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_RCVBUF = 1024 * 1024
 """Kernel receive buffer asked for at connect (libnl's 32 KiB overruns under load; the
 kernel caps it at ``net.core.rmem_max``)."""
-
-RECV_BUFFER = _g.MAX_DATAGRAM
-"""nl_recv buffer: a datagram larger than this (none from the kernel) fails with NLE_MSG_TRUNC."""
-
-NLM_F_REQUEST = lib.NLM_F_REQUEST
-NLM_F_ACK = lib.NLM_F_ACK
-NLM_F_DUMP = lib.NLM_F_DUMP
-NLM_F_DUMP_INTR = lib.NLM_F_DUMP_INTR
-NLM_F_ACK_TLVS = lib.NLM_F_ACK_TLVS
 
 
 class _Default(enum.Enum):
@@ -203,6 +200,7 @@ class GenlSocket(Socket):
         "_send_state",
         "_sleepers",
         "_wake",
+        "_wake_finalizer",
         "dropped",
         "overruns",
         "timeout",
@@ -218,7 +216,7 @@ class GenlSocket(Socket):
         rcvbuf: int | None = DEFAULT_RCVBUF,
     ) -> None:
         super().__init__()
-        self.timeout = timeout
+        self.timeout = _b.checked_timeout(timeout)
         self._pending: dict[int, _Request] = {}
         # Notifications in arrival order; an OverrunError marks where some were lost.
         self._notifications: collections.deque[GenlMessage | OverrunError] = collections.deque()
@@ -385,8 +383,9 @@ class GenlSocket(Socket):
         kernel's errno, with ``.ext_ack``; :class:`NetlinkTimeoutError` when
         the ACK does not come within ``timeout``.
         """
+        wait = self._timeout(timeout)
         req = self._send(family, cmd, attrs, flags, version, header, "execute")
-        self._wait(req, self.timeout if timeout is SOCKET_TIMEOUT else timeout)
+        self._wait(req, wait)
         return req.replies
 
     def dump(
@@ -408,7 +407,8 @@ class GenlSocket(Socket):
         :class:`~libnl_py.errors.DumpInterruptedError` after the dump is fully
         consumed, unless ``retries`` allows that many fresh attempts.
         """
-        wait = self.timeout if timeout is SOCKET_TIMEOUT else timeout
+        wait = self._timeout(timeout)
+        retries = _b.checked_uint(retries, "retries", 1 << 16)
         for attempt in range(retries + 1):
             req = self._send(family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump")
             try:
@@ -471,6 +471,8 @@ class GenlSocket(Socket):
         if not dump:
             flags |= NLM_F_ACK
         version = default_version if version is None else _b.checked_uint(version, "version", 0xFF)
+        if not isinstance(header, (bytes, bytearray, memoryview)):
+            raise TypeError(f"header must be bytes, not {type(header).__name__}")
         if len(header) != hdrsize and header:
             raise ValueError(f"family header must be {hdrsize} bytes, got {len(header)}")
         body = (bytes(header) or b"\0" * hdrsize) + payload if hdrsize or header else payload
@@ -485,6 +487,12 @@ class GenlSocket(Socket):
         return req
 
     # -- receiving -------------------------------------------------------------
+
+    def _timeout(self, timeout: Timeout) -> float | None:
+        """A call's ``timeout`` argument, checked; the socket's for SOCKET_TIMEOUT."""
+        if timeout is SOCKET_TIMEOUT:
+            return self.timeout
+        return _b.checked_timeout(timeout)
 
     def _wait(self, req: _Request, timeout: float | None) -> None:
         """Receive until ``req`` is done; raise its error. Removes it from the table."""
@@ -541,6 +549,8 @@ class GenlSocket(Socket):
                     self._lock.acquire()
                     self._polling = False
                     _drain_pipe(wake[0])
+                    if self._sk is None:  # freed while we slept: the pipe is ours to close
+                        self._close_wake()
                     if self._sleepers and self._cond is not None:
                         self._cond.notify_all()
 
@@ -586,15 +596,35 @@ class GenlSocket(Socket):
         if self._wake is None:
             read_end, write_end = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
             self._wake = (read_end, write_end)
+            # A socket dropped without free(): its C object goes with ffi.gc,
+            # the pipe with this finalizer.
+            self._wake_finalizer = weakref.finalize(self, _close_pipe, read_end, write_end)
         return self._wake
 
-    def free(self) -> None:
-        """Free the socket (see :meth:`Socket.free`) and close the wake-up pipe, if any."""
-        super().free()
+    def _release(self) -> None:
+        # Called by free(), with the lock held (or in a forked child).
+        super()._release()
+        if self._polling:
+            self._interrupt_poll()  # the poller wakes, finds the socket freed, closes the pipe
+        else:
+            self._close_wake()
+
+    def _close_wake(self) -> None:
         wake, self._wake = self._wake, None
         if wake is not None:
-            os.close(wake[0])
-            os.close(wake[1])
+            self._wake_finalizer.detach()
+            _close_pipe(*wake)
+
+    def _interrupt_poll(self) -> None:
+        if self._wake is not None:
+            os.write(self._wake[1], b"\0")
+
+    def close(self) -> None:
+        """Close the fd (see :meth:`Socket.close`); a thread waiting on it wakes and raises."""
+        super().close()
+        with self._locked():
+            if self._polling:
+                self._interrupt_poll()
 
     def _dispatch(self, desc: list[int], until: _Request | None) -> None:
         view = self._batch.view
@@ -773,7 +803,7 @@ class GenlSocket(Socket):
 
     def join_group(self, family: FamilyRef, group: str | int) -> int:
         """Join a multicast group (``nl_socket_add_membership``); returns its id."""
-        group_id = group if isinstance(group, int) else self.resolve_group(family, group)
+        group_id = self._group_id(family, group)
         if isinstance(family, (str, Family)):
             self._family(family)  # so notifications of it decode with its definition
         with self._locked():
@@ -783,11 +813,16 @@ class GenlSocket(Socket):
 
     def leave_group(self, family: FamilyRef, group: str | int) -> int:
         """Leave a multicast group (``nl_socket_drop_membership``); returns its id."""
-        group_id = group if isinstance(group, int) else self.resolve_group(family, group)
+        group_id = self._group_id(family, group)
         with self._locked():
             check(lib.nl_socket_drop_membership(self._ptr(), group_id), "nl_socket_drop_membership")
             self._groups.discard(group_id)
         return group_id
+
+    def _group_id(self, family: FamilyRef, group: str | int) -> int:
+        if isinstance(group, str):
+            return self.resolve_group(family, group)
+        return _b.checked_uint(group, "group", 0x7FFFFFFF)
 
     def poll_notifications(self) -> list[GenlMessage]:
         """Every notification queued now, without waiting."""
@@ -814,7 +849,7 @@ class GenlSocket(Socket):
         Raises :class:`NetlinkTimeoutError` when none comes, and
         :class:`OverrunError` (once) when the kernel dropped notifications.
         """
-        wait = self.timeout if timeout is SOCKET_TIMEOUT else timeout
+        wait = self._timeout(timeout)
         queue = self._notifications
         self._wait_until(lambda: bool(queue), None, wait, lambda: "next_notification")
         with self._locked():
@@ -828,6 +863,7 @@ class GenlSocket(Socket):
 
         With a ``timeout``, iteration stops after that many seconds without one.
         """
+        timeout = _b.checked_timeout(timeout)
         while True:
             try:
                 yield self.next_notification(timeout)
@@ -836,6 +872,8 @@ class GenlSocket(Socket):
 
     def decode(self, msg: GenlMessage) -> dict[Any, Any]:
         """Decode a message by its family's definition; by attribute number otherwise."""
+        if not isinstance(msg, GenlMessage):
+            raise TypeError(f"decode() takes a GenlMessage, not {type(msg).__name__}")
         spec = self.spec_for(msg.family_id)
         if spec is not None:
             return spec.decode_message(msg)
@@ -860,6 +898,11 @@ def _poll_readable(fd: int, wake: int, timeout: float | None) -> None:
     poller.register(fd, select.POLLIN)
     poller.register(wake, select.POLLIN)
     poller.poll(None if timeout is None else timeout * 1000)
+
+
+def _close_pipe(read_end: int, write_end: int) -> None:
+    os.close(read_end)
+    os.close(write_end)
 
 
 def _drain_pipe(fd: int) -> None:

@@ -685,10 +685,12 @@ def test_reply_pumped_by_another_thread_wakes_the_waiter(
     real_poll = genl_socket._poll_readable
     main = threading.get_ident()
     interleaved = []
+    polling = threading.Event()  # the peer answers only once A is about to sleep
 
     def poll(fd: int, wake: int, timeout: float | None) -> None:
         if threading.get_ident() == main and not interleaved:
             interleaved.append(True)
+            polling.set()
             poller = select.poll()
             poller.register(fd, select.POLLIN)
             assert poller.poll(5000), "the peer did not answer"
@@ -698,6 +700,7 @@ def test_reply_pumped_by_another_thread_wakes_the_waiter(
         real_poll(fd, wake, timeout)
 
     def answer_in_one_datagram(p: FakePeer, req: Request) -> None:
+        assert polling.wait(5), "the client never went to poll()"
         reply = p.genl_message(req.family_id, req.cmd, marker("answer"), seq=req.seq)
         ack = p.message(
             lib.NLMSG_ERROR, lib.NLM_F_CAPPED, req.seq, p.port, struct.pack("=i", 0) + req.raw[:16]

@@ -200,12 +200,12 @@ class AsyncGenlSocket:
             exc.function = "resolve_family"
             exc.message = f"no generic netlink family {name!r} ({exc.message})"
             raise
-        return sock._remember(replies[0])
+        return sock._remember(replies[0].data)
 
     async def list_families(self) -> list[Family]:
         """:meth:`GenlSocket.list_families`, awaited."""
         replies = await self.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, version=2)
-        return [self.sock._remember(msg) for msg in replies]
+        return [self.sock._remember(msg.data) for msg in replies]
 
     async def join_group(self, family: FamilyRef, group: str | int) -> int:
         """:meth:`GenlSocket.join_group`, after resolving the family without blocking."""

@@ -7,6 +7,7 @@ immutable.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import repeat
 from typing import NamedTuple
 
 from libnl_py._ffi import lib
@@ -14,9 +15,16 @@ from libnl_py.attrs import Attributes
 from libnl_py.bindings import genl as _g
 from libnl_py.errors import NotFoundError
 from libnl_py.genl import families as _families
-from libnl_py.message import GenlMessage
+from libnl_py.message import GenlMessage, split_datagram
 
-__all__ = ["Family", "MulticastGroup", "Operation", "family_from_attrs", "family_from_message"]
+__all__ = [
+    "Family",
+    "MulticastGroup",
+    "Operation",
+    "family_from_attrs",
+    "family_from_bytes",
+    "family_from_message",
+]
 
 _CAP_DO = lib.GENL_CMD_CAP_DO
 _CAP_DUMP = lib.GENL_CMD_CAP_DUMP
@@ -87,22 +95,37 @@ def family_from_message(msg: GenlMessage, op_names: Mapping[int, str] | None = N
     """Build a :class:`Family` from a ``CTRL_CMD_NEWFAMILY`` message.
 
     Operations are named by ``op_names`` or, by default, by the family's
-    shipped or registered definition. The attributes are walked in C
-    (``lnp_parse_family``); a message that does not parse there goes through
-    :func:`family_from_attrs`, which names the fault.
+    shipped or registered definition.
     """
-    data = msg.data
+    return family_from_bytes(msg.data, op_names)
+
+
+def family_from_bytes(data: bytes, op_names: Mapping[int, str] | None = None) -> Family:
+    """:func:`family_from_message` for a whole message as bytes, headers included.
+
+    The attributes are walked in C (``lnp_parse_family``) and the tuples built
+    by C-level iteration; a message that does not parse there is decoded again
+    in Python, which names the fault.
+    """
     words = _g.parse_family(data)
     if words is None or not words[5]:
-        return family_from_attrs(msg.attrs, op_names)
+        return family_from_attrs(_attrs_of(data), op_names)
     family_id, version, hdrsize, maxattr, name_off, name_len, n_ops, _n_groups = words[:8]
-    ops = words[8 : 8 + 2 * n_ops]
-    groups = words[8 + 2 * n_ops :]
+    end_ops = 8 + 2 * n_ops
     name = data[name_off : name_off + name_len].decode("utf-8", "surrogateescape")
     if op_names is None:
         spec = _families.get(name)
         op_names = spec.command_names if spec is not None else _NO_NAMES
     new = _tuple_new
+    op_ids = words[8:end_ops:2]
+    operations = tuple(
+        map(new, repeat(Operation), zip(op_ids, words[9:end_ops:2], map(op_names.get, op_ids)))
+    )
+    groups = words[end_ops:]
+    group_names = [
+        data[off : off + size].decode("utf-8", "surrogateescape")
+        for off, size in zip(groups[1::3], groups[2::3])
+    ]
     return new(
         Family,
         (
@@ -111,23 +134,15 @@ def family_from_message(msg: GenlMessage, op_names: Mapping[int, str] | None = N
             version,
             hdrsize,
             maxattr,
-            tuple(
-                [
-                    new(Operation, (op_id, flags, op_names.get(op_id)))
-                    for op_id, flags in zip(ops[::2], ops[1::2])
-                ]
-            ),
-            tuple(
-                [
-                    new(
-                        MulticastGroup,
-                        (data[off : off + size].decode("utf-8", "surrogateescape"), group_id),
-                    )
-                    for group_id, off, size in zip(groups[::3], groups[1::3], groups[2::3])
-                ]
-            ),
+            operations,
+            tuple(map(new, repeat(MulticastGroup), zip(group_names, groups[0::3]))),
         ),
     )
+
+
+def _attrs_of(data: bytes) -> Attributes:
+    msg_type, flags, seq, port, start, end = split_datagram(data)[0]
+    return GenlMessage(data, start, end, msg_type, flags, seq, port).attrs
 
 
 def family_from_attrs(attrs: Attributes, op_names: Mapping[int, str] | None = None) -> Family:

@@ -45,7 +45,7 @@ from libnl_py.errors import (
     from_errno,
 )
 from libnl_py.genl import families as _families
-from libnl_py.genl.family import Family, family_from_message
+from libnl_py.genl.family import Family, family_from_bytes
 from libnl_py.genl.policy import FamilyPolicy, parse_policy_dump
 from libnl_py.genl.spec import AttrSet, FamilySpec
 from libnl_py.message import (
@@ -136,6 +136,7 @@ class _Request:
         "hdrsize",
         "interrupted",
         "on_done",
+        "raw",
         "replies",
         "seq",
         "spec",
@@ -161,7 +162,8 @@ class _Request:
         self.hdrsize = hdrsize
         self.spec = spec
         self.what = what
-        self.replies: list[GenlMessage] = []
+        self.replies: list[Any] = []  # GenlMessage, or bytes when raw
+        self.raw = False
         self.done = False
         self.interrupted = False
         self.error: BaseException | None = None
@@ -275,7 +277,7 @@ class GenlSocket(Socket):
             enc = AttributeEncoder()
             enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
             try:
-                replies = self.execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, enc, version=2)
+                replies = self._ctrl(enc.encode(), 0)
             except NotFoundError as exc:
                 exc.function = "resolve_family"
                 exc.message = f"no generic netlink family {name!r} ({exc.message})"
@@ -287,18 +289,24 @@ class GenlSocket(Socket):
             family = self._remember(replies[0])
         return family
 
-    def _remember(self, msg: GenlMessage) -> Family:
-        family = family_from_message(msg)
+    def _ctrl(self, attrs: bytes, flags: int) -> list[bytes]:
+        """A CTRL_CMD_GETFAMILY request or dump; the replies as bytes, for the C decoder."""
+        req = self._send(
+            lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, attrs, flags, 2, b"", "getfamily", raw=True
+        )
+        self._wait(req, self.timeout)
+        replies: list[bytes] = req.replies
+        return replies
+
+    def _remember(self, data: bytes) -> Family:
+        family = family_from_bytes(data)
         self._families[family.name] = family
         self._by_id[family.id] = family
         return family
 
     def list_families(self) -> list[Family]:
         """Every registered family (a ``CTRL_CMD_GETFAMILY`` dump), in kernel order."""
-        return [
-            self._remember(msg)
-            for msg in self.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, version=2)
-        ]
+        return list(map(self._remember, self._ctrl(b"", NLM_F_DUMP)))
 
     def get_policy(self, family: FamilyRef, cmd: int | None = None) -> FamilyPolicy:
         """The kernel's attribute policies for ``family`` (a ``CTRL_CMD_GETPOLICY`` dump).
@@ -463,6 +471,7 @@ class GenlSocket(Socket):
         version: int | None,
         header: bytes,
         what: str,
+        raw: bool = False,
     ) -> _Request:
         family_id, default_version, spec, hdrsize = self._target(family)
         cmd_id, payload = self._encode(spec, cmd, attrs, family)
@@ -480,6 +489,7 @@ class GenlSocket(Socket):
             sk = self._ptr()
             seq = _g.send_genl(sk, self._send_state, family_id, flags, cmd_id, version, body)
             req = _Request(seq, dump, family_id, cmd_id, body, hdrsize, spec, what)
+            req.raw = raw
             self._pending[seq] = req
             # The kernel answers during sendmsg: its reply is usually queued
             # already, so read it now, under the same lock.
@@ -642,6 +652,9 @@ class GenlSocket(Socket):
             if kind == _g.REPLY and until is not None:
                 if flags & NLM_F_DUMP_INTR:
                     until.interrupted = True
+                if until.raw:
+                    until.replies.append(data)
+                    continue
                 try:
                     msg = GenlMessage(
                         data, 0, end - start, msg_type, flags, seq, port, until.hdrsize
@@ -756,6 +769,9 @@ class GenlSocket(Socket):
         else:
             if flags & NLM_F_DUMP_INTR:
                 req.interrupted = True
+            if req.raw:
+                req.replies.append(data[start:end])
+                return
             req.replies.append(
                 GenlMessage(data, start, end, msg_type, flags, seq, port, req.hdrsize)
             )

@@ -219,6 +219,22 @@ static int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b)
     return LNP_DONE;
 }
 
+static int lnp_transact(struct nl_sock *sk, struct lnp_batch *b, uint16_t family, uint16_t flags,
+                        uint8_t cmd, uint8_t version, const char *payload, size_t len)
+{
+    uint32_t seq = 0;
+    int ret = lnp_send_genl(sk, family, flags, cmd, version, payload, len, &seq);
+
+    if (ret < 0) {
+        b->seq = 0;
+        b->used = b->n_desc = b->datagrams = 0;
+        return ret;
+    }
+    b->seq = seq;
+    b->dump = (flags & NLM_F_DUMP) == NLM_F_DUMP;
+    return lnp_recv_batch(sk, b);
+}
+
 static int lnp_u32_attr(const uint8_t *buf, int pos, int len, uint32_t *value)
 {
     if (len < 4)

@@ -60,6 +60,14 @@ struct lnp_batch {
  * receive error (a datagram longer than b->room: -NLE_MSG_TRUNC). */
 int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b);
 
+/* lnp_send_genl, then lnp_recv_batch for the request just sent, in one call:
+ * the kernel answers during sendmsg, so its reply is usually read here at
+ * once. b->seq and b->dump are set from the request (b->peer is the
+ * caller's). Returns lnp_recv_batch's result; on a send failure, the -NLE
+ * code with b->seq = 0 and nothing read. */
+int lnp_transact(struct nl_sock *sk, struct lnp_batch *b, uint16_t family, uint16_t flags,
+                 uint8_t cmd, uint8_t version, const char *payload, size_t len);
+
 /* The fields of a CTRL_CMD_NEWFAMILY message, buf[0:len] (headers included),
  * as uint32 words into out: id, version, hdrsize, maxattr, name offset, name
  * length (without the NUL), number of ops, number of groups, then (id, flags)

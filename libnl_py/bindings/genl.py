@@ -38,25 +38,6 @@ def genl_open(sk: Any, rcvbuf: int, ext_ack: bool) -> None:
     check(lib.lnp_genl_open(sk, rcvbuf, 1 if ext_ack else 0), "genl_connect")
 
 
-class SendState:
-    """The sequence-number out-parameter of ``lnp_send_genl``, allocated once per socket."""
-
-    __slots__ = ("seq",)
-
-    def __init__(self) -> None:
-        self.seq = ffi.new("uint32_t *")
-
-
-def send_genl(
-    sk: Any, state: SendState, family: int, flags: int, cmd: int, version: int, payload: bytes
-) -> int:
-    """``lnp_send_genl``: send one request; returns its sequence number."""
-    rc = lib.lnp_send_genl(sk, family, flags, cmd, version, payload, len(payload), state.seq)
-    if rc < 0:
-        raise error_for(rc, "nl_sendto")
-    return int(state.seq[0])
-
-
 class RecvBatch:
     """An arena and descriptor table for ``lnp_recv_batch``, one per socket."""
 
@@ -72,6 +53,21 @@ class RecvBatch:
         batch.desc = self._desc
         batch.max_desc = MAX_DESCRIPTORS
         self.view = ffi.buffer(self._arena)
+
+    def transact(
+        self, sk: Any, family: int, flags: int, cmd: int, version: int, payload: bytes
+    ) -> tuple[int, int, list[int]]:
+        """``lnp_transact``: send a request and read what is queued for it.
+
+        (sequence number, result, descriptor words); a failed send raises.
+        """
+        batch = self.batch
+        result = lib.lnp_transact(sk, batch, family, flags, cmd, version, payload, len(payload))
+        seq = batch.seq
+        if not seq:
+            raise error_for(result, "nl_sendto")
+        n = batch.n_desc
+        return seq, result, ffi.unpack(self._desc, n * DESC_WORDS) if n else []
 
     def recv(self, sk: Any, peer: int, seq: int, dump: bool) -> tuple[int, list[int]]:
         """Read what is queued: (result, descriptor words). Data is in :attr:`view`.

@@ -199,7 +199,6 @@ class GenlSocket(Socket):
         "_pending",
         "_polling",
         "_port",
-        "_send_state",
         "_sleepers",
         "_wake",
         "_wake_finalizer",
@@ -234,13 +233,12 @@ class GenlSocket(Socket):
         self._polling = False
         self._sleepers = 0
         self._wake: tuple[int, int] | None = None
+        self._batch = _g.RecvBatch()
         try:
             if local_port:
                 self.set_local_port(local_port)
             if peer_port:
                 self.set_peer_port(peer_port)
-            self._batch = _g.RecvBatch()
-            self._send_state = _g.SendState()
             rcvbuf = 0 if rcvbuf is None else _b.checked_uint(rcvbuf, "rcvbuf", 0x7FFFFFFF)
             with self._locked():
                 sk = self._ptr()
@@ -261,6 +259,7 @@ class GenlSocket(Socket):
         super().set_peer_port(port)
         with self._locked():
             self._peer = int(lib.nl_socket_get_peer_port(self._ptr()))
+            self._batch.batch.peer = self._peer
 
     # -- families --------------------------------------------------------------
 
@@ -487,13 +486,17 @@ class GenlSocket(Socket):
         body = (bytes(header) or b"\0" * hdrsize) + payload if hdrsize or header else payload
         with self._locked():
             sk = self._ptr()
-            seq = _g.send_genl(sk, self._send_state, family_id, flags, cmd_id, version, body)
+            # One C call sends and reads what is queued: the kernel answers
+            # during sendmsg, so its reply (and ACK) usually come back with it.
+            seq, result, desc = self._batch.transact(sk, family_id, flags, cmd_id, version, body)
             req = _Request(seq, dump, family_id, cmd_id, body, hdrsize, spec, what)
             req.raw = raw
             self._pending[seq] = req
-            # The kernel answers during sendmsg: its reply is usually queued
-            # already, so read it now, under the same lock.
-            self._pump(sk, req)
+            try:
+                self._pump(sk, req, first=(result, desc))
+            except BaseException:
+                self._pending.pop(seq, None)
+                raise
         return req
 
     # -- receiving -------------------------------------------------------------
@@ -564,7 +567,13 @@ class GenlSocket(Socket):
                     if self._sleepers and self._cond is not None:
                         self._cond.notify_all()
 
-    def _pump(self, sk: Any, until: _Request | None = None, limit: int = 64) -> int:
+    def _pump(
+        self,
+        sk: Any,
+        until: _Request | None = None,
+        limit: int = 64,
+        first: tuple[int, list[int]] | None = None,
+    ) -> int:
         """Read and route what is queued; returns the datagrams read. Lock held.
 
         Stops when nothing is queued, as soon as ``until`` is done, or after
@@ -572,14 +581,18 @@ class GenlSocket(Socket):
         The C side sorts each message (a reply to ``until``, its end, a
         notification, or anything else) so that the common case needs no
         routing in Python. After an overrun it reads on until the queue is
-        empty, so the next request's reply has room.
+        empty, so the next request's reply has room. ``first`` is a batch
+        already read (by ``lnp_transact``).
         """
         batch = self._batch
         seq, dump = (until.seq, until.dump) if until is not None else (0, False)
         count = 0
         draining = False
         for _ in range(limit):
-            result, desc = batch.recv(sk, self._peer, seq, dump)
+            if first is not None:
+                (result, desc), first = first, None
+            else:
+                result, desc = batch.recv(sk, self._peer, seq, dump)
             count += batch.batch.datagrams
             if desc:
                 self._dispatch(desc, until)

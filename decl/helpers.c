@@ -340,3 +340,50 @@ static int lnp_parse_family(const char *cbuf, int end, uint32_t *out, int max)
     memcpy(out + LNP_FAMILY_HEAD + 2 * n_ops, groups, 3 * n_groups * sizeof(uint32_t));
     return words;
 }
+
+static int lnp_parse_families(const char *buf, const uint32_t *offsets, int n, uint32_t *out,
+                              int max)
+{
+    uint32_t one[LNP_FAMILY_HEAD + 2 * 512 + 3 * 128];
+    int i, total_ops = 0, total_groups = 0, ops_at, groups_at;
+
+    /* First pass: heads, and how many ops and groups in all. */
+    if (n < 0 || max < LNP_FAMILY_HEAD * n)
+        return -1;
+    for (i = 0; i < n; i++) {
+        uint32_t start = offsets[i], end = offsets[i + 1];
+        int words;
+
+        if (end < start)
+            return -1 - i;
+        words = lnp_parse_family(buf + start, (int) (end - start), one, (int) (sizeof(one) / 4));
+        if (words < 0)
+            return -1 - i;
+        memcpy(out + LNP_FAMILY_HEAD * i, one, LNP_FAMILY_HEAD * sizeof(uint32_t));
+        out[LNP_FAMILY_HEAD * i + 4] += start;
+        total_ops += (int) one[6];
+        total_groups += (int) one[7];
+    }
+    ops_at = LNP_FAMILY_HEAD * n;
+    groups_at = ops_at + 2 * total_ops;
+    if (groups_at + 3 * total_groups > max)
+        return -1;
+    /* Second pass: ops and groups, in message order. */
+    for (i = 0; i < n; i++) {
+        uint32_t start = offsets[i], end = offsets[i + 1];
+        int k, n_ops, n_groups;
+
+        lnp_parse_family(buf + start, (int) (end - start), one, (int) (sizeof(one) / 4));
+        n_ops = (int) one[6];
+        n_groups = (int) one[7];
+        memcpy(out + ops_at, one + LNP_FAMILY_HEAD, 2 * n_ops * sizeof(uint32_t));
+        ops_at += 2 * n_ops;
+        for (k = 0; k < n_groups; k++) {
+            uint32_t *g = one + LNP_FAMILY_HEAD + 2 * n_ops + 3 * k;
+            out[groups_at++] = g[0];
+            out[groups_at++] = g[1] + start;
+            out[groups_at++] = g[2];
+        }
+    }
+    return groups_at;
+}

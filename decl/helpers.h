@@ -75,3 +75,10 @@ int lnp_transact(struct nl_sock *sk, struct lnp_batch *b, uint16_t family, uint1
  * written, or -1 if the attributes are malformed or out is too small (the
  * Python decoder then names the fault). */
 int lnp_parse_family(const char *buf, int len, uint32_t *out, int max);
+
+/* lnp_parse_family for n messages at once: message i is buf[offsets[i]:offsets[i+1]].
+ * out gets 8 head words per message first (as above, name offsets counted from
+ * buf), then every message's (id, flags) op pairs, then every message's
+ * (id, name offset, name length) group triples. Returns the words written, or
+ * -1 - i when message i does not parse or out is too small. */
+int lnp_parse_families(const char *buf, const uint32_t *offsets, int n, uint32_t *out, int max);

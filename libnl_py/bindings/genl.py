@@ -85,6 +85,7 @@ class RecvBatch:
 
 
 _FAMILY_WORDS = 8 + 2 * 512 + 3 * 128
+_FAMILIES_WORDS = 8 * 512 + 2 * 8192 + 3 * 2048
 
 
 class _Scratch(threading.local):
@@ -92,6 +93,7 @@ class _Scratch(threading.local):
 
     def __init__(self) -> None:
         self.family = _raw_alloc("uint32_t[]", _FAMILY_WORDS)
+        self.families = _raw_alloc("uint32_t[]", _FAMILIES_WORDS)
 
 
 _scratch = _Scratch()
@@ -107,3 +109,17 @@ def parse_family(data: bytes) -> list[int] | None:
     out = _scratch.family
     n = lib.lnp_parse_family(data, len(data), out, _FAMILY_WORDS)
     return None if n < 0 else ffi.unpack(out, n)
+
+
+def parse_families(data: bytes, offsets: list[int]) -> list[int] | None:
+    """``lnp_parse_families``: message i is data[offsets[i]:offsets[i + 1]].
+
+    8 head words per message, then every op (id, flags), then every group
+    (id, name offset, name length); None when one does not parse (or too many).
+    """
+    out = _scratch.families
+    n = lib.lnp_parse_families(data, offsets, len(offsets) - 1, out, _FAMILIES_WORDS)
+    if n < 0:
+        return None
+    words: list[int] = ffi.unpack(out, n)
+    return words

@@ -6,8 +6,8 @@ immutable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from itertools import repeat
+from collections.abc import Iterable, Mapping
+from itertools import accumulate, chain, repeat
 from typing import NamedTuple
 
 from libnl_py._ffi import lib
@@ -21,6 +21,7 @@ __all__ = [
     "Family",
     "MulticastGroup",
     "Operation",
+    "families_from_bytes",
     "family_from_attrs",
     "family_from_bytes",
     "family_from_message",
@@ -137,6 +138,80 @@ def family_from_bytes(data: bytes, op_names: Mapping[int, str] | None = None) ->
             operations,
             tuple(map(new, repeat(MulticastGroup), zip(group_names, groups[0::3]))),
         ),
+    )
+
+
+def families_from_bytes(messages: list[bytes]) -> list[Family]:
+    """:func:`family_from_bytes` for many messages (a family dump), decoded together.
+
+    One C call walks every message; the tuples are then built by C-level
+    iteration over all of them, so the work per family in Python is a few slices.
+    """
+    n = len(messages)
+    offsets = [0, *accumulate(map(len, messages))]
+    data = b"".join(messages)
+    words = _g.parse_families(data, offsets)
+    if words is None or not all(words[5 : 8 * n : 8]):
+        return [family_from_bytes(m) for m in messages]  # names the fault
+    new = _tuple_new
+    heads = 8 * n
+    op_counts = words[6:heads:8]
+    ops_end = heads + 2 * sum(op_counts)
+    names = [
+        data[off : off + size].decode("utf-8", "surrogateescape")
+        for off, size in zip(words[4:heads:8], words[5:heads:8])
+    ]
+    op_ids = words[heads:ops_end:2]
+    # Operation names from each family's definition, if it has one, in op order.
+    op_names: list[Iterable[str | None]] = []
+    at = 0
+    for name, count in zip(names, op_counts):
+        spec = _families.get(name)
+        if spec is None:
+            op_names.append(repeat(None, count))
+        else:
+            op_names.append(map(spec.command_names.get, op_ids[at : at + count]))
+        at += count
+    ops = list(
+        map(
+            new,
+            repeat(Operation),
+            zip(op_ids, words[heads + 1 : ops_end : 2], chain.from_iterable(op_names)),
+        )
+    )
+    groups = words[ops_end:]
+    all_groups = list(
+        map(
+            new,
+            repeat(MulticastGroup),
+            zip(
+                [
+                    data[off : off + size].decode("utf-8", "surrogateescape")
+                    for off, size in zip(groups[1::3], groups[2::3])
+                ],
+                groups[0::3],
+            ),
+        )
+    )
+    op_bounds = list(accumulate(op_counts, initial=0))
+    group_bounds = list(accumulate(words[7:heads:8], initial=0))
+    return list(
+        map(
+            new,
+            repeat(Family),
+            zip(
+                words[0:heads:8],
+                names,
+                words[1:heads:8],
+                words[2:heads:8],
+                words[3:heads:8],
+                map(tuple, map(ops.__getitem__, map(slice, op_bounds, op_bounds[1:]))),
+                map(
+                    tuple,
+                    map(all_groups.__getitem__, map(slice, group_bounds, group_bounds[1:])),
+                ),
+            ),
+        )
     )
 
 

@@ -45,7 +45,7 @@ from libnl_py.errors import (
     from_errno,
 )
 from libnl_py.genl import families as _families
-from libnl_py.genl.family import Family, family_from_bytes
+from libnl_py.genl.family import Family, families_from_bytes, family_from_bytes
 from libnl_py.genl.policy import FamilyPolicy, parse_policy_dump
 from libnl_py.genl.spec import AttrSet, FamilySpec
 from libnl_py.message import (
@@ -305,7 +305,11 @@ class GenlSocket(Socket):
 
     def list_families(self) -> list[Family]:
         """Every registered family (a ``CTRL_CMD_GETFAMILY`` dump), in kernel order."""
-        return list(map(self._remember, self._ctrl(b"", NLM_F_DUMP)))
+        families = families_from_bytes(self._ctrl(b"", NLM_F_DUMP))
+        for family in families:
+            self._families[family.name] = family
+            self._by_id[family.id] = family
+        return families
 
     def get_policy(self, family: FamilyRef, cmd: int | None = None) -> FamilyPolicy:
         """The kernel's attribute policies for ``family`` (a ``CTRL_CMD_GETPOLICY`` dump).

@@ -1,0 +1,100 @@
+"""libnl_py.genl.family: Family, Operation, MulticastGroup and their C-backed decoders."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+import pytest
+
+from libnl_py import lib
+from libnl_py.attrs import AttributeEncoder, MalformedAttributesError
+from libnl_py.genl import GenlSocket
+from libnl_py.genl.family import (
+    Family,
+    MulticastGroup,
+    Operation,
+    families_from_bytes,
+    family_from_attrs,
+    family_from_bytes,
+)
+from libnl_py.message import GenlMessage, pack_genl_request, split_datagram
+
+
+def newfamily(
+    family_id: int, name: str, ops: list[tuple[int, int]], groups: list[tuple[str, int]]
+) -> bytes:
+    enc = AttributeEncoder()
+    enc.u16(lib.CTRL_ATTR_FAMILY_ID, family_id)
+    enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
+    enc.u32(lib.CTRL_ATTR_VERSION, 3)
+    enc.u32(lib.CTRL_ATTR_HDRSIZE, 4)
+    enc.u32(lib.CTRL_ATTR_MAXATTR, 9)
+    with enc.nested(lib.CTRL_ATTR_OPS):
+        for i, (op_id, flags) in enumerate(ops, 1):
+            with enc.nested(i):
+                enc.u32(lib.CTRL_ATTR_OP_ID, op_id)
+                enc.u32(lib.CTRL_ATTR_OP_FLAGS, flags)
+    with enc.nested(lib.CTRL_ATTR_MCAST_GROUPS):
+        for i, (group, group_id) in enumerate(groups, 1):
+            with enc.nested(i):
+                enc.string(lib.CTRL_ATTR_MCAST_GRP_NAME, group)
+                enc.u32(lib.CTRL_ATTR_MCAST_GRP_ID, group_id)
+    return pack_genl_request(16, 0, 1, 0, lib.CTRL_CMD_NEWFAMILY, 2, enc.encode())
+
+
+def test_family_from_bytes_decodes_every_field() -> None:
+    data = newfamily(0x40, "fake", [(1, 0x2), (7, 0xE)], [("events", 33), ("other", 34)])
+    family = family_from_bytes(data, {7: "seven"})
+    assert family == Family(
+        0x40,
+        "fake",
+        3,
+        4,
+        9,
+        (Operation(1, 2, None), Operation(7, 14, "seven")),
+        (MulticastGroup("events", 33), MulticastGroup("other", 34)),
+    )
+    assert family.group("other").id == 34
+    assert family.operation(7) is not None and family.operation(7).can_dump  # type: ignore[union-attr]
+    (msg_type, flags, seq, port, start, end) = split_datagram(data)[0]
+    attrs = GenlMessage(data, start, end, msg_type, flags, seq, port).attrs
+    assert family_from_attrs(attrs, {7: "seven"}) == family
+
+
+def test_families_from_bytes_equals_one_by_one() -> None:
+    messages = [
+        newfamily(
+            0x40 + i,
+            f"f{i}",
+            [(j, j) for j in range(i)],
+            [(f"g{j}", 100 + j) for j in range(i % 3)],
+        )
+        for i in range(12)
+    ]
+    assert families_from_bytes(messages) == [family_from_bytes(m) for m in messages]
+    assert families_from_bytes([]) == []
+
+
+def test_malformed_family_names_the_fault() -> None:
+    good = newfamily(0x40, "fake", [(1, 2)], [])
+    bad = good[:20] + struct.pack("=H", 0x7FFF) + good[22:]  # first nla_len past the end
+    with pytest.raises(MalformedAttributesError):
+        family_from_bytes(bad)
+    with pytest.raises(MalformedAttributesError):
+        families_from_bytes([good, bad])
+
+
+def test_kernel_dump_decodes_alike(genl_socket_for_family: GenlSocket) -> None:
+    raw = genl_socket_for_family._ctrl(b"", lib.NLM_F_DUMP)
+    families = families_from_bytes(raw)
+    assert families == [family_from_bytes(m) for m in raw]
+    nlctrl = families[0]
+    assert (nlctrl.id, nlctrl.name) == (16, "nlctrl")
+    assert [op.name for op in nlctrl.operations] == ["getfamily", "getpolicy"]
+
+
+@pytest.fixture
+def genl_socket_for_family() -> Iterator[GenlSocket]:
+    with GenlSocket() as sock:
+        yield sock

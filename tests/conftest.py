@@ -21,6 +21,8 @@ import pytest
 
 import libnl_py
 from libnl_py import Socket, lib
+from libnl_py.genl import GenlSocket
+from libnl_py.testing import FakePeer
 
 # Subprocesses the tests start (fuzz workers, misuse scenarios, the CLI) must
 # import the same libnl_py as this process: the installed copy under make test,
@@ -380,3 +382,27 @@ def genl_ctrl_list() -> dict[int, dict[str, Any]]:
         pytest.skip(message)
     out = subprocess.run([tool, "-d"], capture_output=True, text=True, timeout=20, check=True)
     return parse_genl_ctrl_list(out.stdout)
+
+
+# -- generic netlink sockets ------------------------------------------------------------
+
+
+@pytest.fixture
+def sock() -> Iterator[GenlSocket]:
+    """A GenlSocket talking to the kernel."""
+    with GenlSocket(timeout=5) as s:
+        yield s
+
+
+@pytest.fixture
+def peer() -> Iterator[FakePeer]:
+    """A userspace generic netlink peer (a fake family)."""
+    with FakePeer() as p:
+        yield p
+
+
+@pytest.fixture
+def client(peer: FakePeer) -> Iterator[GenlSocket]:
+    """A GenlSocket that talks to ``peer`` instead of the kernel."""
+    with GenlSocket(peer_port=peer.port, timeout=5) as s:
+        yield s

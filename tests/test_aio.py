@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -38,12 +37,6 @@ def marker(text: str) -> AttributeEncoder:
 def kernel_families() -> dict[str, int]:
     with GenlSocket(timeout=5) as sock:
         return {f.name: f.id for f in sock.list_families()}
-
-
-@pytest.fixture
-def peer() -> Iterator[FakePeer]:
-    with FakePeer() as p:
-        yield p
 
 
 def test_200_concurrent_executes(kernel_families: dict[str, int]) -> None:

@@ -42,7 +42,6 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -281,18 +280,6 @@ def test_fuzz_hostile_peer() -> None:
 
 
 # -- regressions: bugs the fuzzer found (fixed in be3d59e) ----------------------------------
-
-
-@pytest.fixture
-def peer() -> Iterator[FakePeer]:
-    with FakePeer() as p:
-        yield p
-
-
-@pytest.fixture
-def client(peer: FakePeer) -> Iterator[GenlSocket]:
-    with GenlSocket(peer_port=peer.port, timeout=5) as sock:
-        yield sock
 
 
 def marker(text: str) -> AttributeEncoder:

@@ -50,25 +50,6 @@ NETDEV_CMD_DEV_ADD_NTF = 2
 NETDEV_A_DEV_IFINDEX = 1
 
 
-@pytest.fixture
-def sock() -> Iterator[GenlSocket]:
-    with GenlSocket(timeout=5) as s:
-        yield s
-
-
-@pytest.fixture
-def peer() -> Iterator[FakePeer]:
-    with FakePeer() as p:
-        yield p
-
-
-@pytest.fixture
-def client(peer: FakePeer) -> Iterator[GenlSocket]:
-    """A GenlSocket that talks to ``peer`` instead of the kernel."""
-    with GenlSocket(peer_port=peer.port, timeout=5) as s:
-        yield s
-
-
 def getfamily(name: str) -> AttributeEncoder:
     enc = AttributeEncoder()
     enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)

@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
@@ -55,12 +54,6 @@ def assert_flat(step: Callable[[], object], iterations: int, warmup: int = 200) 
     grown = rss_kib() - rss
     assert open_fds() == fds, f"fds {fds} -> {open_fds()}"
     assert grown < RSS_SLACK_KIB, f"RSS grew {grown} KiB over {iterations} iterations"
-
-
-@pytest.fixture
-def sock() -> Iterator[GenlSocket]:
-    with GenlSocket(timeout=5) as s:
-        yield s
 
 
 def test_execute(sock: GenlSocket) -> None:

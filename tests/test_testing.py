@@ -25,18 +25,6 @@ CMD = 7
 
 
 @pytest.fixture
-def peer() -> Iterator[FakePeer]:
-    with FakePeer() as p:
-        yield p
-
-
-@pytest.fixture
-def client(peer: FakePeer) -> Iterator[GenlSocket]:
-    with GenlSocket(peer_port=peer.port, timeout=5) as sock:
-        yield sock
-
-
-@pytest.fixture
 def background() -> Iterator[ThreadPoolExecutor]:
     with ThreadPoolExecutor(max_workers=1) as pool:
         yield pool

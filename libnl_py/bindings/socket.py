@@ -15,6 +15,8 @@ U16_MAX = 0xFFFF
 
 def checked_uint(value: object, what: str, maximum: int) -> int:
     """``value`` as an int in ``0..maximum``: TypeError or ValueError otherwise, never a wrap."""
+    if type(value) is int and 0 <= value <= maximum:  # the common case, first
+        return value
     if isinstance(value, bool):
         raise TypeError(f"{what} must be an integer, not bool")
     try:

@@ -99,25 +99,6 @@ def recv(sk: Any, out: RecvBuffers) -> tuple[bytes, int, int]:
     return data, out.addr.nl_pid, out.addr.nl_groups
 
 
-def recv_nowait(sk: Any, out: RecvBuffers) -> tuple[bytes, int, int] | None:
-    """``nl_recv`` on a non-blocking socket: like :func:`recv`, but None when nothing is queued."""
-    n = lib.nl_recv(sk, out.addr, out.bufp, ffi.NULL)
-    if n <= 0:
-        if n == 0 or n == _AGAIN:
-            return None
-        raise error_for(n, "nl_recv")
-    buf = out.bufp[0]
-    try:
-        data = ffi.buffer(buf, n)[:]
-    finally:
-        lib.free(buf)
-    addr = out.addr
-    return data, addr.nl_pid, addr.nl_groups
-
-
-_AGAIN = -lib.NLE_AGAIN
-
-
 def setsockopt_int(fd: int, level: int, name: int, value: int, what: str) -> None:
     """``setsockopt(fd, level, name, &value)``; errno becomes libnl's NLE mapping."""
     rc = lib.lnp_setsockopt_int(fd, level, name, value)

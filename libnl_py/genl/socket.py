@@ -12,10 +12,13 @@ What it adds to libnl (see ``shared/LIBNL-NOTES.md`` for the traps):
 * every wait has a timeout (the fd is non-blocking and waits use poll);
 * ``ENOBUFS`` (libnl's "Out of memory") raises :class:`OverrunError`.
 
-Receiving is done by whichever caller holds the socket's lock: it reads all
-that is queued and routes each message to the request it answers, or to the
-notification queue. Waiting for more happens outside the lock, so a thread
-waiting for notifications never blocks another thread's request.
+Receiving is done by whichever caller holds the socket's lock: one C call
+(``lnp_transact`` after a send, ``lnp_recv_batch`` otherwise) reads all that
+is queued and sorts each message; Python routes it to the request it answers
+or to the notification queue. Waiting for more happens outside the lock: one
+thread sleeps in poll() on the fd (a wake-up pipe interrupts it when another
+thread routes something), the others on a condition, so a thread waiting for
+notifications never blocks another thread's request.
 """
 
 from __future__ import annotations

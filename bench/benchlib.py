@@ -27,6 +27,13 @@ def check_of(families: list[Decoded]) -> dict[str, int]:
     }
 
 
+def check_result(result: Any) -> dict[str, int]:
+    """The check of a workload's result: decoded families, or a family id (W3)."""
+    if isinstance(result, int):
+        return {"families": 1, "ops": 0, "groups": 0, "id_sum": result}
+    return check_of(result)
+
+
 def run(workloads: dict[str, Callable[[int], Any]], check: Callable[[Any], dict[str, int]]) -> None:
     """Parse argv, run the workload ``iterations`` times after a warm-up, print the JSON line.
 

@@ -88,12 +88,6 @@ def open_resolve_close(n: int) -> int:
     return family_id
 
 
-def check(result: Any) -> dict[str, int]:
-    if isinstance(result, int):
-        return {"families": 1, "ops": 0, "groups": 0, "id_sum": result}
-    return benchlib.check_of(result)
-
-
 if __name__ == "__main__":
     benchlib.run(
         {
@@ -101,5 +95,5 @@ if __name__ == "__main__":
             "getfamily": getfamily,
             "open_resolve_close": open_resolve_close,
         },
-        check,
+        benchlib.check_result,
     )

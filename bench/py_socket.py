@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import socket
 import struct
-from typing import Any
 
 import benchlib
 
@@ -199,12 +198,6 @@ def open_resolve_close(n: int) -> int:
     return family_id
 
 
-def check(result: Any) -> dict[str, int]:
-    if isinstance(result, int):
-        return {"families": 1, "ops": 0, "groups": 0, "id_sum": result}
-    return benchlib.check_of(result)
-
-
 if __name__ == "__main__":
     benchlib.run(
         {
@@ -212,5 +205,5 @@ if __name__ == "__main__":
             "getfamily": getfamily,
             "open_resolve_close": open_resolve_close,
         },
-        check,
+        benchlib.check_result,
     )

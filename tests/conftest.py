@@ -21,6 +21,7 @@ import pytest
 
 import libnl_py
 from libnl_py import Socket, lib
+from libnl_py.attrs import AttributeEncoder
 from libnl_py.genl import GenlSocket
 from libnl_py.testing import FakePeer
 
@@ -406,3 +407,17 @@ def client(peer: FakePeer) -> Iterator[GenlSocket]:
     """A GenlSocket that talks to ``peer`` instead of the kernel."""
     with GenlSocket(peer_port=peer.port, timeout=5) as s:
         yield s
+
+
+def getfamily(name: str) -> AttributeEncoder:
+    """CTRL_CMD_GETFAMILY attributes asking for family ``name``."""
+    enc = AttributeEncoder()
+    enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
+    return enc
+
+
+def marker(text: str) -> AttributeEncoder:
+    """One string attribute (type 1): tells a fake peer's answers apart."""
+    enc = AttributeEncoder()
+    enc.string(1, text)
+    return enc

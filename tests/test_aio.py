@@ -10,27 +10,15 @@ import errno
 import time
 
 import pytest
+from conftest import getfamily, marker
 
 from libnl_py import errors, lib
-from libnl_py.attrs import AttributeEncoder
 from libnl_py.genl import GenlSocket
 from libnl_py.genl.aio import AsyncGenlSocket
 from libnl_py.testing import FakePeer, Request
 
 FAKE_FAMILY = 0x1234
 FAKE_CMD = 7
-
-
-def getfamily(name: str) -> AttributeEncoder:
-    enc = AttributeEncoder()
-    enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
-    return enc
-
-
-def marker(text: str) -> AttributeEncoder:
-    enc = AttributeEncoder()
-    enc.string(1, text)
-    return enc
 
 
 @pytest.fixture(scope="module")

@@ -46,6 +46,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import pytest
+from conftest import marker
 
 from libnl_py import errors, lib
 from libnl_py.attrs import AttributeEncoder
@@ -280,12 +281,6 @@ def test_fuzz_hostile_peer() -> None:
 
 
 # -- regressions: bugs the fuzzer found (fixed in be3d59e) ----------------------------------
-
-
-def marker(text: str) -> AttributeEncoder:
-    enc = AttributeEncoder()
-    enc.string(1, text)
-    return enc
 
 
 def answer(text: str) -> Callable[[FakePeer, Request], None]:

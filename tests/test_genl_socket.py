@@ -22,8 +22,10 @@ from conftest import (
     KNOWN_OP_FLAGS,
     call_in_netns,
     genl_ctrl_list,
+    getfamily,
     in_ci,
     ip,
+    marker,
     netlink_entries,
     parse_genl_ctrl_list,
 )
@@ -48,18 +50,6 @@ ETHTOOL_A_LINKSTATE_HEADER = 1
 NETDEV_CMD_DEV_GET = 1
 NETDEV_CMD_DEV_ADD_NTF = 2
 NETDEV_A_DEV_IFINDEX = 1
-
-
-def getfamily(name: str) -> AttributeEncoder:
-    enc = AttributeEncoder()
-    enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
-    return enc
-
-
-def marker(text: str) -> AttributeEncoder:
-    enc = AttributeEncoder()
-    enc.string(1, text)
-    return enc
 
 
 def ack_with(text: str) -> Any:

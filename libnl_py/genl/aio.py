@@ -16,7 +16,6 @@ from types import TracebackType
 from typing import Any
 
 from libnl_py._ffi import lib
-from libnl_py.attrs import AttributeEncoder
 from libnl_py.errors import FreedSocketError, NetlinkTimeoutError, NotFoundError
 from libnl_py.genl.family import Family
 from libnl_py.genl.socket import (
@@ -26,7 +25,10 @@ from libnl_py.genl.socket import (
     OverrunError,
     RequestAttrs,
     Timeout,
+    _family_query,
+    _only_reply,
     _Request,
+    _unknown_family,
 )
 from libnl_py.message import GenlMessage
 
@@ -192,20 +194,18 @@ class AsyncGenlSocket:
         cached = sock._families.get(name)
         if cached is not None:
             return cached
-        enc = AttributeEncoder()
-        enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
         try:
-            replies = await self.execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, enc, version=2)
+            replies = await self.execute(
+                lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, _family_query(name), version=2
+            )
         except NotFoundError as exc:
-            exc.function = "resolve_family"
-            exc.message = f"no generic netlink family {name!r} ({exc.message})"
-            raise
-        return sock._remember(replies[0].data)
+            raise _unknown_family(exc, name) from None
+        return sock._remember(_only_reply(replies, name).data)
 
     async def list_families(self) -> list[Family]:
         """:meth:`GenlSocket.list_families`, awaited."""
         replies = await self.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, version=2)
-        return [self.sock._remember(msg.data) for msg in replies]
+        return self.sock._remember_all([msg.data for msg in replies])
 
     async def join_group(self, family: FamilyRef, group: str | int) -> int:
         """:meth:`GenlSocket.join_group`, after resolving the family without blocking."""

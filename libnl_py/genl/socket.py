@@ -274,21 +274,11 @@ class GenlSocket(Socket):
         """
         family = self._families.get(name)
         if family is None:
-            if not isinstance(name, str):
-                raise TypeError(f"family name must be a str, not {type(name).__name__}")
-            enc = AttributeEncoder()
-            enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
             try:
-                replies = self._ctrl(enc.encode(), 0)
+                replies = self._ctrl(_family_query(name), 0)
             except NotFoundError as exc:
-                exc.function = "resolve_family"
-                exc.message = f"no generic netlink family {name!r} ({exc.message})"
-                raise
-            if not replies:
-                raise NotFoundError(
-                    function="resolve_family", message=f"no reply for family {name!r}"
-                )
-            family = self._remember(replies[0])
+                raise _unknown_family(exc, name) from None
+            family = self._remember(_only_reply(replies, name))
         return family
 
     def _ctrl(self, attrs: bytes, flags: int) -> list[bytes]:
@@ -301,18 +291,23 @@ class GenlSocket(Socket):
         return replies
 
     def _remember(self, data: bytes) -> Family:
+        """Decode one CTRL_CMD_NEWFAMILY message and cache the family."""
         family = family_from_bytes(data)
         self._families[family.name] = family
         self._by_id[family.id] = family
         return family
 
-    def list_families(self) -> list[Family]:
-        """Every registered family (a ``CTRL_CMD_GETFAMILY`` dump), in kernel order."""
-        families = families_from_bytes(self._ctrl(b"", NLM_F_DUMP))
+    def _remember_all(self, messages: list[bytes]) -> list[Family]:
+        """Decode a family dump (in one C call) and cache every family."""
+        families = families_from_bytes(messages)
         for family in families:
             self._families[family.name] = family
             self._by_id[family.id] = family
         return families
+
+    def list_families(self) -> list[Family]:
+        """Every registered family (a ``CTRL_CMD_GETFAMILY`` dump), in kernel order."""
+        return self._remember_all(self._ctrl(b"", NLM_F_DUMP))
 
     def get_policy(self, family: FamilyRef, cmd: int | None = None) -> FamilyPolicy:
         """The kernel's attribute policies for ``family`` (a ``CTRL_CMD_GETPOLICY`` dump).
@@ -926,6 +921,28 @@ class GenlSocket(Socket):
         if self.freed:
             return "<GenlSocket freed>"
         return f"<GenlSocket port={self._port} pending={len(self._pending)}>"
+
+
+def _family_query(name: str) -> bytes:
+    """The attributes of a CTRL_CMD_GETFAMILY request for family ``name``."""
+    if not isinstance(name, str):
+        raise TypeError(f"family name must be a str, not {type(name).__name__}")
+    enc = AttributeEncoder()
+    enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
+    return enc.encode()
+
+
+def _unknown_family(exc: NotFoundError, name: str) -> NotFoundError:
+    """The kernel's not-found error, said of the family asked for."""
+    exc.function = "resolve_family"
+    exc.message = f"no generic netlink family {name!r} ({exc.message})"
+    return exc
+
+
+def _only_reply(replies: list[Any], name: str) -> Any:
+    if not replies:
+        raise NotFoundError(function="resolve_family", message=f"no reply for family {name!r}")
+    return replies[0]
 
 
 def _poll_readable(fd: int, wake: int, timeout: float | None) -> None:

@@ -37,6 +37,10 @@ DECLARATIONS = (
     "helpers.h",
 )
 
+# The C written for this project, compiled into the module after the headers:
+# the helpers cffi calls, then the CPython builtins that build Python values.
+C_SOURCES = ("helpers.c", "native.c")
+
 PKG_CONFIG_PACKAGES = ("libnl-3.0", "libnl-genl-3.0")
 
 INSTALL_HINT = (
@@ -152,12 +156,16 @@ def make_builder() -> FFI:
     builder.cdef(cdef_text())
     builder.set_source(
         "libnl_py._libnl",
-        HEADERS + CUSTOMIZATIONS + (DECL_DIR / "helpers.c").read_text(),
+        HEADERS + CUSTOMIZATIONS + "".join((DECL_DIR / name).read_text() for name in C_SOURCES),
         include_dirs=include_dirs,
         library_dirs=library_dirs,
         libraries=libraries,
         extra_compile_args=extra_compile,
         extra_link_args=extra_link,
+        # decl/native.c uses the full CPython API (tuple internals, buffers,
+        # fast calls), so the module is built per Python version, not abi3.
+        define_macros=[("_CFFI_NO_LIMITED_API", None)],
+        py_limited_api=False,
     )
     return builder
 

@@ -82,3 +82,8 @@ int lnp_parse_family(const char *buf, int len, uint32_t *out, int max);
  * (id, name offset, name length) group triples. Returns the words written, or
  * -1 - i when message i does not parse or out is too small. */
 int lnp_parse_families(const char *buf, const uint32_t *offsets, int n, uint32_t *out, int max);
+
+/* Put the native decoders (CPython builtins compiled into this module, see
+ * decl/native.c) into the dict at address `namespace` (its id()). 0, or -1
+ * when it is not a dict or this is not CPython. Called once, by libnl_py._ffi. */
+int lnp_native_install(void *namespace);

@@ -61,8 +61,14 @@ def test_get_unknown_is_none() -> None:
 
 
 @pytest.fixture
-def clean_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(families, "_registered", {})
+    # The C decoder holds this very dict: restore its contents, not the name.
+    saved = dict(families.command_names_cache)
+    families.command_names_cache.clear()
+    yield
+    families.command_names_cache.clear()
+    families.command_names_cache.update(saved)
 
 
 @pytest.mark.usefixtures("clean_registry")

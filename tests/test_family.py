@@ -9,7 +9,7 @@ import pytest
 
 from libnl_py import lib
 from libnl_py.attrs import AttributeEncoder, MalformedAttributesError
-from libnl_py.genl import GenlSocket
+from libnl_py.genl import GenlSocket, families
 from libnl_py.genl.family import (
     Family,
     MulticastGroup,
@@ -86,10 +86,18 @@ def test_malformed_family_names_the_fault() -> None:
 
 
 def test_kernel_dump_decodes_alike(genl_socket_for_family: GenlSocket) -> None:
-    raw = genl_socket_for_family._ctrl(b"", lib.NLM_F_DUMP)
-    families = families_from_bytes(raw)
-    assert families == [family_from_bytes(m) for m in raw]
-    nlctrl = families[0]
+    sock = genl_socket_for_family
+    # Decoded in C while the dump is read, from bytes afterwards, and in Python.
+    listed = sock.list_families()
+    messages = sock.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, version=2)
+    raw = [msg.data for msg in messages]
+    assert listed == families_from_bytes(raw)
+    in_python = [
+        family_from_attrs(msg.attrs, families.command_names(msg.attrs.string(2)))
+        for msg in messages
+    ]
+    assert listed == in_python
+    nlctrl = listed[0]
     assert (nlctrl.id, nlctrl.name) == (16, "nlctrl")
     assert [op.name for op in nlctrl.operations] == ["getfamily", "getpolicy"]
 

@@ -479,7 +479,10 @@ def test_flood_during_concurrent_requests(root: None, peer: FakePeer) -> None:
                 peer.flood(group, FAMILY, CMD, count=50)
 
         def worker(k: int) -> None:
-            for i in range(150):
+            # 150 requests each, and on until the flood has overrun the socket.
+            for i in range(3000):
+                if i >= 150 and sock.overruns:
+                    break
                 name = families[(k + i) % len(families)]
                 try:
                     replies = sock.execute(
@@ -493,6 +496,7 @@ def test_flood_during_concurrent_requests(root: None, peer: FakePeer) -> None:
                     outcome = "ok"
                 with lock:
                     counts[outcome] += 1
+                    counts["requests"] += 1
 
         def reader() -> None:
             while not stop.is_set():
@@ -515,7 +519,7 @@ def test_flood_during_concurrent_requests(root: None, peer: FakePeer) -> None:
             stop.set()
             flood_thread.join(10)
             read_thread.join(10)
-        assert counts["ok"] + counts["overrun"] == 8 * 150
+        assert counts["ok"] + counts["overrun"] == counts["requests"] >= 8 * 150
         assert counts["ok"] > 0
         assert sock.overruns > 0, counts
         # Recovery: drain, then the socket answers.

@@ -17,7 +17,7 @@ from typing import Any
 
 from libnl_py._ffi import lib
 from libnl_py.errors import FreedSocketError, NetlinkTimeoutError, NotFoundError
-from libnl_py.genl.family import Family
+from libnl_py.genl.family import Family, family_from_message
 from libnl_py.genl.socket import (
     SOCKET_TIMEOUT,
     FamilyRef,
@@ -200,12 +200,12 @@ class AsyncGenlSocket:
             )
         except NotFoundError as exc:
             raise _unknown_family(exc, name) from None
-        return sock._remember(_only_reply(replies, name).data)
+        return sock._remember(family_from_message(_only_reply(replies, name)))
 
     async def list_families(self) -> list[Family]:
         """:meth:`GenlSocket.list_families`, awaited."""
         replies = await self.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, version=2)
-        return self.sock._remember_all([msg.data for msg in replies])
+        return self.sock._remember_all([family_from_message(msg) for msg in replies])
 
     async def join_group(self, family: FamilyRef, group: str | int) -> int:
         """:meth:`GenlSocket.join_group`, after resolving the family without blocking."""

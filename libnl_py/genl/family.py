@@ -1,16 +1,15 @@
 """What the nlctrl controller says about a family: ``Family``, ``Operation``, ``MulticastGroup``.
 
-They are named tuples: cheap to build by the hundred (a family dump) and
-immutable.
+They are named tuples, immutable, and built in C (``decl/native.c``) straight
+from the controller's messages, a family dump's hundreds of them in one call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from itertools import accumulate, chain, repeat
+from collections.abc import Mapping
 from typing import NamedTuple
 
-from libnl_py._ffi import lib
+from libnl_py._ffi import lib, native
 from libnl_py.attrs import Attributes
 from libnl_py.bindings import genl as _g
 from libnl_py.errors import NotFoundError
@@ -88,10 +87,6 @@ class Family(NamedTuple):
         return None
 
 
-_NO_NAMES: Mapping[int, str] = {}
-_tuple_new = tuple.__new__  # builds the named tuples without their Python-level __new__
-
-
 def family_from_message(msg: GenlMessage, op_names: Mapping[int, str] | None = None) -> Family:
     """Build a :class:`Family` from a ``CTRL_CMD_NEWFAMILY`` message.
 
@@ -104,115 +99,33 @@ def family_from_message(msg: GenlMessage, op_names: Mapping[int, str] | None = N
 def family_from_bytes(data: bytes, op_names: Mapping[int, str] | None = None) -> Family:
     """:func:`family_from_message` for a whole message as bytes, headers included.
 
-    The attributes are walked in C (``lnp_parse_family``) and the tuples built
-    by C-level iteration; a message that does not parse there is decoded again
-    in Python, which names the fault.
+    The message is decoded in C, named tuples included (``native.family``);
+    one that does not parse there is decoded again in Python, which names the
+    fault.
     """
-    words = _g.parse_family(data)
-    if words is None or not words[5]:
+    family: Family | None = native.family(data, 0, len(data), op_names)
+    if family is None:
         return family_from_attrs(_attrs_of(data), op_names)
-    family_id, version, hdrsize, maxattr, name_off, name_len, n_ops, _n_groups = words[:8]
-    end_ops = 8 + 2 * n_ops
-    name = data[name_off : name_off + name_len].decode("utf-8", "surrogateescape")
-    if op_names is None:
-        spec = _families.get(name)
-        op_names = spec.command_names if spec is not None else _NO_NAMES
-    new = _tuple_new
-    op_ids = words[8:end_ops:2]
-    operations = tuple(
-        map(new, repeat(Operation), zip(op_ids, words[9:end_ops:2], map(op_names.get, op_ids)))
-    )
-    groups = words[end_ops:]
-    group_names = [
-        data[off : off + size].decode("utf-8", "surrogateescape")
-        for off, size in zip(groups[1::3], groups[2::3])
-    ]
-    return new(
-        Family,
-        (
-            family_id,
-            name,
-            version,
-            hdrsize,
-            maxattr,
-            operations,
-            tuple(map(new, repeat(MulticastGroup), zip(group_names, groups[0::3]))),
-        ),
-    )
+    return family
 
 
 def families_from_bytes(messages: list[bytes]) -> list[Family]:
-    """:func:`family_from_bytes` for many messages (a family dump), decoded together.
+    """:func:`family_from_bytes` for many messages (a family dump)."""
+    return [family_from_bytes(m) for m in messages]
 
-    One C call walks every message; the tuples are then built by C-level
-    iteration over all of them, so the work per family in Python is a few slices.
+
+def decode_batch(
+    view: object, desc: list[int], out: list[Family | bytes]
+) -> tuple[list[int], int, int]:
+    """Decode the replies of a receive batch (``lnp_recv_batch`` descriptors) into ``out``.
+
+    Every ``REPLY`` message in ``view`` becomes a :class:`Family`, or stays
+    bytes if the C decoder cannot read it (:func:`family_from_bytes` then
+    names the fault). Returns the other descriptors, the OR of the replies'
+    ``nlmsg_flags``, and how many stayed bytes.
     """
-    n = len(messages)
-    offsets = [0, *accumulate(map(len, messages))]
-    data = b"".join(messages)
-    words = _g.parse_families(data, offsets)
-    if words is None or not all(words[5 : 8 * n : 8]):
-        return [family_from_bytes(m) for m in messages]  # names the fault
-    new = _tuple_new
-    heads = 8 * n
-    op_counts = words[6:heads:8]
-    ops_end = heads + 2 * sum(op_counts)
-    names = [
-        data[off : off + size].decode("utf-8", "surrogateescape")
-        for off, size in zip(words[4:heads:8], words[5:heads:8])
-    ]
-    op_ids = words[heads:ops_end:2]
-    # Operation names from each family's definition, if it has one, in op order.
-    op_names: list[Iterable[str | None]] = []
-    at = 0
-    for name, count in zip(names, op_counts):
-        spec = _families.get(name)
-        if spec is None:
-            op_names.append(repeat(None, count))
-        else:
-            op_names.append(map(spec.command_names.get, op_ids[at : at + count]))
-        at += count
-    ops = list(
-        map(
-            new,
-            repeat(Operation),
-            zip(op_ids, words[heads + 1 : ops_end : 2], chain.from_iterable(op_names)),
-        )
-    )
-    groups = words[ops_end:]
-    all_groups = list(
-        map(
-            new,
-            repeat(MulticastGroup),
-            zip(
-                [
-                    data[off : off + size].decode("utf-8", "surrogateescape")
-                    for off, size in zip(groups[1::3], groups[2::3])
-                ],
-                groups[0::3],
-            ),
-        )
-    )
-    op_bounds = list(accumulate(op_counts, initial=0))
-    group_bounds = list(accumulate(words[7:heads:8], initial=0))
-    return list(
-        map(
-            new,
-            repeat(Family),
-            zip(
-                words[0:heads:8],
-                names,
-                words[1:heads:8],
-                words[2:heads:8],
-                words[3:heads:8],
-                map(tuple, map(ops.__getitem__, map(slice, op_bounds, op_bounds[1:]))),
-                map(
-                    tuple,
-                    map(all_groups.__getitem__, map(slice, group_bounds, group_bounds[1:])),
-                ),
-            ),
-        )
-    )
+    result: tuple[list[int], int, int] = native.families(view, desc, _g.REPLY, out)
+    return result
 
 
 def _attrs_of(data: bytes) -> Attributes:
@@ -247,3 +160,9 @@ def family_from_attrs(attrs: Attributes, op_names: Mapping[int, str] | None = No
         operations=tuple(ops),
         groups=tuple(groups),
     )
+
+
+# The C decoder builds these classes, naming operations from the registry.
+native.configure_families(
+    Family, Operation, MulticastGroup, _families.command_names_cache, _families.command_names
+)

@@ -48,7 +48,7 @@ from libnl_py.errors import (
     from_errno,
 )
 from libnl_py.genl import families as _families
-from libnl_py.genl.family import Family, families_from_bytes, family_from_bytes
+from libnl_py.genl.family import Family, decode_batch, family_from_bytes
 from libnl_py.genl.policy import FamilyPolicy, parse_policy_dump
 from libnl_py.genl.spec import AttrSet, FamilySpec
 from libnl_py.message import (
@@ -135,14 +135,15 @@ class _Request:
         "done",
         "dump",
         "error",
+        "families",
         "family_id",
         "hdrsize",
         "interrupted",
         "on_done",
-        "raw",
         "replies",
         "seq",
         "spec",
+        "undecoded",
         "what",
     )
 
@@ -165,8 +166,9 @@ class _Request:
         self.hdrsize = hdrsize
         self.spec = spec
         self.what = what
-        self.replies: list[Any] = []  # GenlMessage, or bytes when raw
-        self.raw = False
+        self.replies: list[Any] = []  # GenlMessage; Family (or bytes) for a family query
+        self.families = False  # replies are CTRL_CMD_NEWFAMILY, decoded in C
+        self.undecoded = 0  # replies the C decoder left as bytes
         self.done = False
         self.interrupted = False
         self.error: BaseException | None = None
@@ -281,25 +283,26 @@ class GenlSocket(Socket):
             family = self._remember(_only_reply(replies, name))
         return family
 
-    def _ctrl(self, attrs: bytes, flags: int) -> list[bytes]:
-        """A CTRL_CMD_GETFAMILY request or dump; the replies as bytes, for the C decoder."""
+    def _ctrl(self, attrs: bytes, flags: int) -> list[Family]:
+        """A CTRL_CMD_GETFAMILY request or dump; the replies decoded as they are read."""
         req = self._send(
-            lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, attrs, flags, 2, b"", "getfamily", raw=True
+            lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, attrs, flags, 2, b"", "getfamily", True
         )
         self._wait(req, self.timeout)
-        replies: list[bytes] = req.replies
+        replies: list[Any] = req.replies
+        if req.undecoded:
+            # Left as bytes by the C decoder: decoding them in Python names the fault.
+            replies = [family_from_bytes(r) if type(r) is bytes else r for r in replies]
         return replies
 
-    def _remember(self, data: bytes) -> Family:
-        """Decode one CTRL_CMD_NEWFAMILY message and cache the family."""
-        family = family_from_bytes(data)
+    def _remember(self, family: Family) -> Family:
+        """Cache one family."""
         self._families[family.name] = family
         self._by_id[family.id] = family
         return family
 
-    def _remember_all(self, messages: list[bytes]) -> list[Family]:
-        """Decode a family dump (in one C call) and cache every family."""
-        families = families_from_bytes(messages)
+    def _remember_all(self, families: list[Family]) -> list[Family]:
+        """Cache every family of a dump."""
         for family in families:
             self._families[family.name] = family
             self._by_id[family.id] = family
@@ -472,7 +475,7 @@ class GenlSocket(Socket):
         version: int | None,
         header: bytes,
         what: str,
-        raw: bool = False,
+        families: bool = False,
     ) -> _Request:
         family_id, default_version, spec, hdrsize = self._target(family)
         cmd_id, payload = self._encode(spec, cmd, attrs, family)
@@ -492,7 +495,7 @@ class GenlSocket(Socket):
             # during sendmsg, so its reply (and ACK) usually come back with it.
             seq, result, desc = self._batch.transact(sk, family_id, flags, cmd_id, version, body)
             req = _Request(seq, dump, family_id, cmd_id, body, hdrsize, spec, what)
-            req.raw = raw
+            req.families = families
             self._pending[seq] = req
             try:
                 self._pump(sk, req, first=(result, desc))
@@ -653,6 +656,12 @@ class GenlSocket(Socket):
 
     def _dispatch(self, desc: list[int], until: _Request | None) -> None:
         view = self._batch.view
+        if until is not None and until.families:
+            # The replies become Family objects in one C call; the rest is routed here.
+            desc, flags, undecoded = decode_batch(view, desc, until.replies)
+            until.undecoded += undecoded
+            if flags & NLM_F_DUMP_INTR:
+                until.interrupted = True
         for i in range(0, len(desc), _g.DESC_WORDS):
             kind, msg_type, flags, seq, port, start, end, error = desc[i : i + _g.DESC_WORDS]
             if kind == _g.TERMINAL and not error and not flags & NLM_F_ACK_TLVS:
@@ -667,9 +676,6 @@ class GenlSocket(Socket):
             if kind == _g.REPLY and until is not None:
                 if flags & NLM_F_DUMP_INTR:
                     until.interrupted = True
-                if until.raw:
-                    until.replies.append(data)
-                    continue
                 try:
                     msg = GenlMessage(
                         data, 0, end - start, msg_type, flags, seq, port, until.hdrsize
@@ -784,8 +790,9 @@ class GenlSocket(Socket):
         else:
             if flags & NLM_F_DUMP_INTR:
                 req.interrupted = True
-            if req.raw:
-                req.replies.append(data[start:end])
+            if req.families:
+                req.replies.append(data[start:end])  # decoded by _ctrl
+                req.undecoded += 1
                 return
             req.replies.append(
                 GenlMessage(data, start, end, msg_type, flags, seq, port, req.hdrsize)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Mapping
 
 from libnl_py.genl.spec import FamilySpec
 
-__all__ = ["get", "names", "register"]
+__all__ = ["command_names", "get", "names", "register"]
 
 # Kernel family name -> module (in this package) whose SPEC defines it.
 _SHIPPED = {
@@ -26,6 +27,9 @@ _SHIPPED = {
 _lock = threading.Lock()
 _registered: dict[str, FamilySpec] = {}
 _loaded: dict[str, FamilySpec] = {}
+
+command_names_cache: dict[str, Mapping[int, str]] = {}
+"""Family name -> {command id: name}, filled by :func:`command_names` (the C decoder reads it)."""
 
 
 def _load(name: str) -> FamilySpec | None:
@@ -62,6 +66,16 @@ def register(spec: FamilySpec) -> None:
         raise TypeError(f"register() needs a FamilySpec, not {type(spec).__name__}")
     with _lock:
         _registered[spec.name] = spec
+        command_names_cache[spec.name] = spec.command_names
+
+
+def command_names(name: str) -> Mapping[int, str]:
+    """{command id: name} from family ``name``'s definition, {} without one; cached."""
+    with _lock:  # ordered with register(), so a newer definition is never overwritten
+        spec = _registered.get(name) or _load(name)
+        found: Mapping[int, str] = spec.command_names if spec is not None else {}
+        command_names_cache[name] = found
+    return found
 
 
 def names() -> list[str]:

@@ -1,0 +1,399 @@
+
+/* ---- libnl-py native functions (installed by lnp_native_install) ----
+ *
+ * cffi calls C with the GIL released and cannot hand Python objects back, so
+ * building many Python values from C data would cost a Python step per value.
+ * These few functions are plain CPython builtins compiled into this same
+ * module instead: they take and return Python objects and run with the GIL
+ * held. lnp_native_install (a cffi function, declared in helpers.h) puts them
+ * into a dict that libnl_py._ffi passes by address; nothing else in the
+ * package reaches them except through libnl_py._ffi.native.
+ *
+ * They decode what lnp_parse_family reads, so there is one attribute walker.
+ */
+#ifndef PYPY_VERSION
+
+/* Set by configure_families(): the named tuple classes, and where operation
+ * names come from (a dict family name -> {op id: name}, filled on demand by
+ * calling lnp_names_load(name)). Strong references, kept for the process. */
+static PyObject *lnp_family_type, *lnp_op_type, *lnp_group_type;
+static PyObject *lnp_names_cache, *lnp_names_load;
+
+#define LNP_WORDS_MAX (LNP_FAMILY_HEAD + 2 * 512 + 3 * 128)
+
+static PyObject *lnp_new_tuple(PyObject *type, Py_ssize_t n)
+{
+    PyTypeObject *tp = (PyTypeObject *) type;
+    return tp->tp_alloc(tp, n);
+}
+
+static PyObject *lnp_str(const uint8_t *buf, uint32_t off, uint32_t len)
+{
+    return PyUnicode_DecodeUTF8((const char *) buf + off, (Py_ssize_t) len, "surrogateescape");
+}
+
+/* names[op_id], or None; a new reference, NULL with an exception set. */
+static PyObject *lnp_op_name(PyObject *names, PyObject *op_id)
+{
+    PyObject *name;
+
+    if (names == Py_None)
+        Py_RETURN_NONE;
+    if (PyDict_CheckExact(names)) {
+        name = PyDict_GetItemWithError(names, op_id);
+        if (name == NULL) {
+            if (PyErr_Occurred())
+                return NULL;
+            Py_RETURN_NONE;
+        }
+        Py_INCREF(name);
+        return name;
+    }
+    name = PyObject_GetItem(names, op_id);
+    if (name == NULL && PyErr_ExceptionMatches(PyExc_KeyError)) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    return name;
+}
+
+/* The operation names for family `name`: from the cache, else from the loader
+ * (which fills the cache). A new reference, NULL with an exception set. */
+static PyObject *lnp_names_for(PyObject *name)
+{
+    PyObject *names = PyDict_GetItemWithError(lnp_names_cache, name);
+
+    if (names != NULL) {
+        Py_INCREF(names);
+        return names;
+    }
+    if (PyErr_Occurred())
+        return NULL;
+    return PyObject_CallFunctionObjArgs(lnp_names_load, name, NULL);
+}
+
+/* One Family from the words lnp_parse_family wrote (name offsets relative to
+ * buf). op_names: a mapping, None for no names, or NULL for the registry's. */
+static PyObject *lnp_build_family(const uint8_t *buf, const uint32_t *w, PyObject *op_names)
+{
+    uint32_t n_ops = w[6], n_groups = w[7], i;
+    const uint32_t *op = w + LNP_FAMILY_HEAD, *grp = op + 2 * n_ops;
+    PyObject *name = NULL, *names = NULL, *ops = NULL, *groups = NULL, *family = NULL;
+
+    name = lnp_str(buf, w[4], w[5]);
+    if (name == NULL)
+        goto out;
+    if (op_names != NULL) {
+        names = op_names;
+        Py_INCREF(names);
+    } else if ((names = lnp_names_for(name)) == NULL) {
+        goto out;
+    }
+    if ((ops = PyTuple_New((Py_ssize_t) n_ops)) == NULL)
+        goto out;
+    for (i = 0; i < n_ops; i++) {
+        PyObject *o = lnp_new_tuple(lnp_op_type, 3), *id;
+
+        if (o == NULL)
+            goto out;
+        PyTuple_SET_ITEM(ops, i, o);
+        if ((id = PyLong_FromUnsignedLong(op[2 * i])) == NULL)
+            goto out;
+        PyTuple_SET_ITEM(o, 0, id);
+        if ((id = PyLong_FromUnsignedLong(op[2 * i + 1])) == NULL)
+            goto out;
+        PyTuple_SET_ITEM(o, 1, id);
+        if ((id = lnp_op_name(names, PyTuple_GET_ITEM(o, 0))) == NULL)
+            goto out;
+        PyTuple_SET_ITEM(o, 2, id);
+    }
+    if ((groups = PyTuple_New((Py_ssize_t) n_groups)) == NULL)
+        goto out;
+    for (i = 0; i < n_groups; i++) {
+        PyObject *g = lnp_new_tuple(lnp_group_type, 2), *v;
+
+        if (g == NULL)
+            goto out;
+        PyTuple_SET_ITEM(groups, i, g);
+        if ((v = lnp_str(buf, grp[3 * i + 1], grp[3 * i + 2])) == NULL)
+            goto out;
+        PyTuple_SET_ITEM(g, 0, v);
+        if ((v = PyLong_FromUnsignedLong(grp[3 * i])) == NULL)
+            goto out;
+        PyTuple_SET_ITEM(g, 1, v);
+    }
+    if ((family = lnp_new_tuple(lnp_family_type, 7)) == NULL)
+        goto out;
+    {
+        PyObject *v[5];
+        int k;
+
+        v[0] = PyLong_FromUnsignedLong(w[0]);
+        v[1] = PyLong_FromUnsignedLong(w[1]);
+        v[2] = PyLong_FromUnsignedLong(w[2]);
+        v[3] = PyLong_FromUnsignedLong(w[3]);
+        for (k = 0; k < 4; k++) {
+            if (v[k] == NULL) {
+                for (k = 0; k < 4; k++)
+                    Py_XDECREF(v[k]);
+                Py_CLEAR(family);
+                goto out;
+            }
+        }
+        PyTuple_SET_ITEM(family, 0, v[0]);
+        PyTuple_SET_ITEM(family, 1, name);
+        PyTuple_SET_ITEM(family, 2, v[1]);
+        PyTuple_SET_ITEM(family, 3, v[2]);
+        PyTuple_SET_ITEM(family, 4, v[3]);
+        PyTuple_SET_ITEM(family, 5, ops);
+        PyTuple_SET_ITEM(family, 6, groups);
+        name = ops = groups = NULL; /* now the family's */
+    }
+out:
+    Py_XDECREF(name);
+    Py_XDECREF(names);
+    Py_XDECREF(ops);
+    Py_XDECREF(groups);
+    return family;
+}
+
+static int lnp_configured(void)
+{
+    if (lnp_family_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "configure_families() has not been called");
+        return 0;
+    }
+    return 1;
+}
+
+/* A message span [start, end) of buf, checked; 0 with an exception set if not. */
+static int lnp_span(Py_buffer *view, PyObject *start_obj, PyObject *end_obj, Py_ssize_t *start,
+                    Py_ssize_t *end)
+{
+    *start = PyLong_AsSsize_t(start_obj);
+    if (*start == -1 && PyErr_Occurred())
+        return 0;
+    *end = PyLong_AsSsize_t(end_obj);
+    if (*end == -1 && PyErr_Occurred())
+        return 0;
+    if (*start < 0 || *end < *start || *end > view->len || *end - *start > INT_MAX) {
+        PyErr_Format(PyExc_ValueError, "span [%zd, %zd) outside a buffer of %zd bytes", *start,
+                     *end, view->len);
+        return 0;
+    }
+    return 1;
+}
+
+/* family(buf, start, end, op_names) -> Family | None
+ *
+ * The CTRL_CMD_NEWFAMILY message buf[start:end] (headers included) as a
+ * Family, or None when its attributes do not parse or it has no name (the
+ * Python decoder then names the fault). op_names None: the registry's names. */
+static PyObject *lnp_py_family(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    uint32_t words[LNP_WORDS_MAX];
+    Py_buffer view;
+    Py_ssize_t start, end;
+    PyObject *result = NULL;
+    int n;
+
+    (void) self;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "family() takes 4 arguments");
+        return NULL;
+    }
+    if (!lnp_configured() || PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (!lnp_span(&view, args[1], args[2], &start, &end))
+        goto out;
+    n = lnp_parse_family((const char *) view.buf + start, (int) (end - start), words,
+                         LNP_WORDS_MAX);
+    if (n < 0 || words[5] == 0) {
+        result = Py_None;
+        Py_INCREF(result);
+        goto out;
+    }
+    words[4] += (uint32_t) start;
+    for (n = 0; n < (int) words[7]; n++)
+        words[LNP_FAMILY_HEAD + 2 * words[6] + 3 * n + 1] += (uint32_t) start;
+    result = lnp_build_family((const uint8_t *) view.buf, words,
+                              args[3] == Py_None ? NULL : args[3]);
+out:
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* families(buf, desc, kind, out) -> (rest, flags, failed)
+ *
+ * desc: the 8-word descriptors of a batch (lnp_recv_batch). Every message of
+ * kind `kind` is decoded as a Family and appended to the list out (a message
+ * that does not decode is appended as bytes, and counted in failed). rest is
+ * the descriptors of the other messages; flags the OR of the decoded
+ * messages' nlmsg_flags. */
+static PyObject *lnp_py_families(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    uint32_t words[LNP_WORDS_MAX];
+    Py_buffer view;
+    PyObject *desc, *out, *rest = NULL, *result = NULL;
+    Py_ssize_t i;
+    unsigned long kind, flags = 0, failed = 0;
+
+    (void) self;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "families() takes 4 arguments");
+        return NULL;
+    }
+    desc = args[1];
+    out = args[3];
+    if (!PyList_Check(desc) || !PyList_Check(out)) {
+        PyErr_SetString(PyExc_TypeError, "families() needs lists for desc and out");
+        return NULL;
+    }
+    kind = PyLong_AsUnsignedLong(args[2]);
+    if (kind == (unsigned long) -1 && PyErr_Occurred())
+        return NULL;
+    if (PyList_GET_SIZE(desc) % LNP_DESC_WORDS || out == desc) {
+        PyErr_SetString(PyExc_ValueError, "desc must be whole descriptors, and not out");
+        return NULL;
+    }
+    if (!lnp_configured() || PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if ((rest = PyList_New(0)) == NULL)
+        goto out;
+    /* The words are read into C first: the names loader runs Python code. */
+    for (i = 0; i + LNP_DESC_WORDS <= PyList_GET_SIZE(desc); i += LNP_DESC_WORDS) {
+        unsigned long d[LNP_DESC_WORDS];
+        Py_ssize_t start, end;
+        PyObject *family;
+        int n, k;
+
+        for (k = 0; k < LNP_DESC_WORDS; k++) {
+            d[k] = PyLong_AsUnsignedLong(PyList_GET_ITEM(desc, i + k));
+            if (d[k] == (unsigned long) -1 && PyErr_Occurred())
+                goto out;
+        }
+        if (d[0] != kind) {
+            for (k = 0; k < LNP_DESC_WORDS; k++) {
+                PyObject *v = PyLong_FromUnsignedLong(d[k]);
+
+                if (v == NULL || PyList_Append(rest, v) < 0) {
+                    Py_XDECREF(v);
+                    goto out;
+                }
+                Py_DECREF(v);
+            }
+            continue;
+        }
+        if (d[5] > (unsigned long) view.len || d[6] > (unsigned long) view.len || d[6] < d[5]
+            || d[6] - d[5] > INT_MAX) {
+            PyErr_SetString(PyExc_ValueError, "descriptor span outside the buffer");
+            goto out;
+        }
+        start = (Py_ssize_t) d[5];
+        end = (Py_ssize_t) d[6];
+        flags |= d[2];
+        n = lnp_parse_family((const char *) view.buf + start, (int) (end - start), words,
+                             LNP_WORDS_MAX);
+        if (n < 0 || words[5] == 0) {
+            failed++;
+            family = PyBytes_FromStringAndSize((const char *) view.buf + start, end - start);
+        } else {
+            words[4] += (uint32_t) start;
+            for (k = 0; k < (int) words[7]; k++)
+                words[LNP_FAMILY_HEAD + 2 * words[6] + 3 * k + 1] += (uint32_t) start;
+            family = lnp_build_family((const uint8_t *) view.buf, words, NULL);
+        }
+        if (family == NULL)
+            goto out;
+        k = PyList_Append(out, family);
+        Py_DECREF(family);
+        if (k < 0)
+            goto out;
+    }
+    result = Py_BuildValue("(Okk)", rest, flags, failed);
+out:
+    Py_XDECREF(rest);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* configure_families(Family, Operation, MulticastGroup, names_cache, names_load) */
+static PyObject *lnp_py_configure_families(PyObject *self, PyObject *const *args,
+                                           Py_ssize_t nargs)
+{
+    int i;
+
+    (void) self;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "configure_families() takes 5 arguments");
+        return NULL;
+    }
+    for (i = 0; i < 3; i++) {
+        if (!PyType_Check(args[i]) || !PyType_IsSubtype((PyTypeObject *) args[i], &PyTuple_Type)) {
+            PyErr_SetString(PyExc_TypeError, "configure_families() needs tuple subclasses");
+            return NULL;
+        }
+    }
+    if (!PyDict_CheckExact(args[3]) || !PyCallable_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "configure_families() needs a dict and a callable");
+        return NULL;
+    }
+    Py_INCREF(args[0]);
+    Py_XSETREF(lnp_family_type, args[0]);
+    Py_INCREF(args[1]);
+    Py_XSETREF(lnp_op_type, args[1]);
+    Py_INCREF(args[2]);
+    Py_XSETREF(lnp_group_type, args[2]);
+    Py_INCREF(args[3]);
+    Py_XSETREF(lnp_names_cache, args[3]);
+    Py_INCREF(args[4]);
+    Py_XSETREF(lnp_names_load, args[4]);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef lnp_native_methods[] = {
+    {"configure_families", (PyCFunction) (void (*)(void)) lnp_py_configure_families,
+     METH_FASTCALL, "Set the classes and operation-name source the family decoders use."},
+    {"family", (PyCFunction) (void (*)(void)) lnp_py_family, METH_FASTCALL,
+     "family(buf, start, end, op_names) -> Family | None"},
+    {"families", (PyCFunction) (void (*)(void)) lnp_py_families, METH_FASTCALL,
+     "families(buf, desc, kind, out) -> (rest, flags, failed)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static int lnp_native_install(void *namespace)
+{
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject *dict = (PyObject *) namespace;
+    PyMethodDef *def;
+    int rc = 0;
+
+    if (!PyDict_CheckExact(dict)) {
+        rc = -1;
+        goto out;
+    }
+    for (def = lnp_native_methods; def->ml_name != NULL; def++) {
+        PyObject *func = PyCFunction_NewEx(def, NULL, NULL);
+
+        if (func == NULL || PyDict_SetItemString(dict, def->ml_name, func) < 0) {
+            Py_XDECREF(func);
+            PyErr_Clear();
+            rc = -1;
+            goto out;
+        }
+        Py_DECREF(func);
+    }
+out:
+    PyGILState_Release(gil);
+    return rc;
+}
+
+#else /* PyPy: no CPython API; libnl_py._ffi refuses to import. */
+
+static int lnp_native_install(void *namespace)
+{
+    (void) namespace;
+    return -1;
+}
+
+#endif

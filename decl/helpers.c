@@ -102,6 +102,7 @@ static int lnp_send_genl(struct nl_sock *sk, uint16_t family, uint16_t flags, ui
 #define LNP_DONE 1
 #define LNP_FULL 2
 #define LNP_OVERRUN 3
+#define LNP_CLEAN 4
 
 struct lnp_batch {
     uint8_t *buf;
@@ -134,7 +135,7 @@ static void lnp_desc(struct lnp_batch *b, uint32_t kind, uint32_t type, uint32_t
 static int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b)
 {
     int fd = nl_socket_get_fd(sk);
-    int done = 0;
+    int done = 0, clean = 1;
 
     b->used = 0;
     b->n_desc = 0;
@@ -185,11 +186,13 @@ static int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b)
                 /* type: whether the datagram was multicast */
                 lnp_desc(b, LNP_UNSPLIT, addr.nl_groups ? 1 : 0, 0, 0, addr.nl_pid, (uint32_t) off,
                          (uint32_t) b->used);
+                clean = 0;
                 break;
             }
             if (len < NLMSG_HDRLEN || len > (uint32_t) (b->used - off)) {
                 lnp_desc(b, LNP_MALFORMED, 0, 0, 0, addr.nl_pid, (uint32_t) off,
                          (uint32_t) b->used);
+                clean = 0;
                 break;
             }
             if (addr.nl_groups)
@@ -205,6 +208,13 @@ static int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b)
                 kind = LNP_REPLY;
             lnp_desc(b, kind, h->nlmsg_type, h->nlmsg_flags, h->nlmsg_seq, addr.nl_pid,
                      (uint32_t) off, (uint32_t) (off + len));
+            /* Clean: only replies, then a terminal without error, ext ACK or
+             * DUMP_INTR, and nothing after it. */
+            if (done || (h->nlmsg_flags & NLM_F_DUMP_INTR) ||
+                (kind != LNP_REPLY &&
+                 (kind != LNP_TERMINAL || b->desc[(b->n_desc - 1) * LNP_DESC_WORDS + 7] ||
+                  (h->nlmsg_flags & NLM_F_ACK_TLVS))))
+                clean = 0;
             off += NLMSG_ALIGN(len);
             if (kind == LNP_TERMINAL) {
                 done = 1;
@@ -216,7 +226,7 @@ static int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b)
         if (b->used > b->cap)
             b->used = b->cap;
     }
-    return LNP_DONE;
+    return clean ? LNP_CLEAN : LNP_DONE;
 }
 
 static int lnp_transact(struct nl_sock *sk, struct lnp_batch *b, uint16_t family, uint16_t flags,
@@ -244,6 +254,13 @@ static int lnp_u32_attr(const uint8_t *buf, int pos, int len, uint32_t *value)
 }
 
 #define LNP_FAMILY_HEAD 8
+
+/* The fields of a CTRL_CMD_NEWFAMILY message, buf[0:len] (headers included),
+ * as uint32 words into out: id, version, hdrsize, maxattr, name offset, name
+ * length (without the NUL), number of ops, number of groups, then (id, flags)
+ * per op, then (id, name offset, name length) per group. Returns the words
+ * written, or -1 if the attributes are malformed or out is too small (the
+ * Python decoder then names the fault). Used by decl/native.c. */
 
 static int lnp_parse_family(const char *cbuf, int end, uint32_t *out, int max)
 {
@@ -339,51 +356,4 @@ static int lnp_parse_family(const char *cbuf, int end, uint32_t *out, int max)
     memcpy(out + LNP_FAMILY_HEAD, ops, 2 * n_ops * sizeof(uint32_t));
     memcpy(out + LNP_FAMILY_HEAD + 2 * n_ops, groups, 3 * n_groups * sizeof(uint32_t));
     return words;
-}
-
-static int lnp_parse_families(const char *buf, const uint32_t *offsets, int n, uint32_t *out,
-                              int max)
-{
-    uint32_t one[LNP_FAMILY_HEAD + 2 * 512 + 3 * 128];
-    int i, total_ops = 0, total_groups = 0, ops_at, groups_at;
-
-    /* First pass: heads, and how many ops and groups in all. */
-    if (n < 0 || max < LNP_FAMILY_HEAD * n)
-        return -1;
-    for (i = 0; i < n; i++) {
-        uint32_t start = offsets[i], end = offsets[i + 1];
-        int words;
-
-        if (end < start)
-            return -1 - i;
-        words = lnp_parse_family(buf + start, (int) (end - start), one, (int) (sizeof(one) / 4));
-        if (words < 0)
-            return -1 - i;
-        memcpy(out + LNP_FAMILY_HEAD * i, one, LNP_FAMILY_HEAD * sizeof(uint32_t));
-        out[LNP_FAMILY_HEAD * i + 4] += start;
-        total_ops += (int) one[6];
-        total_groups += (int) one[7];
-    }
-    ops_at = LNP_FAMILY_HEAD * n;
-    groups_at = ops_at + 2 * total_ops;
-    if (groups_at + 3 * total_groups > max)
-        return -1;
-    /* Second pass: ops and groups, in message order. */
-    for (i = 0; i < n; i++) {
-        uint32_t start = offsets[i], end = offsets[i + 1];
-        int k, n_ops, n_groups;
-
-        lnp_parse_family(buf + start, (int) (end - start), one, (int) (sizeof(one) / 4));
-        n_ops = (int) one[6];
-        n_groups = (int) one[7];
-        memcpy(out + ops_at, one + LNP_FAMILY_HEAD, 2 * n_ops * sizeof(uint32_t));
-        ops_at += 2 * n_ops;
-        for (k = 0; k < n_groups; k++) {
-            uint32_t *g = one + LNP_FAMILY_HEAD + 2 * n_ops + 3 * k;
-            out[groups_at++] = g[0];
-            out[groups_at++] = g[1] + start;
-            out[groups_at++] = g[2];
-        }
-    }
-    return groups_at;
 }

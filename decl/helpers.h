@@ -35,6 +35,8 @@ int lnp_send_genl(struct nl_sock *sk, uint16_t family, uint16_t flags, uint8_t c
 #define LNP_DONE ...       /* the terminal message of `seq` was read */
 #define LNP_FULL ...       /* the arena or the descriptor table is full: call again */
 #define LNP_OVERRUN ...    /* ENOBUFS: the kernel dropped messages for this socket */
+#define LNP_CLEAN ...      /* LNP_DONE, and the batch held only replies to `seq`, then
+                              its terminal without error, ext ACK or DUMP_INTR */
 
 struct lnp_batch {
     uint8_t *buf;        /* arena the datagrams are read into */
@@ -67,21 +69,6 @@ int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b);
  * code with b->seq = 0 and nothing read. */
 int lnp_transact(struct nl_sock *sk, struct lnp_batch *b, uint16_t family, uint16_t flags,
                  uint8_t cmd, uint8_t version, const char *payload, size_t len);
-
-/* The fields of a CTRL_CMD_NEWFAMILY message, buf[0:len] (headers included),
- * as uint32 words into out: id, version, hdrsize, maxattr, name offset, name
- * length (without the NUL), number of ops, number of groups, then (id, flags)
- * per op, then (id, name offset, name length) per group. Returns the words
- * written, or -1 if the attributes are malformed or out is too small (the
- * Python decoder then names the fault). */
-int lnp_parse_family(const char *buf, int len, uint32_t *out, int max);
-
-/* lnp_parse_family for n messages at once: message i is buf[offsets[i]:offsets[i+1]].
- * out gets 8 head words per message first (as above, name offsets counted from
- * buf), then every message's (id, flags) op pairs, then every message's
- * (id, name offset, name length) group triples. Returns the words written, or
- * -1 - i when message i does not parse or out is too small. */
-int lnp_parse_families(const char *buf, const uint32_t *offsets, int n, uint32_t *out, int max);
 
 /* Put the native decoders (CPython builtins compiled into this module, see
  * decl/native.c) into the dict at address `namespace` (its id()). 0, or -1

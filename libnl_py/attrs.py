@@ -38,6 +38,7 @@ NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xFFFF
 _NLA_LEN_MAX = 0xFFFF
 
 _HDR = struct.Struct("=HH")
+_PADDING = (b"", b"\0", b"\0\0", b"\0\0\0")  # by bytes missing to a 4-byte boundary
 _U8, _U16, _U32, _U64 = (struct.Struct(f"={c}") for c in "BHIQ")
 _S8, _S16, _S32, _S64 = (struct.Struct(f"={c}") for c in "bhiq")
 _BE16, _BE32, _BE64 = (struct.Struct(f">{c}") for c in "HIQ")
@@ -55,10 +56,6 @@ _INT_FORMATS: dict[str, tuple[struct.Struct, int, int]] = {
     "be32": (_BE32, 0, 0xFFFFFFFF),
     "be64": (_BE64, 0, 0xFFFFFFFFFFFFFFFF),
 }
-
-
-def _pad(n: int) -> int:
-    return (n + 3) & ~3
 
 
 class MalformedAttributesError(ParseError):
@@ -97,6 +94,8 @@ class AttributeEncoder:
             self._error = exc
 
     def _type(self, attr_type: int) -> int | None:
+        if type(attr_type) is int and 0 <= attr_type <= 0xFFFF:  # the common case, first
+            return attr_type
         if isinstance(attr_type, bool) or not isinstance(attr_type, int):
             self._fail(TypeError(f"attribute type must be an int, not {type(attr_type).__name__}"))
             return None
@@ -109,16 +108,21 @@ class AttributeEncoder:
         """Append one attribute with ``payload`` as it is (``nla_put``)."""
         if self._error is not None or self._type(attr_type) is None:
             return
-        if not isinstance(payload, (bytes, bytearray, memoryview)):
-            # bytes(5) would be five NULs, bytes([1, 2]) a list's bytes: refuse both.
-            self._fail(
-                TypeError(
-                    f"attribute {attr_type}: payload must be bytes-like,"
-                    f" not {type(payload).__name__}"
+        if type(payload) is not bytes:
+            if not isinstance(payload, (bytes, bytearray, memoryview)):
+                # bytes(5) would be five NULs, bytes([1, 2]) a list's bytes: refuse both.
+                self._fail(
+                    TypeError(
+                        f"attribute {attr_type}: payload must be bytes-like,"
+                        f" not {type(payload).__name__}"
+                    )
                 )
-            )
-            return
-        data = bytes(payload)
+                return
+            payload = bytes(payload)
+        self._append(attr_type, payload)
+
+    def _append(self, attr_type: int, data: bytes) -> None:
+        """Append one attribute; ``attr_type`` is already checked."""
         length = NLA_HDRLEN + len(data)
         if length > _NLA_LEN_MAX:
             self._fail(
@@ -128,10 +132,7 @@ class AttributeEncoder:
                 )
             )
             return
-        buf = self._buf
-        buf += _HDR.pack(length, attr_type)
-        buf += data
-        buf += b"\0" * (_pad(length) - length)
+        self._buf += _HDR.pack(length, attr_type) + data + _PADDING[-length & 3]
 
     def put_raw(self, data: bytes | bytearray | memoryview) -> None:
         """Append already-encoded attributes as they are."""
@@ -203,6 +204,8 @@ class AttributeEncoder:
         """NUL-terminated UTF-8 string (``NLA_NUL_STRING``, what ``nla_put_string`` writes)."""
         if self._error is not None:
             return
+        if self._type(attr_type) is None:
+            return
         if not isinstance(value, str):
             self._fail(
                 TypeError(f"attribute {attr_type}: string needs a str, not {type(value).__name__}")
@@ -218,7 +221,7 @@ class AttributeEncoder:
         if b"\0" in data:
             self._fail(ValueError(f"attribute {attr_type}: string contains a NUL character"))
             return
-        self.put(attr_type, data + b"\0")
+        self._append(attr_type, data + b"\0")
 
     def binary(self, attr_type: int, value: bytes | bytearray | memoryview) -> None:
         """Bytes as they are (``NLA_BINARY``)."""

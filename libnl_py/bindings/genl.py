@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from libnl_py._ffi import ffi, lib
@@ -28,6 +27,7 @@ AGAIN = lib.LNP_AGAIN
 DONE = lib.LNP_DONE
 FULL = lib.LNP_FULL
 OVERRUN = lib.LNP_OVERRUN
+CLEAN = lib.LNP_CLEAN
 
 # Arenas are overwritten by every receive: no need to zero them.
 _raw_alloc = ffi.new_allocator(should_clear_after_alloc=False)
@@ -35,7 +35,12 @@ _raw_alloc = ffi.new_allocator(should_clear_after_alloc=False)
 
 def genl_open(sk: Any, rcvbuf: int, ext_ack: bool) -> None:
     """``lnp_genl_open``: genl_connect plus the options a GenlSocket uses, in one call."""
-    check(lib.lnp_genl_open(sk, rcvbuf, 1 if ext_ack else 0), "genl_connect")
+    err = lib.lnp_genl_open(sk, rcvbuf, 1 if ext_ack else 0)
+    if err:
+        check(err, "genl_connect")
+
+
+_POOL_SIZE = 8
 
 
 class RecvBatch:
@@ -53,6 +58,22 @@ class RecvBatch:
         batch.desc = self._desc
         batch.max_desc = MAX_DESCRIPTORS
         self.view = ffi.buffer(self._arena)
+
+    @classmethod
+    def take(cls) -> RecvBatch:
+        """A batch from the pool of freed sockets' batches, or a new one."""
+        try:
+            batch = _pool.pop()
+        except IndexError:
+            return cls()
+        batch.batch.peer = 0
+        batch.batch.seq = 0
+        return batch
+
+    def give_back(self) -> None:
+        """Return the batch to the pool; its socket must never touch it again."""
+        if len(_pool) < _POOL_SIZE:
+            _pool.append(self)
 
     def transact(
         self, sk: Any, family: int, flags: int, cmd: int, version: int, payload: bytes
@@ -84,42 +105,4 @@ class RecvBatch:
         return result, ffi.unpack(self._desc, n * DESC_WORDS) if n else []
 
 
-_FAMILY_WORDS = 8 + 2 * 512 + 3 * 128
-_FAMILIES_WORDS = 8 * 512 + 2 * 8192 + 3 * 2048
-
-
-class _Scratch(threading.local):
-    """Output arrays of the parse helpers, one set per thread (calls run without the GIL)."""
-
-    def __init__(self) -> None:
-        self.family = _raw_alloc("uint32_t[]", _FAMILY_WORDS)
-        self.families = _raw_alloc("uint32_t[]", _FAMILIES_WORDS)
-
-
-_scratch = _Scratch()
-
-
-def parse_family(data: bytes) -> list[int] | None:
-    """``lnp_parse_family`` over a whole CTRL_CMD_NEWFAMILY message.
-
-    [id, version, hdrsize, maxattr, name offset, name length, n_ops, n_groups,
-    op id, op flags, ..., group id, name offset, name length, ...], or None
-    when it does not parse.
-    """
-    out = _scratch.family
-    n = lib.lnp_parse_family(data, len(data), out, _FAMILY_WORDS)
-    return None if n < 0 else ffi.unpack(out, n)
-
-
-def parse_families(data: bytes, offsets: list[int]) -> list[int] | None:
-    """``lnp_parse_families``: message i is data[offsets[i]:offsets[i + 1]].
-
-    8 head words per message, then every op (id, flags), then every group
-    (id, name offset, name length); None when one does not parse (or too many).
-    """
-    out = _scratch.families
-    n = lib.lnp_parse_families(data, offsets, len(offsets) - 1, out, _FAMILIES_WORDS)
-    if n < 0:
-        return None
-    words: list[int] = ffi.unpack(out, n)
-    return words
+_pool: list[RecvBatch] = []  # list.pop/append are atomic: no lock needed

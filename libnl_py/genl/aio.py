@@ -146,7 +146,9 @@ class AsyncGenlSocket:
         wait = sock._timeout(timeout)
         async with self._slots:
             future: asyncio.Future[list[GenlMessage]] = self._loop.create_future()
-            req = sock._send(family, cmd, attrs, flags, version, header, what)
+            req, replies = sock._send(family, cmd, attrs, flags, version, header, what)
+            if req is None:  # answered in full at once
+                return replies
             req.on_done = self._on_done(future)
             if req.done:  # a thread's pump finished it before the callback was set
                 self._settle(req, future)

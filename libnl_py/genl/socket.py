@@ -89,6 +89,10 @@ DEFAULT_RCVBUF = 1024 * 1024
 kernel caps it at ``net.core.rmem_max``)."""
 
 
+_GENL_ID_CTRL = lib.GENL_ID_CTRL
+_CTRL_CMD_GETFAMILY = lib.CTRL_CMD_GETFAMILY
+
+
 class _Default(enum.Enum):
     TIMEOUT = "the socket's timeout"
 
@@ -137,12 +141,12 @@ class _Request:
         "error",
         "families",
         "family_id",
+        "family_name",
         "hdrsize",
         "interrupted",
         "on_done",
         "replies",
         "seq",
-        "spec",
         "undecoded",
         "what",
     )
@@ -155,7 +159,7 @@ class _Request:
         cmd: int,
         data: bytes,
         hdrsize: int,
-        spec: FamilySpec | None,
+        family_name: str | None,
         what: str,
     ) -> None:
         self.seq = seq
@@ -164,7 +168,7 @@ class _Request:
         self.dump = dump
         self.data = data
         self.hdrsize = hdrsize
-        self.spec = spec
+        self.family_name = family_name  # for its definition, looked up on error
         self.what = what
         self.replies: list[Any] = []  # GenlMessage; Family (or bytes) for a family query
         self.families = False  # replies are CTRL_CMD_NEWFAMILY, decoded in C
@@ -222,7 +226,7 @@ class GenlSocket(Socket):
         rcvbuf: int | None = DEFAULT_RCVBUF,
     ) -> None:
         super().__init__()
-        self.timeout = _b.checked_timeout(timeout)
+        self.timeout = timeout if timeout is DEFAULT_TIMEOUT else _b.checked_timeout(timeout)
         self._pending: dict[int, _Request] = {}
         # Notifications in arrival order; an OverrunError marks where some were lost.
         self._notifications: collections.deque[GenlMessage | OverrunError] = collections.deque()
@@ -238,20 +242,19 @@ class GenlSocket(Socket):
         self._polling = False
         self._sleepers = 0
         self._wake: tuple[int, int] | None = None
-        self._batch = _g.RecvBatch()
+        self._batch = _g.RecvBatch.take()
         try:
             if local_port:
                 self.set_local_port(local_port)
             if peer_port:
                 self.set_peer_port(peer_port)
             rcvbuf = 0 if rcvbuf is None else _b.checked_uint(rcvbuf, "rcvbuf", 0x7FFFFFFF)
-            with self._locked():
-                sk = self._ptr()
+            with self._lock:  # no fork check: the socket was made just now, here
+                sk = self._sk
                 # Non-blocking (waits poll with a timeout), no MSG_PEEK (one
                 # recvmsg per datagram), a large receive buffer, extended ACKs.
                 _g.genl_open(sk, rcvbuf, ext_ack)
                 self._port = int(lib.nl_socket_get_local_port(sk))
-                self._peer = int(lib.nl_socket_get_peer_port(sk))
         except BaseException:
             self.free()
             raise
@@ -285,14 +288,20 @@ class GenlSocket(Socket):
 
     def _ctrl(self, attrs: bytes, flags: int) -> list[Family]:
         """A CTRL_CMD_GETFAMILY request or dump; the replies decoded as they are read."""
-        req = self._send(
-            lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, attrs, flags, 2, b"", "getfamily", True
+        req, replies = self._start(
+            _GENL_ID_CTRL,
+            _CTRL_CMD_GETFAMILY,
+            flags | NLM_F_REQUEST,
+            2,
+            attrs,
+            0,
+            "nlctrl",
+            "getfamily",
+            True,
         )
-        self._wait(req, self.timeout)
-        replies: list[Any] = req.replies
-        if req.undecoded:
-            # Left as bytes by the C decoder: decoding them in Python names the fault.
-            replies = [family_from_bytes(r) if type(r) is bytes else r for r in replies]
+        if req is not None:
+            self._wait(req, self.timeout)
+            replies = _decoded(req.replies, req.undecoded)
         return replies
 
     def _remember(self, family: Family) -> Family:
@@ -343,20 +352,24 @@ class GenlSocket(Socket):
             return self.resolve_family(family)
         raise TypeError(f"family must be a name or a Family, not {type(family).__name__}")
 
-    def _target(self, family: FamilyRef) -> tuple[int, int, FamilySpec | None, int]:
-        """(family id, default version, spec, hdrsize) for a family reference."""
+    def _target(self, family: FamilyRef) -> tuple[int, int, int, str | None]:
+        """(family id, default version, hdrsize, name if known) for a family reference."""
+        if type(family) is int:
+            known = self._by_id.get(family)
+            if known is not None:
+                return family, known.version, known.hdrsize, known.name
         if isinstance(family, bool):
             raise TypeError("family must be a name, a Family or an id, not bool")
         if isinstance(family, int):
             family_id = _b.checked_uint(family, "family id", _b.U16_MAX)
             known = self._by_id.get(family_id)
             if known is not None:
-                return family_id, known.version, _families.get(known.name), known.hdrsize
+                return family_id, known.version, known.hdrsize, known.name
             if family_id == lib.GENL_ID_CTRL:
-                return family_id, 2, _families.get("nlctrl"), 0
-            return family_id, 1, None, 0
+                return family_id, 2, 0, "nlctrl"
+            return family_id, 1, 0, None
         resolved = self._family(family)
-        return resolved.id, resolved.version, _families.get(resolved.name), resolved.hdrsize
+        return resolved.id, resolved.version, resolved.hdrsize, resolved.name
 
     def spec_for(self, family_id: int) -> FamilySpec | None:
         """The definition used to decode messages of ``family_id``, if one is known.
@@ -396,9 +409,11 @@ class GenlSocket(Socket):
         the ACK does not come within ``timeout``.
         """
         wait = self._timeout(timeout)
-        req = self._send(family, cmd, attrs, flags, version, header, "execute")
-        self._wait(req, wait)
-        return req.replies
+        req, replies = self._send(family, cmd, attrs, flags, version, header, "execute")
+        if req is not None:
+            self._wait(req, wait)
+            replies = req.replies
+        return replies
 
     def dump(
         self,
@@ -422,7 +437,11 @@ class GenlSocket(Socket):
         wait = self._timeout(timeout)
         retries = _b.checked_uint(retries, "retries", 1 << 16)
         for attempt in range(retries + 1):
-            req = self._send(family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump")
+            req, replies = self._send(
+                family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump"
+            )
+            if req is None:
+                return replies
             try:
                 self._wait(req, wait)
             except DumpInterruptedError:
@@ -433,8 +452,14 @@ class GenlSocket(Socket):
         raise AssertionError("unreachable")
 
     def _encode(
-        self, spec: FamilySpec | None, cmd: int | str, attrs: RequestAttrs, family: object
+        self, name: str | None, cmd: int | str, attrs: RequestAttrs, family: object
     ) -> tuple[int, bytes]:
+        if type(cmd) is int and 0 <= cmd <= 0xFF:  # the common case, first
+            if type(attrs) is bytes:
+                return cmd, attrs
+            if type(attrs) is AttributeEncoder:
+                return cmd, attrs.encode()
+        spec = _families.get(name) if name is not None else None
         command = None
         if isinstance(cmd, str):
             if spec is None:
@@ -475,26 +500,49 @@ class GenlSocket(Socket):
         version: int | None,
         header: bytes,
         what: str,
-        families: bool = False,
-    ) -> _Request:
-        family_id, default_version, spec, hdrsize = self._target(family)
-        cmd_id, payload = self._encode(spec, cmd, attrs, family)
+    ) -> tuple[_Request | None, list[Any]]:
+        family_id, default_version, hdrsize, name = self._target(family)
+        cmd_id, payload = self._encode(name, cmd, attrs, family)
         flags = _b.checked_uint(flags, "flags", _b.U16_MAX) | NLM_F_REQUEST
-        dump = bool(flags & NLM_F_DUMP == NLM_F_DUMP)
+        version = default_version if version is None else _b.checked_uint(version, "version", 0xFF)
+        if header or hdrsize:
+            if not isinstance(header, (bytes, bytearray, memoryview)):
+                raise TypeError(f"header must be bytes, not {type(header).__name__}")
+            if len(header) != hdrsize and header:
+                raise ValueError(f"family header must be {hdrsize} bytes, got {len(header)}")
+            payload = (bytes(header) or b"\0" * hdrsize) + payload
+        elif type(header) is not bytes and not isinstance(header, (bytearray, memoryview)):
+            raise TypeError(f"header must be bytes, not {type(header).__name__}")
+        return self._start(family_id, cmd_id, flags, version, payload, hdrsize, name, what)
+
+    def _start(
+        self,
+        family_id: int,
+        cmd: int,
+        flags: int,
+        version: int,
+        body: bytes,
+        hdrsize: int,
+        name: str | None,
+        what: str,
+        families: bool = False,
+    ) -> tuple[_Request | None, list[Any]]:
+        """Send a checked request and read what is already queued.
+
+        (None, replies) when that was all of it, cleanly ended; else (the
+        request in flight, with its replies so far) for :meth:`_wait`.
+        """
+        dump = flags & NLM_F_DUMP == NLM_F_DUMP
         if not dump:
             flags |= NLM_F_ACK
-        version = default_version if version is None else _b.checked_uint(version, "version", 0xFF)
-        if not isinstance(header, (bytes, bytearray, memoryview)):
-            raise TypeError(f"header must be bytes, not {type(header).__name__}")
-        if len(header) != hdrsize and header:
-            raise ValueError(f"family header must be {hdrsize} bytes, got {len(header)}")
-        body = (bytes(header) or b"\0" * hdrsize) + payload if hdrsize or header else payload
         with self._locked():
             sk = self._ptr()
             # One C call sends and reads what is queued: the kernel answers
             # during sendmsg, so its reply (and ACK) usually come back with it.
-            seq, result, desc = self._batch.transact(sk, family_id, flags, cmd_id, version, body)
-            req = _Request(seq, dump, family_id, cmd_id, body, hdrsize, spec, what)
+            seq, result, desc = self._batch.transact(sk, family_id, flags, cmd, version, body)
+            if result == _g.CLEAN:
+                return None, self._clean(desc, hdrsize, families)
+            req = _Request(seq, dump, family_id, cmd, body, hdrsize, name, what)
             req.families = families
             self._pending[seq] = req
             try:
@@ -502,9 +550,26 @@ class GenlSocket(Socket):
             except BaseException:
                 self._pending.pop(seq, None)
                 raise
-        return req
+        return req, req.replies
 
     # -- receiving -------------------------------------------------------------
+
+    def _clean(self, desc: list[int], hdrsize: int, families: bool) -> list[Any]:
+        """The replies of a clean batch: only replies, then a plain ACK or DONE.
+
+        Nothing in it is for anyone else, so nothing needs routing.
+        """
+        view = self._batch.view
+        if families:
+            replies: list[Any] = []
+            undecoded = decode_batch(view, desc, replies)[2]
+            return _decoded(replies, undecoded)
+        return [
+            GenlMessage(view[start:end], 0, end - start, msg_type, flags, seq, port, hdrsize)
+            for _kind, msg_type, flags, seq, port, start, end, _error in zip(
+                *[iter(desc[: -_g.DESC_WORDS])] * _g.DESC_WORDS
+            )
+        ]
 
     def _timeout(self, timeout: Timeout) -> float | None:
         """A call's ``timeout`` argument, checked; the socket's for SOCKET_TIMEOUT."""
@@ -631,10 +696,13 @@ class GenlSocket(Socket):
 
     def _release(self) -> None:
         # Called by free(), with the lock held (or in a forked child).
-        super()._release()
+        if self._sk is not None:
+            # Every use of the batch comes after _ptr(), which now raises.
+            super()._release()
+            self._batch.give_back()
         if self._polling:
             self._interrupt_poll()  # the poller wakes, finds the socket freed, closes the pipe
-        else:
+        elif self._wake is not None:
             self._close_wake()
 
     def _close_wake(self) -> None:
@@ -930,13 +998,32 @@ class GenlSocket(Socket):
         return f"<GenlSocket port={self._port} pending={len(self._pending)}>"
 
 
+def _decoded(replies: list[Any], undecoded: int) -> list[Family]:
+    """Family replies, with those the C decoder left as bytes decoded in Python.
+
+    The Python decoder names the fault of a message that does not decode.
+    """
+    if undecoded:
+        return [family_from_bytes(r) if type(r) is bytes else r for r in replies]
+    return replies
+
+
+_queries: dict[str, bytes] = {}  # family name -> its query, for names asked for before
+
+
 def _family_query(name: str) -> bytes:
     """The attributes of a CTRL_CMD_GETFAMILY request for family ``name``."""
-    if not isinstance(name, str):
-        raise TypeError(f"family name must be a str, not {type(name).__name__}")
-    enc = AttributeEncoder()
-    enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
-    return enc.encode()
+    query = _queries.get(name) if type(name) is str else None
+    if query is None:
+        if not isinstance(name, str):
+            raise TypeError(f"family name must be a str, not {type(name).__name__}")
+        enc = AttributeEncoder()
+        enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
+        query = enc.encode()
+        if len(_queries) >= 256:
+            _queries.clear()
+        _queries[name] = query
+    return query
 
 
 def _unknown_family(exc: NotFoundError, name: str) -> NotFoundError:
@@ -995,7 +1082,7 @@ def _fix_dump_only_op(policy: FamilyPolicy, family: Family) -> None:
 
 
 def _attribute_names(req: _Request, path: tuple[int, ...]) -> tuple[str, ...]:
-    spec = req.spec
+    spec = _families.get(req.family_name) if req.family_name is not None else None
     if spec is None or not path:
         return ()
     try:

@@ -10,9 +10,15 @@ implementation decoded the same families, operations and groups.
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 from typing import Any, Callable
+
+CHUNKS = 10
+"""The timed part runs in this many equal chunks; ``us_per_op`` is the median
+chunk's, so a burst of noise on a shared machine moves no figure (the C program
+reports the same statistic)."""
 
 # (id, name, version, [(op id, op flags)], [(group name, group id)])
 Decoded = tuple[int, str, int, list[tuple[int, int]], list[tuple[str, int]]]
@@ -47,16 +53,22 @@ def run(workloads: dict[str, Callable[[int], Any]], check: Callable[[Any], dict[
     work = workloads[name]
     if warmup:
         work(warmup)
-    t0 = time.perf_counter()
-    last = work(iterations)
-    seconds = time.perf_counter() - t0
+    chunk = max(1, iterations // CHUNKS)
+    per_op = []
+    seconds = 0.0
+    for _ in range(CHUNKS):
+        t0 = time.perf_counter()
+        last = work(chunk)
+        elapsed = time.perf_counter() - t0
+        seconds += elapsed
+        per_op.append(elapsed / chunk * 1e6)
     print(
         json.dumps(
             {
                 "workload": name,
-                "iterations": iterations,
+                "iterations": chunk * CHUNKS,
                 "seconds": seconds,
-                "us_per_op": seconds / iterations * 1e6,
+                "us_per_op": statistics.median(per_op),
                 "check": check(last),
             }
         ),

@@ -31,10 +31,11 @@ static int lnp_genl_open(struct nl_sock *sk, int rcvbuf, int ext_ack)
     if (err < 0)
         goto fail;
     nl_socket_disable_msg_peek(sk);
-    if (rcvbuf > 0) {
-        err = nl_socket_set_buffer_size(sk, rcvbuf, 0);
-        if (err < 0)
-            goto fail;
+    /* Only SO_RCVBUF: nl_socket_set_buffer_size would set SO_SNDBUF to
+     * the 32 KiB nl_connect just set, a wasted system call. */
+    if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) {
+        err = -nl_syserr2nlerr(errno);
+        goto fail;
     }
     if (ext_ack) {
         if (setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||

@@ -283,7 +283,9 @@ class GenlSocket(Socket):
                 replies = self._ctrl(_family_query(name), 0)
             except NotFoundError as exc:
                 raise _unknown_family(exc, name) from None
-            family = self._remember(_only_reply(replies, name))
+            family = replies[0] if replies else _only_reply(replies, name)
+            self._families[family.name] = family
+            self._by_id[family.id] = family
         return family
 
     def _ctrl(self, attrs: bytes, flags: int) -> list[Family]:

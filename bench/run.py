@@ -7,8 +7,9 @@ Builds bench/c_libnl.c into bench/out/, installs pyroute2 into its own venv
 (workload, round) once per implementation, each as its own process, in the
 order C, libnl_py, socket+struct, pyroute2 within a round. Each process
 times its iterations in 10 chunks and reports the median chunk's time per
-operation; the table shows medians of those over rounds. libnl_py and socket+struct run under the Python that runs
-this script, which must be able to import libnl_py.
+operation; the table shows medians of those over rounds. libnl_py and
+socket+struct run under the Python that runs this script, which must be able
+to import libnl_py.
 
 It exits non-zero only when something crashed (a build, an implementation, a
 decode that does not run); timings and ratios never fail it. See bench/README.md.

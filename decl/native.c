@@ -9,7 +9,9 @@
  * into a dict that libnl_py._ffi passes by address; nothing else in the
  * package reaches them except through libnl_py._ffi.native.
  *
- * They decode what lnp_parse_family reads, so there is one attribute walker.
+ * The decoders build on lnp_parse_family, so there is one attribute walker;
+ * transact and recv run lnp_transact and lnp_recv_batch without the GIL and
+ * hand back the descriptors as a list, without a cffi round trip per field.
  */
 #ifndef PYPY_VERSION
 
@@ -317,6 +319,120 @@ out:
     return result;
 }
 
+/* The descriptors of a batch as a list of ints; NULL with an exception set. */
+static PyObject *lnp_desc_list(const struct lnp_batch *b)
+{
+    Py_ssize_t i, n = (Py_ssize_t) b->n_desc * LNP_DESC_WORDS;
+    PyObject *list = PyList_New(n);
+
+    if (list == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        PyObject *v = PyLong_FromUnsignedLong(b->desc[i]);
+
+        if (v == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, v);
+    }
+    return list;
+}
+
+/* A pointer passed as its address (an int); 0 with an exception set if not. */
+static void *lnp_address(PyObject *obj)
+{
+    void *p = PyLong_AsVoidPtr(obj);
+
+    if (p == NULL && !PyErr_Occurred())
+        PyErr_SetString(PyExc_ValueError, "NULL pointer");
+    return p;
+}
+
+/* transact(sk, batch, family, flags, cmd, version, payload) -> (seq, result, desc)
+ *
+ * lnp_transact without the GIL: sk and batch are the addresses of a live
+ * struct nl_sock and struct lnp_batch (the caller holds the socket's lock).
+ * seq is 0 when the send failed, result then being the -NLE code. */
+static PyObject *lnp_py_transact(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    struct nl_sock *sk;
+    struct lnp_batch *b;
+    unsigned long family, flags, cmd, version;
+    char *payload;
+    Py_ssize_t len;
+    PyObject *desc, *result;
+    int ret;
+
+    (void) self;
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "transact() takes 7 arguments");
+        return NULL;
+    }
+    if ((sk = lnp_address(args[0])) == NULL || (b = lnp_address(args[1])) == NULL)
+        return NULL;
+    family = PyLong_AsUnsignedLong(args[2]);
+    flags = PyLong_AsUnsignedLong(args[3]);
+    cmd = PyLong_AsUnsignedLong(args[4]);
+    version = PyLong_AsUnsignedLong(args[5]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (family > 0xFFFF || flags > 0xFFFF || cmd > 0xFF || version > 0xFF) {
+        PyErr_SetString(PyExc_OverflowError, "transact() header field out of range");
+        return NULL;
+    }
+    if (PyBytes_AsStringAndSize(args[6], &payload, &len) < 0)
+        return NULL;
+    /* payload is immutable bytes, kept alive by args while the GIL is released. */
+    Py_BEGIN_ALLOW_THREADS
+    ret = lnp_transact(sk, b, (uint16_t) family, (uint16_t) flags, (uint8_t) cmd,
+                       (uint8_t) version, payload, (size_t) len);
+    Py_END_ALLOW_THREADS
+    if ((desc = lnp_desc_list(b)) == NULL)
+        return NULL;
+    result = Py_BuildValue("(kiN)", (unsigned long) b->seq, ret, desc);
+    return result;
+}
+
+/* recv(sk, batch, peer, seq, dump) -> (result, desc)
+ *
+ * lnp_recv_batch without the GIL, after setting the batch's peer, seq and dump. */
+static PyObject *lnp_py_recv(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    struct nl_sock *sk;
+    struct lnp_batch *b;
+    unsigned long peer, seq;
+    int dump, ret;
+    PyObject *desc;
+
+    (void) self;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "recv() takes 5 arguments");
+        return NULL;
+    }
+    if ((sk = lnp_address(args[0])) == NULL || (b = lnp_address(args[1])) == NULL)
+        return NULL;
+    peer = PyLong_AsUnsignedLong(args[2]);
+    seq = PyLong_AsUnsignedLong(args[3]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (peer > 0xFFFFFFFFUL || seq > 0xFFFFFFFFUL) {
+        PyErr_SetString(PyExc_OverflowError, "recv() port or sequence number out of range");
+        return NULL;
+    }
+    if ((dump = PyObject_IsTrue(args[4])) < 0)
+        return NULL;
+    b->peer = (uint32_t) peer;
+    b->seq = (uint32_t) seq;
+    b->dump = dump;
+    Py_BEGIN_ALLOW_THREADS
+    ret = lnp_recv_batch(sk, b);
+    Py_END_ALLOW_THREADS
+    if ((desc = lnp_desc_list(b)) == NULL)
+        return NULL;
+    return Py_BuildValue("(iN)", ret, desc);
+}
+
 /* configure_families(Family, Operation, MulticastGroup, names_cache, names_load) */
 static PyObject *lnp_py_configure_families(PyObject *self, PyObject *const *args,
                                            Py_ssize_t nargs)
@@ -358,6 +474,10 @@ static PyMethodDef lnp_native_methods[] = {
      "family(buf, start, end, op_names) -> Family | None"},
     {"families", (PyCFunction) (void (*)(void)) lnp_py_families, METH_FASTCALL,
      "families(buf, desc, kind, out) -> (rest, flags, failed)"},
+    {"transact", (PyCFunction) (void (*)(void)) lnp_py_transact, METH_FASTCALL,
+     "transact(sk, batch, family, flags, cmd, version, payload) -> (seq, result, desc)"},
+    {"recv", (PyCFunction) (void (*)(void)) lnp_py_recv, METH_FASTCALL,
+     "recv(sk, batch, peer, seq, dump) -> (result, desc)"},
     {NULL, NULL, 0, NULL},
 };
 

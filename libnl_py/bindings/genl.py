@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from libnl_py._ffi import ffi, lib
+from libnl_py._ffi import ffi, lib, native
 from libnl_py.errors import check, error_for
 
 ARENA_SIZE = 96 * 1024
@@ -46,7 +46,7 @@ _POOL_SIZE = 8
 class RecvBatch:
     """An arena and descriptor table for ``lnp_recv_batch``, one per socket."""
 
-    __slots__ = ("_arena", "_desc", "batch", "view")
+    __slots__ = ("_arena", "_desc", "address", "batch", "view")
 
     def __init__(self) -> None:
         self._arena = _raw_alloc("uint8_t[]", ARENA_SIZE)
@@ -58,6 +58,7 @@ class RecvBatch:
         batch.desc = self._desc
         batch.max_desc = MAX_DESCRIPTORS
         self.view = ffi.buffer(self._arena)
+        self.address = address(batch)
 
     @classmethod
     def take(cls) -> RecvBatch:
@@ -76,33 +77,33 @@ class RecvBatch:
             _pool.append(self)
 
     def transact(
-        self, sk: Any, family: int, flags: int, cmd: int, version: int, payload: bytes
+        self, sk: int, family: int, flags: int, cmd: int, version: int, payload: bytes
     ) -> tuple[int, int, list[int]]:
-        """``lnp_transact``: send a request and read what is queued for it.
+        """``lnp_transact`` (``native.transact``): send a request, read what is queued for it.
 
-        (sequence number, result, descriptor words); a failed send raises.
+        ``sk`` is the ``nl_sock``'s :func:`address`. Returns (sequence number,
+        result, descriptor words); a failed send raises.
         """
-        batch = self.batch
-        result = lib.lnp_transact(sk, batch, family, flags, cmd, version, payload, len(payload))
-        seq = batch.seq
-        if not seq:
-            raise error_for(result, "nl_sendto")
-        n = batch.n_desc
-        return seq, result, ffi.unpack(self._desc, n * DESC_WORDS) if n else []
+        found: tuple[int, int, list[int]] = native.transact(
+            sk, self.address, family, flags, cmd, version, payload
+        )
+        if not found[0]:
+            raise error_for(found[1], "nl_sendto")
+        return found
 
-    def recv(self, sk: Any, peer: int, seq: int, dump: bool) -> tuple[int, list[int]]:
-        """Read what is queued: (result, descriptor words). Data is in :attr:`view`.
+    def recv(self, sk: int, peer: int, seq: int, dump: bool) -> tuple[int, list[int]]:
+        """Read what is queued (``native.recv``): (result, descriptor words).
 
-        A negative result is an NLE code: what was read before it is described
+        The data is in :attr:`view`. A negative result is an NLE code: what was read before it is described
         all the same, and the caller routes that before raising.
         """
-        batch = self.batch
-        batch.peer = peer
-        batch.seq = seq
-        batch.dump = dump
-        result = lib.lnp_recv_batch(sk, batch)
-        n = batch.n_desc
-        return result, ffi.unpack(self._desc, n * DESC_WORDS) if n else []
+        found: tuple[int, list[int]] = native.recv(sk, self.address, peer, seq, dump)
+        return found
+
+
+def address(ptr: Any) -> int:
+    """A cdata pointer's address, as the ``native`` functions take pointers."""
+    return int(ffi.cast("uintptr_t", ptr))
 
 
 _pool: list[RecvBatch] = []  # list.pop/append are atomic: no lock needed

@@ -198,6 +198,7 @@ class GenlSocket(Socket):
     """
 
     __slots__ = (
+        "_address",
         "_batch",
         "_by_id",
         "_cond",
@@ -255,6 +256,7 @@ class GenlSocket(Socket):
                 # recvmsg per datagram), a large receive buffer, extended ACKs.
                 _g.genl_open(sk, rcvbuf, ext_ack)
                 self._port = int(lib.nl_socket_get_local_port(sk))
+                self._address = _g.address(sk)  # for the native calls, after _ptr() checks
         except BaseException:
             self.free()
             raise
@@ -541,7 +543,9 @@ class GenlSocket(Socket):
             sk = self._ptr()
             # One C call sends and reads what is queued: the kernel answers
             # during sendmsg, so its reply (and ACK) usually come back with it.
-            seq, result, desc = self._batch.transact(sk, family_id, flags, cmd, version, body)
+            seq, result, desc = self._batch.transact(
+                self._address, family_id, flags, cmd, version, body
+            )
             if result == _g.CLEAN:
                 return None, self._clean(desc, hdrsize, families)
             req = _Request(seq, dump, family_id, cmd, body, hdrsize, name, what)
@@ -664,7 +668,7 @@ class GenlSocket(Socket):
             if first is not None:
                 (result, desc), first = first, None
             else:
-                result, desc = batch.recv(sk, self._peer, seq, dump)
+                result, desc = batch.recv(self._address, self._peer, seq, dump)
             count += batch.batch.datagrams
             if desc:
                 self._dispatch(desc, until)

@@ -433,6 +433,81 @@ static PyObject *lnp_py_recv(PyObject *self, PyObject *const *args, Py_ssize_t n
     return Py_BuildValue("(iN)", ret, desc);
 }
 
+/* replies(buf, desc, factory, hdrsize) -> list
+ *
+ * The replies of a clean batch (LNP_CLEAN: every descriptor but the last, the
+ * terminal, is a reply): factory(data, 0, len(data), type, flags, seq, port,
+ * hdrsize) for each, data being the message's bytes. */
+static PyObject *lnp_py_replies(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer view;
+    PyObject *desc, *factory, *out = NULL;
+    Py_ssize_t i, n;
+
+    (void) self;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "replies() takes 4 arguments");
+        return NULL;
+    }
+    desc = args[1];
+    factory = args[2];
+    if (!PyList_Check(desc) || PyList_GET_SIZE(desc) % LNP_DESC_WORDS ||
+        !PyCallable_Check(factory)) {
+        PyErr_SetString(PyExc_TypeError, "replies() needs a descriptor list and a callable");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    n = PyList_GET_SIZE(desc) / LNP_DESC_WORDS - 1;
+    if ((out = PyList_New(0)) == NULL)
+        goto fail;
+    for (i = 0; i < n; i++) {
+        unsigned long d[LNP_DESC_WORDS];
+        PyObject *call[8], *msg;
+        int k, ok = 1;
+
+        /* Read the words first: the factory runs Python code. */
+        if (i * LNP_DESC_WORDS + LNP_DESC_WORDS > PyList_GET_SIZE(desc))
+            break;
+        for (k = 0; k < LNP_DESC_WORDS; k++) {
+            d[k] = PyLong_AsUnsignedLong(PyList_GET_ITEM(desc, i * LNP_DESC_WORDS + k));
+            if (d[k] == (unsigned long) -1 && PyErr_Occurred())
+                goto fail;
+        }
+        if (d[5] > (unsigned long) view.len || d[6] > (unsigned long) view.len || d[6] < d[5]) {
+            PyErr_SetString(PyExc_ValueError, "descriptor span outside the buffer");
+            goto fail;
+        }
+        call[0] = PyBytes_FromStringAndSize((const char *) view.buf + d[5],
+                                            (Py_ssize_t) (d[6] - d[5]));
+        call[1] = PyLong_FromLong(0);
+        call[2] = PyLong_FromUnsignedLong(d[6] - d[5]);
+        call[3] = PyLong_FromUnsignedLong(d[1]);
+        call[4] = PyLong_FromUnsignedLong(d[2]);
+        call[5] = PyLong_FromUnsignedLong(d[3]);
+        call[6] = PyLong_FromUnsignedLong(d[4]);
+        call[7] = args[3];
+        Py_INCREF(call[7]);
+        for (k = 0; k < 8; k++)
+            ok &= call[k] != NULL;
+        msg = ok ? PyObject_Vectorcall(factory, call, 8, NULL) : NULL;
+        for (k = 0; k < 8; k++)
+            Py_XDECREF(call[k]);
+        if (msg == NULL)
+            goto fail;
+        k = PyList_Append(out, msg);
+        Py_DECREF(msg);
+        if (k < 0)
+            goto fail;
+    }
+    PyBuffer_Release(&view);
+    return out;
+fail:
+    Py_XDECREF(out);
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
 /* configure_families(Family, Operation, MulticastGroup, names_cache, names_load) */
 static PyObject *lnp_py_configure_families(PyObject *self, PyObject *const *args,
                                            Py_ssize_t nargs)
@@ -474,6 +549,8 @@ static PyMethodDef lnp_native_methods[] = {
      "family(buf, start, end, op_names) -> Family | None"},
     {"families", (PyCFunction) (void (*)(void)) lnp_py_families, METH_FASTCALL,
      "families(buf, desc, kind, out) -> (rest, flags, failed)"},
+    {"replies", (PyCFunction) (void (*)(void)) lnp_py_replies, METH_FASTCALL,
+     "replies(buf, desc, factory, hdrsize) -> list"},
     {"transact", (PyCFunction) (void (*)(void)) lnp_py_transact, METH_FASTCALL,
      "transact(sk, batch, family, flags, cmd, version, payload) -> (seq, result, desc)"},
     {"recv", (PyCFunction) (void (*)(void)) lnp_py_recv, METH_FASTCALL,

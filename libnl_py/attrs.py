@@ -39,6 +39,7 @@ _NLA_LEN_MAX = 0xFFFF
 
 _HDR = struct.Struct("=HH")
 _PADDING = (b"", b"\0", b"\0\0", b"\0\0\0")  # by bytes missing to a 4-byte boundary
+_STRING_END = (b"\0", b"\0\0", b"\0\0\0", b"\0\0\0\0")  # a string's NUL, then the padding
 _U8, _U16, _U32, _U64 = (struct.Struct(f"={c}") for c in "BHIQ")
 _S8, _S16, _S32, _S64 = (struct.Struct(f"={c}") for c in "bhiq")
 _BE16, _BE32, _BE64 = (struct.Struct(f">{c}") for c in "HIQ")
@@ -202,6 +203,16 @@ class AttributeEncoder:
 
     def string(self, attr_type: int, value: str) -> None:
         """NUL-terminated UTF-8 string (``NLA_NUL_STRING``, what ``nla_put_string`` writes)."""
+        if type(value) is str and type(attr_type) is int and self._error is None:
+            # The common case, in one step: a short ASCII-or-UTF-8 name.
+            try:
+                data = value.encode()
+            except UnicodeEncodeError:
+                data = b"\0"  # a lone surrogate: the checks below say so
+            if b"\0" not in data and 0 <= attr_type <= 0xFFFF and len(data) < 0xFF00:
+                length = len(data) + 5  # header and NUL
+                self._buf += _HDR.pack(length, attr_type) + data + _STRING_END[-length & 3]
+                return
         if self._error is not None:
             return
         if self._type(attr_type) is None:

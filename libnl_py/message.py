@@ -219,9 +219,8 @@ class GenlMessage:
         self.flags = flags
         self.seq = seq
         self.port = port
-        self.cmd: int
-        self.version: int
-        self.cmd, self.version, _reserved = _GENLHDR.unpack_from(data, body)
+        self.cmd: int = data[body]
+        self.version: int = data[body + 1]
         self._attrs_at = body + GENL_HDRLEN + hdrsize
         self._attrs: Attributes | None = None
 

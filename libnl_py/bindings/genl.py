@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from libnl_py._ffi import ffi, lib, native
 from libnl_py.errors import check, error_for
+
+T = TypeVar("T")
 
 ARENA_SIZE = 96 * 1024
 """Bytes of datagrams read per batch."""
@@ -94,11 +96,20 @@ class RecvBatch:
     def recv(self, sk: int, peer: int, seq: int, dump: bool) -> tuple[int, list[int]]:
         """Read what is queued (``native.recv``): (result, descriptor words).
 
-        The data is in :attr:`view`. A negative result is an NLE code: what was read before it is described
-        all the same, and the caller routes that before raising.
+        The data is in :attr:`view`. A negative result is an NLE code: what was
+        read before it is described all the same, and the caller routes that
+        before raising.
         """
         found: tuple[int, list[int]] = native.recv(sk, self.address, peer, seq, dump)
         return found
+
+    def replies(self, desc: list[int], factory: Callable[..., T], hdrsize: int) -> list[T]:
+        """``native.replies``: the messages of a clean batch (:data:`CLEAN`), but its terminal.
+
+        ``factory(data, 0, len(data), type, flags, seq, port, hdrsize)`` makes each.
+        """
+        made: list[T] = native.replies(self.view, desc, factory, hdrsize)
+        return made
 
 
 def address(ptr: Any) -> int:

@@ -358,10 +358,13 @@ class GenlSocket(Socket):
 
     def _target(self, family: FamilyRef) -> tuple[int, int, int, str | None]:
         """(family id, default version, hdrsize, name if known) for a family reference."""
-        if type(family) is int:
+        if type(family) is int and 0 <= family <= _b.U16_MAX:  # the common case, first
             known = self._by_id.get(family)
             if known is not None:
                 return family, known.version, known.hdrsize, known.name
+            if family == _GENL_ID_CTRL:
+                return family, 2, 0, "nlctrl"
+            return family, 1, 0, None
         if isinstance(family, bool):
             raise TypeError("family must be a name, a Family or an id, not bool")
         if isinstance(family, int):
@@ -565,17 +568,11 @@ class GenlSocket(Socket):
 
         Nothing in it is for anyone else, so nothing needs routing.
         """
-        view = self._batch.view
         if families:
             replies: list[Any] = []
-            undecoded = decode_batch(view, desc, replies)[2]
+            undecoded = decode_batch(self._batch.view, desc, replies)[2]
             return _decoded(replies, undecoded)
-        return [
-            GenlMessage(view[start:end], 0, end - start, msg_type, flags, seq, port, hdrsize)
-            for _kind, msg_type, flags, seq, port, start, end, _error in zip(
-                *[iter(desc[: -_g.DESC_WORDS])] * _g.DESC_WORDS
-            )
-        ]
+        return self._batch.replies(desc, GenlMessage, hdrsize)
 
     def _timeout(self, timeout: Timeout) -> float | None:
         """A call's ``timeout`` argument, checked; the socket's for SOCKET_TIMEOUT."""

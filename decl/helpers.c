@@ -19,37 +19,6 @@ static int lnp_getsockopt_int(int fd, int level, int name, int *value)
     return 0;
 }
 
-static int lnp_genl_open(struct nl_sock *sk, int rcvbuf, int ext_ack)
-{
-    int err, fd, one = 1;
-
-    err = genl_connect(sk);
-    if (err < 0)
-        return err;
-    fd = nl_socket_get_fd(sk);
-    err = nl_socket_set_nonblocking(sk);
-    if (err < 0)
-        goto fail;
-    nl_socket_disable_msg_peek(sk);
-    /* Only SO_RCVBUF: nl_socket_set_buffer_size would set SO_SNDBUF to
-     * the 32 KiB nl_connect just set, a wasted system call. */
-    if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) {
-        err = -nl_syserr2nlerr(errno);
-        goto fail;
-    }
-    if (ext_ack) {
-        if (setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
-            setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one)) < 0) {
-            err = -nl_syserr2nlerr(errno);
-            goto fail;
-        }
-    }
-    return 0;
-fail:
-    nl_close(sk);
-    return err;
-}
-
 #define LNP_GENL_REQ_HDR (NLMSG_HDRLEN + GENL_HDRLEN)
 
 static int lnp_send_genl(struct nl_sock *sk, uint16_t family, uint16_t flags, uint8_t cmd,
@@ -117,7 +86,40 @@ struct lnp_batch {
     int used;
     int n_desc;
     int datagrams;
+    struct nl_sock *sk;
 };
+
+static int lnp_genl_open(struct nl_sock *sk, struct lnp_batch *b, int rcvbuf, int ext_ack)
+{
+    int err, fd, one = 1;
+
+    err = genl_connect(sk);
+    if (err < 0)
+        return err;
+    fd = nl_socket_get_fd(sk);
+    err = nl_socket_set_nonblocking(sk);
+    if (err < 0)
+        goto fail;
+    nl_socket_disable_msg_peek(sk);
+    /* Only SO_RCVBUF: nl_socket_set_buffer_size would set SO_SNDBUF to
+     * the 32 KiB nl_connect just set, a wasted system call. */
+    if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0) {
+        err = -nl_syserr2nlerr(errno);
+        goto fail;
+    }
+    if (ext_ack) {
+        if (setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
+            setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one)) < 0) {
+            err = -nl_syserr2nlerr(errno);
+            goto fail;
+        }
+    }
+    b->sk = sk;
+    return 0;
+fail:
+    nl_close(sk);
+    return err;
+}
 
 static void lnp_desc(struct lnp_batch *b, uint32_t kind, uint32_t type, uint32_t flags,
                      uint32_t seq, uint32_t port, uint32_t start, uint32_t end)

@@ -8,11 +8,6 @@
 int lnp_setsockopt_int(int fd, int level, int name, int value);
 int lnp_getsockopt_int(int fd, int level, int name, int *value);
 
-/* Connect a socket to NETLINK_GENERIC the way GenlSocket wants it, in one
- * call: genl_connect, non-blocking, no MSG_PEEK, receive buffer `rcvbuf`
- * (0 keeps libnl's), NETLINK_EXT_ACK and NETLINK_CAP_ACK when `ext_ack`.
- * Returns 0 or a negative NLE code; on failure the fd is closed again. */
-int lnp_genl_open(struct nl_sock *sk, int rcvbuf, int ext_ack);
 
 /* Send one generic netlink request: nlmsghdr (type `family`, `flags`, the
  * socket's next sequence number, its local port), genlmsghdr (`cmd`,
@@ -52,8 +47,16 @@ struct lnp_batch {
     int used;            /* out: bytes of the arena filled */
     int n_desc;          /* out: descriptors filled */
     int datagrams;       /* out: datagrams read */
+    struct nl_sock *sk;  /* the socket it reads for (lnp_genl_open sets it) */
     ...;
 };
+
+/* Connect a socket to NETLINK_GENERIC the way GenlSocket wants it, in one
+ * call: genl_connect, non-blocking, no MSG_PEEK, receive buffer `rcvbuf`
+ * (0 keeps libnl's), NETLINK_EXT_ACK and NETLINK_CAP_ACK when `ext_ack`; the
+ * batch b then reads for it (b->sk). Returns 0 or a negative NLE code; on
+ * failure the fd is closed again. */
+int lnp_genl_open(struct nl_sock *sk, struct lnp_batch *b, int rcvbuf, int ext_ack);
 
 /* Read every datagram queued on the (non-blocking) socket into b->buf, one
  * after another, and describe each message in b->desc, without a Python call

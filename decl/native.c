@@ -349,14 +349,14 @@ static void *lnp_address(PyObject *obj)
     return p;
 }
 
-/* transact(sk, batch, family, flags, cmd, version, payload) -> (seq, result, desc)
+/* transact(batch, family, flags, cmd, version, payload) -> (seq, result, desc)
  *
- * lnp_transact without the GIL: sk and batch are the addresses of a live
- * struct nl_sock and struct lnp_batch (the caller holds the socket's lock).
+ * lnp_transact for the batch's socket (b->sk), without the GIL: batch is the
+ * address of a struct lnp_batch whose socket is live (the caller holds the
+ * socket's lock).
  * seq is 0 when the send failed, result then being the -NLE code. */
 static PyObject *lnp_py_transact(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    struct nl_sock *sk;
     struct lnp_batch *b;
     unsigned long family, flags, cmd, version;
     char *payload;
@@ -365,27 +365,31 @@ static PyObject *lnp_py_transact(PyObject *self, PyObject *const *args, Py_ssize
     int ret;
 
     (void) self;
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "transact() takes 7 arguments");
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "transact() takes 6 arguments");
         return NULL;
     }
-    if ((sk = lnp_address(args[0])) == NULL || (b = lnp_address(args[1])) == NULL)
+    if ((b = lnp_address(args[0])) == NULL)
         return NULL;
-    family = PyLong_AsUnsignedLong(args[2]);
-    flags = PyLong_AsUnsignedLong(args[3]);
-    cmd = PyLong_AsUnsignedLong(args[4]);
-    version = PyLong_AsUnsignedLong(args[5]);
+    family = PyLong_AsUnsignedLong(args[1]);
+    flags = PyLong_AsUnsignedLong(args[2]);
+    cmd = PyLong_AsUnsignedLong(args[3]);
+    version = PyLong_AsUnsignedLong(args[4]);
     if (PyErr_Occurred())
         return NULL;
     if (family > 0xFFFF || flags > 0xFFFF || cmd > 0xFF || version > 0xFF) {
         PyErr_SetString(PyExc_OverflowError, "transact() header field out of range");
         return NULL;
     }
-    if (PyBytes_AsStringAndSize(args[6], &payload, &len) < 0)
+    if (b->sk == NULL) {
+        PyErr_SetString(PyExc_ValueError, "batch has no socket");
+        return NULL;
+    }
+    if (PyBytes_AsStringAndSize(args[5], &payload, &len) < 0)
         return NULL;
     /* payload is immutable bytes, kept alive by args while the GIL is released. */
     Py_BEGIN_ALLOW_THREADS
-    ret = lnp_transact(sk, b, (uint16_t) family, (uint16_t) flags, (uint8_t) cmd,
+    ret = lnp_transact(b->sk, b, (uint16_t) family, (uint16_t) flags, (uint8_t) cmd,
                        (uint8_t) version, payload, (size_t) len);
     Py_END_ALLOW_THREADS
     if ((desc = lnp_desc_list(b)) == NULL)
@@ -394,39 +398,43 @@ static PyObject *lnp_py_transact(PyObject *self, PyObject *const *args, Py_ssize
     return result;
 }
 
-/* recv(sk, batch, peer, seq, dump) -> (result, desc)
+/* recv(batch, peer, seq, dump) -> (result, desc)
  *
- * lnp_recv_batch without the GIL, after setting the batch's peer, seq and dump. */
+ * lnp_recv_batch for the batch's socket without the GIL, after setting the
+ * batch's peer, seq and dump. */
 static PyObject *lnp_py_recv(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    struct nl_sock *sk;
     struct lnp_batch *b;
     unsigned long peer, seq;
     int dump, ret;
     PyObject *desc;
 
     (void) self;
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "recv() takes 5 arguments");
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "recv() takes 4 arguments");
         return NULL;
     }
-    if ((sk = lnp_address(args[0])) == NULL || (b = lnp_address(args[1])) == NULL)
+    if ((b = lnp_address(args[0])) == NULL)
         return NULL;
-    peer = PyLong_AsUnsignedLong(args[2]);
-    seq = PyLong_AsUnsignedLong(args[3]);
+    if (b->sk == NULL) {
+        PyErr_SetString(PyExc_ValueError, "batch has no socket");
+        return NULL;
+    }
+    peer = PyLong_AsUnsignedLong(args[1]);
+    seq = PyLong_AsUnsignedLong(args[2]);
     if (PyErr_Occurred())
         return NULL;
     if (peer > 0xFFFFFFFFUL || seq > 0xFFFFFFFFUL) {
         PyErr_SetString(PyExc_OverflowError, "recv() port or sequence number out of range");
         return NULL;
     }
-    if ((dump = PyObject_IsTrue(args[4])) < 0)
+    if ((dump = PyObject_IsTrue(args[3])) < 0)
         return NULL;
     b->peer = (uint32_t) peer;
     b->seq = (uint32_t) seq;
     b->dump = dump;
     Py_BEGIN_ALLOW_THREADS
-    ret = lnp_recv_batch(sk, b);
+    ret = lnp_recv_batch(b->sk, b);
     Py_END_ALLOW_THREADS
     if ((desc = lnp_desc_list(b)) == NULL)
         return NULL;
@@ -552,9 +560,9 @@ static PyMethodDef lnp_native_methods[] = {
     {"replies", (PyCFunction) (void (*)(void)) lnp_py_replies, METH_FASTCALL,
      "replies(buf, desc, factory, hdrsize) -> list"},
     {"transact", (PyCFunction) (void (*)(void)) lnp_py_transact, METH_FASTCALL,
-     "transact(sk, batch, family, flags, cmd, version, payload) -> (seq, result, desc)"},
+     "transact(batch, family, flags, cmd, version, payload) -> (seq, result, desc)"},
     {"recv", (PyCFunction) (void (*)(void)) lnp_py_recv, METH_FASTCALL,
-     "recv(sk, batch, peer, seq, dump) -> (result, desc)"},
+     "recv(batch, peer, seq, dump) -> (result, desc)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -35,13 +35,6 @@ CLEAN = lib.LNP_CLEAN
 _raw_alloc = ffi.new_allocator(should_clear_after_alloc=False)
 
 
-def genl_open(sk: Any, rcvbuf: int, ext_ack: bool) -> None:
-    """``lnp_genl_open``: genl_connect plus the options a GenlSocket uses, in one call."""
-    err = lib.lnp_genl_open(sk, rcvbuf, 1 if ext_ack else 0)
-    if err:
-        check(err, "genl_connect")
-
-
 _POOL_SIZE = 8
 
 
@@ -60,7 +53,7 @@ class RecvBatch:
         batch.desc = self._desc
         batch.max_desc = MAX_DESCRIPTORS
         self.view = ffi.buffer(self._arena)
-        self.address = address(batch)
+        self.address = int(ffi.cast("uintptr_t", batch))  # as the native functions take it
 
     @classmethod
     def take(cls) -> RecvBatch:
@@ -78,29 +71,37 @@ class RecvBatch:
         if len(_pool) < _POOL_SIZE:
             _pool.append(self)
 
+    def genl_open(self, sk: Any, rcvbuf: int, ext_ack: bool) -> None:
+        """``lnp_genl_open``: connect ``sk`` the way a GenlSocket wants it; read for it from now on.
+
+        genl_connect plus the options, in one call.
+        """
+        err = lib.lnp_genl_open(sk, self.batch, rcvbuf, 1 if ext_ack else 0)
+        if err:
+            check(err, "genl_connect")
+
     def transact(
-        self, sk: int, family: int, flags: int, cmd: int, version: int, payload: bytes
+        self, family: int, flags: int, cmd: int, version: int, payload: bytes
     ) -> tuple[int, int, list[int]]:
         """``lnp_transact`` (``native.transact``): send a request, read what is queued for it.
 
-        ``sk`` is the ``nl_sock``'s :func:`address`. Returns (sequence number,
-        result, descriptor words); a failed send raises.
+        Returns (sequence number, result, descriptor words); a failed send raises.
         """
         found: tuple[int, int, list[int]] = native.transact(
-            sk, self.address, family, flags, cmd, version, payload
+            self.address, family, flags, cmd, version, payload
         )
         if not found[0]:
             raise error_for(found[1], "nl_sendto")
         return found
 
-    def recv(self, sk: int, peer: int, seq: int, dump: bool) -> tuple[int, list[int]]:
+    def recv(self, peer: int, seq: int, dump: bool) -> tuple[int, list[int]]:
         """Read what is queued (``native.recv``): (result, descriptor words).
 
         The data is in :attr:`view`. A negative result is an NLE code: what was
         read before it is described all the same, and the caller routes that
         before raising.
         """
-        found: tuple[int, list[int]] = native.recv(sk, self.address, peer, seq, dump)
+        found: tuple[int, list[int]] = native.recv(self.address, peer, seq, dump)
         return found
 
     def replies(self, desc: list[int], factory: Callable[..., T], hdrsize: int) -> list[T]:
@@ -110,11 +111,6 @@ class RecvBatch:
         """
         made: list[T] = native.replies(self.view, desc, factory, hdrsize)
         return made
-
-
-def address(ptr: Any) -> int:
-    """A cdata pointer's address, as the ``native`` functions take pointers."""
-    return int(ffi.cast("uintptr_t", ptr))
 
 
 _pool: list[RecvBatch] = []  # list.pop/append are atomic: no lock needed

@@ -198,7 +198,6 @@ class GenlSocket(Socket):
     """
 
     __slots__ = (
-        "_address",
         "_batch",
         "_by_id",
         "_cond",
@@ -254,9 +253,8 @@ class GenlSocket(Socket):
                 sk = self._sk
                 # Non-blocking (waits poll with a timeout), no MSG_PEEK (one
                 # recvmsg per datagram), a large receive buffer, extended ACKs.
-                _g.genl_open(sk, rcvbuf, ext_ack)
+                self._batch.genl_open(sk, rcvbuf, ext_ack)
                 self._port = int(lib.nl_socket_get_local_port(sk))
-                self._address = _g.address(sk)  # for the native calls, after _ptr() checks
         except BaseException:
             self.free()
             raise
@@ -542,13 +540,13 @@ class GenlSocket(Socket):
         dump = flags & NLM_F_DUMP == NLM_F_DUMP
         if not dump:
             flags |= NLM_F_ACK
-        with self._locked():
+        lock = self._locked()
+        lock.acquire()  # not `with`: this is the hot path, and that costs twice as much
+        try:
             sk = self._ptr()
             # One C call sends and reads what is queued: the kernel answers
             # during sendmsg, so its reply (and ACK) usually come back with it.
-            seq, result, desc = self._batch.transact(
-                self._address, family_id, flags, cmd, version, body
-            )
+            seq, result, desc = self._batch.transact(family_id, flags, cmd, version, body)
             if result == _g.CLEAN:
                 return None, self._clean(desc, hdrsize, families)
             req = _Request(seq, dump, family_id, cmd, body, hdrsize, name, what)
@@ -559,6 +557,8 @@ class GenlSocket(Socket):
             except BaseException:
                 self._pending.pop(seq, None)
                 raise
+        finally:
+            lock.release()
         return req, req.replies
 
     # -- receiving -------------------------------------------------------------
@@ -665,7 +665,7 @@ class GenlSocket(Socket):
             if first is not None:
                 (result, desc), first = first, None
             else:
-                result, desc = batch.recv(self._address, self._peer, seq, dump)
+                result, desc = batch.recv(self._peer, seq, dump)
             count += batch.batch.datagrams
             if desc:
                 self._dispatch(desc, until)

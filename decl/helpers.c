@@ -89,7 +89,7 @@ struct lnp_batch {
     struct nl_sock *sk;
 };
 
-static int lnp_genl_open(struct nl_sock *sk, struct lnp_batch *b, int rcvbuf, int ext_ack)
+static int64_t lnp_genl_open(struct nl_sock *sk, struct lnp_batch *b, int rcvbuf, int ext_ack)
 {
     int err, fd, one = 1;
 
@@ -115,7 +115,9 @@ static int lnp_genl_open(struct nl_sock *sk, struct lnp_batch *b, int rcvbuf, in
         }
     }
     b->sk = sk;
-    return 0;
+    b->peer = nl_socket_get_peer_port(sk);
+    b->seq = 0;
+    return (int64_t) nl_socket_get_local_port(sk);
 fail:
     nl_close(sk);
     return err;

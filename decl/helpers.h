@@ -54,9 +54,10 @@ struct lnp_batch {
 /* Connect a socket to NETLINK_GENERIC the way GenlSocket wants it, in one
  * call: genl_connect, non-blocking, no MSG_PEEK, receive buffer `rcvbuf`
  * (0 keeps libnl's), NETLINK_EXT_ACK and NETLINK_CAP_ACK when `ext_ack`; the
- * batch b then reads for it (b->sk). Returns 0 or a negative NLE code; on
- * failure the fd is closed again. */
-int lnp_genl_open(struct nl_sock *sk, struct lnp_batch *b, int rcvbuf, int ext_ack);
+ * batch b then reads for it (b->sk, b->peer its peer port, b->seq 0).
+ * Returns the local port, or a negative NLE code (the fd is then closed
+ * again). */
+int64_t lnp_genl_open(struct nl_sock *sk, struct lnp_batch *b, int rcvbuf, int ext_ack);
 
 /* Read every datagram queued on the (non-blocking) socket into b->buf, one
  * after another, and describe each message in b->desc, without a Python call

@@ -59,26 +59,24 @@ class RecvBatch:
     def take(cls) -> RecvBatch:
         """A batch from the pool of freed sockets' batches, or a new one."""
         try:
-            batch = _pool.pop()
+            return _pool.pop()  # genl_open() makes it the new socket's
         except IndexError:
             return cls()
-        batch.batch.peer = 0
-        batch.batch.seq = 0
-        return batch
 
     def give_back(self) -> None:
         """Return the batch to the pool; its socket must never touch it again."""
         if len(_pool) < _POOL_SIZE:
             _pool.append(self)
 
-    def genl_open(self, sk: Any, rcvbuf: int, ext_ack: bool) -> None:
+    def genl_open(self, sk: Any, rcvbuf: int, ext_ack: bool) -> int:
         """``lnp_genl_open``: connect ``sk`` the way a GenlSocket wants it; read for it from now on.
 
-        genl_connect plus the options, in one call.
+        genl_connect plus the options, in one call. Returns the local port.
         """
-        err = lib.lnp_genl_open(sk, self.batch, rcvbuf, 1 if ext_ack else 0)
-        if err:
-            check(err, "genl_connect")
+        port: int = lib.lnp_genl_open(sk, self.batch, rcvbuf, 1 if ext_ack else 0)
+        if port < 0:
+            check(port, "genl_connect")
+        return port
 
     def transact(
         self, family: int, flags: int, cmd: int, version: int, payload: bytes

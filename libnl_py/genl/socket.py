@@ -238,6 +238,7 @@ class GenlSocket(Socket):
         self.overruns = 0
         """Receive-buffer overruns seen (each also raised as :class:`OverrunError`)."""
         self._peer = 0
+        self._port = 0
         self._cond: threading.Condition | None = None  # made when a second waiter comes
         self._polling = False
         self._sleepers = 0
@@ -248,13 +249,12 @@ class GenlSocket(Socket):
                 self.set_local_port(local_port)
             if peer_port:
                 self.set_peer_port(peer_port)
-            rcvbuf = 0 if rcvbuf is None else _b.checked_uint(rcvbuf, "rcvbuf", 0x7FFFFFFF)
-            with self._lock:  # no fork check: the socket was made just now, here
-                sk = self._sk
-                # Non-blocking (waits poll with a timeout), no MSG_PEEK (one
-                # recvmsg per datagram), a large receive buffer, extended ACKs.
-                self._batch.genl_open(sk, rcvbuf, ext_ack)
-                self._port = int(lib.nl_socket_get_local_port(sk))
+            if rcvbuf is not DEFAULT_RCVBUF:
+                rcvbuf = 0 if rcvbuf is None else _b.checked_uint(rcvbuf, "rcvbuf", 0x7FFFFFFF)
+            # No lock: no other thread can reach the socket before __init__ returns.
+            # Non-blocking (waits poll with a timeout), no MSG_PEEK (one
+            # recvmsg per datagram), a large receive buffer, extended ACKs.
+            self._port = self._batch.genl_open(self._sk, rcvbuf, ext_ack)
         except BaseException:
             self.free()
             raise

@@ -67,6 +67,21 @@ class Socket:
             )
         return sk
 
+    def _acquire(self) -> Any:
+        """Take the lock and return the live ``nl_sock *``; the caller releases the lock.
+
+        :meth:`_locked` and :meth:`_ptr` in one step, for hot paths; raises
+        (without the lock) for a freed socket or one of the parent process.
+        """
+        if self._generation != _generation[0]:
+            self._ptr()  # raises ForkedSocketError (or FreedSocketError)
+        self._lock.acquire()
+        sk = self._sk
+        if sk is None:
+            self._lock.release()
+            self._ptr()  # raises FreedSocketError
+        return sk
+
     def _locked(self) -> threading.Lock:
         """The lock, once this process is known to own the socket.
 
@@ -88,8 +103,12 @@ class Socket:
             # longer exists; this process's copy of the socket is ours alone.
             self._release()
             return
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # not `with`: every socket passes here, and that costs twice as much
+        try:
             self._release()
+        finally:
+            lock.release()
 
     def _release(self) -> None:
         sk, self._sk = self._sk, None

@@ -413,7 +413,7 @@ class GenlSocket(Socket):
         kernel's errno, with ``.ext_ack``; :class:`NetlinkTimeoutError` when
         the ACK does not come within ``timeout``.
         """
-        wait = self._timeout(timeout)
+        wait = self.timeout if timeout is SOCKET_TIMEOUT else _b.checked_timeout(timeout)
         req, replies = self._send(family, cmd, attrs, flags, version, header, "execute")
         if req is not None:
             self._wait(req, wait)
@@ -508,7 +508,9 @@ class GenlSocket(Socket):
     ) -> tuple[_Request | None, list[Any]]:
         family_id, default_version, hdrsize, name = self._target(family)
         cmd_id, payload = self._encode(name, cmd, attrs, family)
-        flags = _b.checked_uint(flags, "flags", _b.U16_MAX) | NLM_F_REQUEST
+        if type(flags) is not int or not 0 <= flags <= _b.U16_MAX:
+            flags = _b.checked_uint(flags, "flags", _b.U16_MAX)
+        flags |= NLM_F_REQUEST
         version = default_version if version is None else _b.checked_uint(version, "version", 0xFF)
         if header or hdrsize:
             if not isinstance(header, (bytes, bytearray, memoryview)):
@@ -540,15 +542,17 @@ class GenlSocket(Socket):
         dump = flags & NLM_F_DUMP == NLM_F_DUMP
         if not dump:
             flags |= NLM_F_ACK
-        lock = self._locked()
-        lock.acquire()  # not `with`: this is the hot path, and that costs twice as much
+        sk = self._acquire()
         try:
-            sk = self._ptr()
             # One C call sends and reads what is queued: the kernel answers
             # during sendmsg, so its reply (and ACK) usually come back with it.
             seq, result, desc = self._batch.transact(family_id, flags, cmd, version, body)
             if result == _g.CLEAN:
-                return None, self._clean(desc, hdrsize, families)
+                # Only this request's replies, then its plain ACK or DONE:
+                # nothing in the batch is for anyone else, nothing to route.
+                if families:
+                    return None, self._families_of(desc)
+                return None, self._batch.replies(desc, GenlMessage, hdrsize)
             req = _Request(seq, dump, family_id, cmd, body, hdrsize, name, what)
             req.families = families
             self._pending[seq] = req
@@ -558,21 +562,16 @@ class GenlSocket(Socket):
                 self._pending.pop(seq, None)
                 raise
         finally:
-            lock.release()
+            self._lock.release()
         return req, req.replies
 
     # -- receiving -------------------------------------------------------------
 
-    def _clean(self, desc: list[int], hdrsize: int, families: bool) -> list[Any]:
-        """The replies of a clean batch: only replies, then a plain ACK or DONE.
-
-        Nothing in it is for anyone else, so nothing needs routing.
-        """
-        if families:
-            replies: list[Any] = []
-            undecoded = decode_batch(self._batch.view, desc, replies)[2]
-            return _decoded(replies, undecoded)
-        return self._batch.replies(desc, GenlMessage, hdrsize)
+    def _families_of(self, desc: list[int]) -> list[Family]:
+        """The families a clean batch of CTRL_CMD_NEWFAMILY replies carries."""
+        replies: list[Any] = []
+        undecoded = decode_batch(self._batch.view, desc, replies)[2]
+        return _decoded(replies, undecoded)
 
     def _timeout(self, timeout: Timeout) -> float | None:
         """A call's ``timeout`` argument, checked; the socket's for SOCKET_TIMEOUT."""

@@ -273,15 +273,26 @@ static int lnp_parse_family(const char *cbuf, int end, uint32_t *out, int max)
     int pos = NLMSG_HDRLEN + GENL_HDRLEN;
     uint32_t n_ops = 0, n_groups = 0;
     uint32_t ops[2 * 512], groups[3 * 128];
-    int words;
+    int words, has_family_id = 0;
+    uint32_t nlmsg_len;
 
     if (max < LNP_FAMILY_HEAD || end < pos)
         return -1;
+    /* The message is what its header says: nothing after it is read, and
+     * one cut short of it does not parse. */
+    memcpy(&nlmsg_len, buf, sizeof(nlmsg_len));
+    if (nlmsg_len < (uint32_t) pos || nlmsg_len > (uint32_t) end)
+        return -1;
+    end = (int) nlmsg_len;
     memset(out, 0, LNP_FAMILY_HEAD * sizeof(uint32_t));
     while (end - pos >= NLA_HDRLEN) {
-        const struct nlattr *a = (const struct nlattr *) (buf + pos);
-        int len = a->nla_len, dpos = pos + NLA_HDRLEN, dlen = len - NLA_HDRLEN;
-        int type = a->nla_type & NLA_TYPE_MASK;
+        struct nlattr a;
+        int len, dpos = pos + NLA_HDRLEN, dlen, type;
+
+        memcpy(&a, buf + pos, sizeof(a)); /* buf need not be aligned */
+        len = a.nla_len;
+        dlen = len - NLA_HDRLEN;
+        type = a.nla_type & NLA_TYPE_MASK;
 
         if (len < NLA_HDRLEN || len > end - pos)
             return -1;
@@ -291,6 +302,7 @@ static int lnp_parse_family(const char *cbuf, int end, uint32_t *out, int max)
                 return -1;
             memcpy(&id, buf + dpos, 2);
             out[0] = id;
+            has_family_id = 1;
         } else if (type == CTRL_ATTR_VERSION) {
             if (lnp_u32_attr(buf, dpos, dlen, &out[1]) < 0)
                 return -1;
@@ -308,22 +320,31 @@ static int lnp_parse_family(const char *cbuf, int end, uint32_t *out, int max)
             int epos = dpos, eend = dpos + dlen;
 
             while (eend - epos >= NLA_HDRLEN) {
-                const struct nlattr *e = (const struct nlattr *) (buf + epos);
-                int elen = e->nla_len, ipos = epos + NLA_HDRLEN, iend = epos + elen;
+                struct nlattr e;
+                int elen, ipos = epos + NLA_HDRLEN, iend;
                 uint32_t id = 0, flags = 0, name_off = 0, name_len = 0;
+                int has_id = 0, has_name = 0;
+
+                memcpy(&e, buf + epos, sizeof(e));
+                elen = e.nla_len;
+                iend = epos + elen;
 
                 if (elen < NLA_HDRLEN || elen > eend - epos)
                     return -1;
                 while (iend - ipos >= NLA_HDRLEN) {
-                    const struct nlattr *x = (const struct nlattr *) (buf + ipos);
-                    int xlen = x->nla_len, xd = ipos + NLA_HDRLEN;
-                    int xtype = x->nla_type & NLA_TYPE_MASK;
+                    struct nlattr x;
+                    int xlen, xd = ipos + NLA_HDRLEN, xtype;
+
+                    memcpy(&x, buf + ipos, sizeof(x));
+                    xlen = x.nla_len;
+                    xtype = x.nla_type & NLA_TYPE_MASK;
 
                     if (xlen < NLA_HDRLEN || xlen > iend - ipos)
                         return -1;
                     if (xtype == (is_ops ? CTRL_ATTR_OP_ID : CTRL_ATTR_MCAST_GRP_ID)) {
                         if (lnp_u32_attr(buf, xd, xlen - NLA_HDRLEN, &id) < 0)
                             return -1;
+                        has_id = 1;
                     } else if (is_ops && xtype == CTRL_ATTR_OP_FLAGS) {
                         if (lnp_u32_attr(buf, xd, xlen - NLA_HDRLEN, &flags) < 0)
                             return -1;
@@ -331,9 +352,13 @@ static int lnp_parse_family(const char *cbuf, int end, uint32_t *out, int max)
                         name_off = (uint32_t) xd;
                         name_len = (uint32_t) strnlen((const char *) buf + xd,
                                                       (size_t) (xlen - NLA_HDRLEN));
+                        has_name = 1;
                     }
                     ipos += NLA_ALIGN(xlen);
                 }
+                /* What the Python decoder would refuse, refuse here too. */
+                if (!has_id || (!is_ops && !has_name))
+                    return -1;
                 if (is_ops) {
                     if (n_ops >= 512)
                         return -1;
@@ -354,7 +379,7 @@ static int lnp_parse_family(const char *cbuf, int end, uint32_t *out, int max)
         pos += NLA_ALIGN(len);
     }
     words = LNP_FAMILY_HEAD + 2 * (int) n_ops + 3 * (int) n_groups;
-    if (words > max)
+    if (!has_family_id || words > max)
         return -1;
     out[6] = n_ops;
     out[7] = n_groups;

@@ -23,10 +23,19 @@ static PyObject *lnp_names_cache, *lnp_names_load;
 
 #define LNP_WORDS_MAX (LNP_FAMILY_HEAD + 2 * 512 + 3 * 128)
 
+/* An instance of the tuple subclass `type` with n slots, to be filled with
+ * PyTuple_SET_ITEM before any Python code runs. */
 static PyObject *lnp_new_tuple(PyObject *type, Py_ssize_t n)
 {
     PyTypeObject *tp = (PyTypeObject *) type;
-    return tp->tp_alloc(tp, n);
+    PyObject *t = tp->tp_alloc(tp, n);
+
+#if PY_VERSION_HEX >= 0x030E0000
+    /* 3.14 caches a tuple's hash; tp_alloc zeroes the field, -1 means unset. */
+    if (t != NULL)
+        ((PyTupleObject *) t)->ob_hash = -1;
+#endif
+    return t;
 }
 
 static PyObject *lnp_str(const uint8_t *buf, uint32_t off, uint32_t len)
@@ -63,7 +72,7 @@ static PyObject *lnp_op_name(PyObject *names, PyObject *op_id)
  * (which fills the cache). A new reference, NULL with an exception set. */
 static PyObject *lnp_names_for(PyObject *name)
 {
-    PyObject *names = PyDict_GetItemWithError(lnp_names_cache, name);
+    PyObject *names = PyDict_GetItemWithError(lnp_names_cache, name), *load;
 
     if (names != NULL) {
         Py_INCREF(names);
@@ -71,88 +80,121 @@ static PyObject *lnp_names_for(PyObject *name)
     }
     if (PyErr_Occurred())
         return NULL;
-    return PyObject_CallFunctionObjArgs(lnp_names_load, name, NULL);
+    load = lnp_names_load; /* held: the loader may reconfigure */
+    Py_INCREF(load);
+    names = PyObject_CallFunctionObjArgs(load, name, NULL);
+    Py_DECREF(load);
+    return names;
 }
 
-/* One Family from the words lnp_parse_family wrote (name offsets relative to
- * buf). op_names: a mapping, None for no names, or NULL for the registry's. */
+/* The longest message span taken: lnp_parse_family's int offsets stay far
+ * from overflow. */
+#define LNP_SPAN_MAX (INT_MAX / 2)
+
+#define LNP_MAX_OPS 512
+#define LNP_MAX_GROUPS 128
+
+/* One Family from the words lnp_parse_family wrote for the message at buf
+ * (offsets relative to it). op_names: a mapping, None for no names, or NULL
+ * for the registry's. Every value is made first (the name lookups may run
+ * Python code), then the tuples are allocated and filled with no Python code
+ * in between, so no half-filled tuple is ever visible. */
 static PyObject *lnp_build_family(const uint8_t *buf, const uint32_t *w, PyObject *op_names)
 {
     uint32_t n_ops = w[6], n_groups = w[7], i;
     const uint32_t *op = w + LNP_FAMILY_HEAD, *grp = op + 2 * n_ops;
-    PyObject *name = NULL, *names = NULL, *ops = NULL, *groups = NULL, *family = NULL;
+    PyObject *op_vals[3 * LNP_MAX_OPS], *grp_vals[2 * LNP_MAX_GROUPS], *head[5];
+    PyObject *names = NULL, *ops = NULL, *groups = NULL, *family = NULL;
+    Py_ssize_t made_ops = 0, made_grps = 0, k;
+    int made_head = 0;
 
-    name = lnp_str(buf, w[4], w[5]);
-    if (name == NULL)
-        goto out;
+    if (n_ops > LNP_MAX_OPS || n_groups > LNP_MAX_GROUPS) {
+        PyErr_SetString(PyExc_ValueError, "too many operations or groups");
+        return NULL;
+    }
+    /* head: name, id, version, hdrsize, maxattr */
+    head[0] = lnp_str(buf, w[4], w[5]);
+    head[1] = PyLong_FromUnsignedLong(w[0]);
+    head[2] = PyLong_FromUnsignedLong(w[1]);
+    head[3] = PyLong_FromUnsignedLong(w[2]);
+    head[4] = PyLong_FromUnsignedLong(w[3]);
+    made_head = 1;
+    for (k = 0; k < 5; k++)
+        if (head[k] == NULL)
+            goto out;
     if (op_names != NULL) {
         names = op_names;
         Py_INCREF(names);
-    } else if ((names = lnp_names_for(name)) == NULL) {
+    } else if ((names = lnp_names_for(head[0])) == NULL) {
         goto out;
     }
-    if ((ops = PyTuple_New((Py_ssize_t) n_ops)) == NULL)
+    for (i = 0; i < n_ops; i++, made_ops++) {
+        PyObject **v = op_vals + 3 * i;
+
+        v[0] = PyLong_FromUnsignedLong(op[2 * i]);
+        v[1] = PyLong_FromUnsignedLong(op[2 * i + 1]);
+        v[2] = v[0] != NULL ? lnp_op_name(names, v[0]) : NULL;
+        if (v[0] == NULL || v[1] == NULL || v[2] == NULL) {
+            made_ops++;
+            goto out;
+        }
+    }
+    for (i = 0; i < n_groups; i++, made_grps++) {
+        PyObject **v = grp_vals + 2 * i;
+
+        v[0] = lnp_str(buf, grp[3 * i + 1], grp[3 * i + 2]);
+        v[1] = PyLong_FromUnsignedLong(grp[3 * i]);
+        if (v[0] == NULL || v[1] == NULL) {
+            made_grps++;
+            goto out;
+        }
+    }
+    /* From here on only allocations: no Python code runs. */
+    if ((ops = PyTuple_New((Py_ssize_t) n_ops)) == NULL ||
+        (groups = PyTuple_New((Py_ssize_t) n_groups)) == NULL)
         goto out;
     for (i = 0; i < n_ops; i++) {
-        PyObject *o = lnp_new_tuple(lnp_op_type, 3), *id;
+        PyObject *o = lnp_new_tuple(lnp_op_type, 3);
 
         if (o == NULL)
             goto out;
+        for (k = 0; k < 3; k++) {
+            PyTuple_SET_ITEM(o, k, op_vals[3 * i + k]);
+            op_vals[3 * i + k] = NULL;
+        }
         PyTuple_SET_ITEM(ops, i, o);
-        if ((id = PyLong_FromUnsignedLong(op[2 * i])) == NULL)
-            goto out;
-        PyTuple_SET_ITEM(o, 0, id);
-        if ((id = PyLong_FromUnsignedLong(op[2 * i + 1])) == NULL)
-            goto out;
-        PyTuple_SET_ITEM(o, 1, id);
-        if ((id = lnp_op_name(names, PyTuple_GET_ITEM(o, 0))) == NULL)
-            goto out;
-        PyTuple_SET_ITEM(o, 2, id);
     }
-    if ((groups = PyTuple_New((Py_ssize_t) n_groups)) == NULL)
-        goto out;
     for (i = 0; i < n_groups; i++) {
-        PyObject *g = lnp_new_tuple(lnp_group_type, 2), *v;
+        PyObject *g = lnp_new_tuple(lnp_group_type, 2);
 
         if (g == NULL)
             goto out;
+        for (k = 0; k < 2; k++) {
+            PyTuple_SET_ITEM(g, k, grp_vals[2 * i + k]);
+            grp_vals[2 * i + k] = NULL;
+        }
         PyTuple_SET_ITEM(groups, i, g);
-        if ((v = lnp_str(buf, grp[3 * i + 1], grp[3 * i + 2])) == NULL)
-            goto out;
-        PyTuple_SET_ITEM(g, 0, v);
-        if ((v = PyLong_FromUnsignedLong(grp[3 * i])) == NULL)
-            goto out;
-        PyTuple_SET_ITEM(g, 1, v);
     }
     if ((family = lnp_new_tuple(lnp_family_type, 7)) == NULL)
         goto out;
-    {
-        PyObject *v[5];
-        int k;
-
-        v[0] = PyLong_FromUnsignedLong(w[0]);
-        v[1] = PyLong_FromUnsignedLong(w[1]);
-        v[2] = PyLong_FromUnsignedLong(w[2]);
-        v[3] = PyLong_FromUnsignedLong(w[3]);
-        for (k = 0; k < 4; k++) {
-            if (v[k] == NULL) {
-                for (k = 0; k < 4; k++)
-                    Py_XDECREF(v[k]);
-                Py_CLEAR(family);
-                goto out;
-            }
-        }
-        PyTuple_SET_ITEM(family, 0, v[0]);
-        PyTuple_SET_ITEM(family, 1, name);
-        PyTuple_SET_ITEM(family, 2, v[1]);
-        PyTuple_SET_ITEM(family, 3, v[2]);
-        PyTuple_SET_ITEM(family, 4, v[3]);
-        PyTuple_SET_ITEM(family, 5, ops);
-        PyTuple_SET_ITEM(family, 6, groups);
-        name = ops = groups = NULL; /* now the family's */
-    }
+    PyTuple_SET_ITEM(family, 0, head[1]);
+    PyTuple_SET_ITEM(family, 1, head[0]);
+    PyTuple_SET_ITEM(family, 2, head[2]);
+    PyTuple_SET_ITEM(family, 3, head[3]);
+    PyTuple_SET_ITEM(family, 4, head[4]);
+    PyTuple_SET_ITEM(family, 5, ops);
+    PyTuple_SET_ITEM(family, 6, groups);
+    made_head = 0;
+    ops = groups = NULL; /* now the family's */
 out:
-    Py_XDECREF(name);
+    /* Values not (yet) moved into a tuple are ours to drop. */
+    for (k = 0; k < 3 * made_ops; k++)
+        Py_XDECREF(op_vals[k]);
+    for (k = 0; k < 2 * made_grps; k++)
+        Py_XDECREF(grp_vals[k]);
+    if (made_head)
+        for (k = 0; k < 5; k++)
+            Py_XDECREF(head[k]);
     Py_XDECREF(names);
     Py_XDECREF(ops);
     Py_XDECREF(groups);
@@ -178,7 +220,7 @@ static int lnp_span(Py_buffer *view, PyObject *start_obj, PyObject *end_obj, Py_
     *end = PyLong_AsSsize_t(end_obj);
     if (*end == -1 && PyErr_Occurred())
         return 0;
-    if (*start < 0 || *end < *start || *end > view->len || *end - *start > INT_MAX) {
+    if (*start < 0 || *end < *start || *end > view->len || *end - *start > LNP_SPAN_MAX) {
         PyErr_Format(PyExc_ValueError, "span [%zd, %zd) outside a buffer of %zd bytes", *start,
                      *end, view->len);
         return 0;
@@ -215,10 +257,7 @@ static PyObject *lnp_py_family(PyObject *self, PyObject *const *args, Py_ssize_t
         Py_INCREF(result);
         goto out;
     }
-    words[4] += (uint32_t) start;
-    for (n = 0; n < (int) words[7]; n++)
-        words[LNP_FAMILY_HEAD + 2 * words[6] + 3 * n + 1] += (uint32_t) start;
-    result = lnp_build_family((const uint8_t *) view.buf, words,
+    result = lnp_build_family((const uint8_t *) view.buf + start, words,
                               args[3] == Py_None ? NULL : args[3]);
 out:
     PyBuffer_Release(&view);
@@ -287,7 +326,7 @@ static PyObject *lnp_py_families(PyObject *self, PyObject *const *args, Py_ssize
             continue;
         }
         if (d[5] > (unsigned long) view.len || d[6] > (unsigned long) view.len || d[6] < d[5]
-            || d[6] - d[5] > INT_MAX) {
+            || d[6] - d[5] > LNP_SPAN_MAX) {
             PyErr_SetString(PyExc_ValueError, "descriptor span outside the buffer");
             goto out;
         }
@@ -300,10 +339,7 @@ static PyObject *lnp_py_families(PyObject *self, PyObject *const *args, Py_ssize
             failed++;
             family = PyBytes_FromStringAndSize((const char *) view.buf + start, end - start);
         } else {
-            words[4] += (uint32_t) start;
-            for (k = 0; k < (int) words[7]; k++)
-                words[LNP_FAMILY_HEAD + 2 * words[6] + 3 * k + 1] += (uint32_t) start;
-            family = lnp_build_family((const uint8_t *) view.buf, words, NULL);
+            family = lnp_build_family((const uint8_t *) view.buf + start, words, NULL);
         }
         if (family == NULL)
             goto out;
@@ -371,11 +407,13 @@ static PyObject *lnp_py_transact(PyObject *self, PyObject *const *args, Py_ssize
     }
     if ((b = lnp_address(args[0])) == NULL)
         return NULL;
-    family = PyLong_AsUnsignedLong(args[1]);
-    flags = PyLong_AsUnsignedLong(args[2]);
-    cmd = PyLong_AsUnsignedLong(args[3]);
-    version = PyLong_AsUnsignedLong(args[4]);
-    if (PyErr_Occurred())
+    if ((family = PyLong_AsUnsignedLong(args[1])) == (unsigned long) -1 && PyErr_Occurred())
+        return NULL;
+    if ((flags = PyLong_AsUnsignedLong(args[2])) == (unsigned long) -1 && PyErr_Occurred())
+        return NULL;
+    if ((cmd = PyLong_AsUnsignedLong(args[3])) == (unsigned long) -1 && PyErr_Occurred())
+        return NULL;
+    if ((version = PyLong_AsUnsignedLong(args[4])) == (unsigned long) -1 && PyErr_Occurred())
         return NULL;
     if (family > 0xFFFF || flags > 0xFFFF || cmd > 0xFF || version > 0xFF) {
         PyErr_SetString(PyExc_OverflowError, "transact() header field out of range");
@@ -414,22 +452,23 @@ static PyObject *lnp_py_recv(PyObject *self, PyObject *const *args, Py_ssize_t n
         PyErr_SetString(PyExc_TypeError, "recv() takes 4 arguments");
         return NULL;
     }
+    /* Every argument is converted before the batch is touched: __bool__ may run Python. */
+    if ((dump = PyObject_IsTrue(args[3])) < 0)
+        return NULL;
+    if ((peer = PyLong_AsUnsignedLong(args[1])) == (unsigned long) -1 && PyErr_Occurred())
+        return NULL;
+    if ((seq = PyLong_AsUnsignedLong(args[2])) == (unsigned long) -1 && PyErr_Occurred())
+        return NULL;
     if ((b = lnp_address(args[0])) == NULL)
         return NULL;
     if (b->sk == NULL) {
         PyErr_SetString(PyExc_ValueError, "batch has no socket");
         return NULL;
     }
-    peer = PyLong_AsUnsignedLong(args[1]);
-    seq = PyLong_AsUnsignedLong(args[2]);
-    if (PyErr_Occurred())
-        return NULL;
     if (peer > 0xFFFFFFFFUL || seq > 0xFFFFFFFFUL) {
         PyErr_SetString(PyExc_OverflowError, "recv() port or sequence number out of range");
         return NULL;
     }
-    if ((dump = PyObject_IsTrue(args[3])) < 0)
-        return NULL;
     b->peer = (uint32_t) peer;
     b->seq = (uint32_t) seq;
     b->dump = dump;
@@ -459,9 +498,12 @@ static PyObject *lnp_py_replies(PyObject *self, PyObject *const *args, Py_ssize_
     }
     desc = args[1];
     factory = args[2];
-    if (!PyList_Check(desc) || PyList_GET_SIZE(desc) % LNP_DESC_WORDS ||
-        !PyCallable_Check(factory)) {
+    if (!PyList_Check(desc) || !PyCallable_Check(factory)) {
         PyErr_SetString(PyExc_TypeError, "replies() needs a descriptor list and a callable");
+        return NULL;
+    }
+    if (PyList_GET_SIZE(desc) % LNP_DESC_WORDS) {
+        PyErr_SetString(PyExc_ValueError, "desc must be whole descriptors");
         return NULL;
     }
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
@@ -472,7 +514,7 @@ static PyObject *lnp_py_replies(PyObject *self, PyObject *const *args, Py_ssize_
     for (i = 0; i < n; i++) {
         unsigned long d[LNP_DESC_WORDS];
         PyObject *call[8], *msg;
-        int k, ok = 1;
+        int k, ok;
 
         /* Read the words first: the factory runs Python code. */
         if (i * LNP_DESC_WORDS + LNP_DESC_WORDS > PyList_GET_SIZE(desc))
@@ -486,18 +528,17 @@ static PyObject *lnp_py_replies(PyObject *self, PyObject *const *args, Py_ssize_
             PyErr_SetString(PyExc_ValueError, "descriptor span outside the buffer");
             goto fail;
         }
-        call[0] = PyBytes_FromStringAndSize((const char *) view.buf + d[5],
-                                            (Py_ssize_t) (d[6] - d[5]));
-        call[1] = PyLong_FromLong(0);
-        call[2] = PyLong_FromUnsignedLong(d[6] - d[5]);
-        call[3] = PyLong_FromUnsignedLong(d[1]);
-        call[4] = PyLong_FromUnsignedLong(d[2]);
-        call[5] = PyLong_FromUnsignedLong(d[3]);
-        call[6] = PyLong_FromUnsignedLong(d[4]);
+        memset(call, 0, sizeof(call));
+        ok = (call[0] = PyBytes_FromStringAndSize((const char *) view.buf + d[5],
+                                                  (Py_ssize_t) (d[6] - d[5]))) != NULL &&
+             (call[1] = PyLong_FromLong(0)) != NULL &&
+             (call[2] = PyLong_FromUnsignedLong(d[6] - d[5])) != NULL &&
+             (call[3] = PyLong_FromUnsignedLong(d[1])) != NULL &&
+             (call[4] = PyLong_FromUnsignedLong(d[2])) != NULL &&
+             (call[5] = PyLong_FromUnsignedLong(d[3])) != NULL &&
+             (call[6] = PyLong_FromUnsignedLong(d[4])) != NULL;
         call[7] = args[3];
         Py_INCREF(call[7]);
-        for (k = 0; k < 8; k++)
-            ok &= call[k] != NULL;
         msg = ok ? PyObject_Vectorcall(factory, call, 8, NULL) : NULL;
         for (k = 0; k < 8; k++)
             Py_XDECREF(call[k]);
@@ -516,6 +557,35 @@ fail:
     return NULL;
 }
 
+/* Whether `obj` is a named tuple class with `fields` fields: a heap type
+ * deriving directly from tuple, with tuple's layout (no extra slots, no
+ * __dict__, unlike a struct sequence) and `fields` names in _fields. 0 with
+ * TypeError set if not. */
+static int lnp_is_named_tuple(PyObject *obj, Py_ssize_t fields)
+{
+    PyTypeObject *tp = (PyTypeObject *) obj;
+    PyObject *names;
+    int ok;
+
+    if (!PyType_Check(obj) || tp->tp_base != &PyTuple_Type ||
+        !(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || tp->tp_basicsize != PyTuple_Type.tp_basicsize ||
+        tp->tp_itemsize != PyTuple_Type.tp_itemsize || tp->tp_dictoffset != 0) {
+        PyErr_SetString(PyExc_TypeError, "configure_families() needs named tuple classes");
+        return 0;
+    }
+    names = PyObject_GetAttrString(obj, "_fields");
+    if (names == NULL) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_TypeError, "configure_families() needs named tuple classes");
+        return 0;
+    }
+    ok = PyTuple_Check(names) && PyTuple_GET_SIZE(names) == fields;
+    Py_DECREF(names);
+    if (!ok)
+        PyErr_Format(PyExc_TypeError, "configure_families(): a class needs %zd fields", fields);
+    return ok;
+}
+
 /* configure_families(Family, Operation, MulticastGroup, names_cache, names_load) */
 static PyObject *lnp_py_configure_families(PyObject *self, PyObject *const *args,
                                            Py_ssize_t nargs)
@@ -528,10 +598,8 @@ static PyObject *lnp_py_configure_families(PyObject *self, PyObject *const *args
         return NULL;
     }
     for (i = 0; i < 3; i++) {
-        if (!PyType_Check(args[i]) || !PyType_IsSubtype((PyTypeObject *) args[i], &PyTuple_Type)) {
-            PyErr_SetString(PyExc_TypeError, "configure_families() needs tuple subclasses");
+        if (!lnp_is_named_tuple(args[i], i == 0 ? 7 : i == 1 ? 3 : 2))
             return NULL;
-        }
     }
     if (!PyDict_CheckExact(args[3]) || !PyCallable_Check(args[4])) {
         PyErr_SetString(PyExc_TypeError, "configure_families() needs a dict and a callable");

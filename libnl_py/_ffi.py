@@ -67,4 +67,5 @@ def _native_functions() -> types.SimpleNamespace:
 
 
 native: Any = _native_functions()
-"""``configure_families``, ``family``, ``families``: see ``decl/native.c``."""
+"""``configure_families``, ``family``, ``families``, ``replies``, ``transact``,
+``recv``: see ``decl/native.c``."""

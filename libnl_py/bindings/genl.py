@@ -65,6 +65,7 @@ class RecvBatch:
 
     def give_back(self) -> None:
         """Return the batch to the pool; its socket must never touch it again."""
+        self.batch.sk = ffi.NULL  # native calls on it fail cleanly until genl_open
         if len(_pool) < _POOL_SIZE:
             _pool.append(self)
 

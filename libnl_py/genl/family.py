@@ -138,14 +138,19 @@ def _attrs_of(data: bytes) -> Attributes:
 
 
 def family_from_attrs(attrs: Attributes, op_names: Mapping[int, str] | None = None) -> Family:
-    """Build a :class:`Family` from a ``CTRL_CMD_NEWFAMILY`` message's attributes."""
+    """Build a :class:`Family` from a ``CTRL_CMD_NEWFAMILY`` message's attributes.
+
+    Operations are named as :func:`family_from_message` names them.
+    """
+    if op_names is None:
+        op_names = _families.command_names(attrs.string(lib.CTRL_ATTR_FAMILY_NAME))
     ops = []
     if lib.CTRL_ATTR_OPS in attrs:
         for entry in attrs.nested(lib.CTRL_ATTR_OPS):
             op = entry.nested()
             op_id = op.u32(lib.CTRL_ATTR_OP_ID)
             flags = op.u32(lib.CTRL_ATTR_OP_FLAGS) if lib.CTRL_ATTR_OP_FLAGS in op else 0
-            ops.append(Operation(op_id, flags, (op_names or {}).get(op_id)))
+            ops.append(Operation(op_id, flags, op_names.get(op_id)))
     groups = []
     if lib.CTRL_ATTR_MCAST_GROUPS in attrs:
         for entry in attrs.nested(lib.CTRL_ATTR_MCAST_GROUPS):

@@ -28,6 +28,7 @@ _lock = threading.Lock()
 _registered: dict[str, FamilySpec] = {}
 _loaded: dict[str, FamilySpec] = {}
 
+_CACHE_MAX = 1024
 command_names_cache: dict[str, Mapping[int, str]] = {}
 """Family name -> {command id: name}, filled by :func:`command_names` (the C decoder reads it)."""
 
@@ -74,6 +75,8 @@ def command_names(name: str) -> Mapping[int, str]:
     with _lock:  # ordered with register(), so a newer definition is never overwritten
         spec = _registered.get(name) or _load(name)
         found: Mapping[int, str] = spec.command_names if spec is not None else {}
+        if len(command_names_cache) >= _CACHE_MAX:
+            command_names_cache.clear()  # names a peer made up must not pile up
         command_names_cache[name] = found
     return found
 

@@ -23,6 +23,7 @@ import libnl_py
 from libnl_py import Socket, lib
 from libnl_py.attrs import AttributeEncoder
 from libnl_py.genl import GenlSocket
+from libnl_py.message import pack_genl_request
 from libnl_py.testing import FakePeer
 
 # Subprocesses the tests start (fuzz workers, misuse scenarios, the CLI) must
@@ -421,3 +422,36 @@ def marker(text: str) -> AttributeEncoder:
     enc = AttributeEncoder()
     enc.string(1, text)
     return enc
+
+
+def newfamily(
+    family_id: int,
+    name: str | None,
+    ops: list[tuple[int, int]],
+    groups: list[tuple[str, int]],
+    *,
+    flags: int = 0,
+    seq: int = 1,
+    port: int = 0,
+) -> bytes:
+    """A CTRL_CMD_NEWFAMILY message as the kernel sends it (``name`` None: no name attribute)."""
+    enc = AttributeEncoder()
+    enc.u16(lib.CTRL_ATTR_FAMILY_ID, family_id)
+    if name is not None:
+        enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
+    enc.u32(lib.CTRL_ATTR_VERSION, 3)
+    enc.u32(lib.CTRL_ATTR_HDRSIZE, 4)
+    enc.u32(lib.CTRL_ATTR_MAXATTR, 9)
+    with enc.nested(lib.CTRL_ATTR_OPS):
+        for i, (op_id, op_flags) in enumerate(ops, 1):
+            with enc.nested(i):
+                enc.u32(lib.CTRL_ATTR_OP_ID, op_id)
+                enc.u32(lib.CTRL_ATTR_OP_FLAGS, op_flags)
+    with enc.nested(lib.CTRL_ATTR_MCAST_GROUPS):
+        for i, (group, group_id) in enumerate(groups, 1):
+            with enc.nested(i):
+                enc.string(lib.CTRL_ATTR_MCAST_GRP_NAME, group)
+                enc.u32(lib.CTRL_ATTR_MCAST_GRP_ID, group_id)
+    return pack_genl_request(
+        lib.GENL_ID_CTRL, flags, seq, port, lib.CTRL_CMD_NEWFAMILY, 2, enc.encode()
+    )

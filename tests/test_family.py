@@ -6,9 +6,10 @@ import struct
 from collections.abc import Iterator
 
 import pytest
+from conftest import newfamily
 
 from libnl_py import lib
-from libnl_py.attrs import AttributeEncoder, MalformedAttributesError
+from libnl_py.attrs import MalformedAttributesError
 from libnl_py.genl import GenlSocket, families
 from libnl_py.genl.family import (
     Family,
@@ -18,29 +19,7 @@ from libnl_py.genl.family import (
     family_from_attrs,
     family_from_bytes,
 )
-from libnl_py.message import GenlMessage, pack_genl_request, split_datagram
-
-
-def newfamily(
-    family_id: int, name: str, ops: list[tuple[int, int]], groups: list[tuple[str, int]]
-) -> bytes:
-    enc = AttributeEncoder()
-    enc.u16(lib.CTRL_ATTR_FAMILY_ID, family_id)
-    enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
-    enc.u32(lib.CTRL_ATTR_VERSION, 3)
-    enc.u32(lib.CTRL_ATTR_HDRSIZE, 4)
-    enc.u32(lib.CTRL_ATTR_MAXATTR, 9)
-    with enc.nested(lib.CTRL_ATTR_OPS):
-        for i, (op_id, flags) in enumerate(ops, 1):
-            with enc.nested(i):
-                enc.u32(lib.CTRL_ATTR_OP_ID, op_id)
-                enc.u32(lib.CTRL_ATTR_OP_FLAGS, flags)
-    with enc.nested(lib.CTRL_ATTR_MCAST_GROUPS):
-        for i, (group, group_id) in enumerate(groups, 1):
-            with enc.nested(i):
-                enc.string(lib.CTRL_ATTR_MCAST_GRP_NAME, group)
-                enc.u32(lib.CTRL_ATTR_MCAST_GRP_ID, group_id)
-    return pack_genl_request(16, 0, 1, 0, lib.CTRL_CMD_NEWFAMILY, 2, enc.encode())
+from libnl_py.message import GenlMessage, split_datagram
 
 
 def test_family_from_bytes_decodes_every_field() -> None:

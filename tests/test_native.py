@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
-from conftest import getfamily, marker
+from conftest import getfamily, marker, newfamily
 
 from libnl_py import errors, lib
 from libnl_py._ffi import ffi, native
@@ -46,37 +46,6 @@ NEWFAMILY = lib.CTRL_CMD_NEWFAMILY
 NLCTRL_NAMES = {3: "getfamily", 10: "getpolicy"}
 
 # -- building messages, arenas and descriptors by hand ---------------------------------
-
-
-def newfamily(
-    family_id: int,
-    name: str | None,
-    ops: list[tuple[int, int]],
-    groups: list[tuple[str, int]],
-    *,
-    flags: int = 0,
-    seq: int = 1,
-    port: int = 0,
-) -> bytes:
-    """A CTRL_CMD_NEWFAMILY message as the kernel sends it (``name`` None: no name attribute)."""
-    enc = AttributeEncoder()
-    enc.u16(lib.CTRL_ATTR_FAMILY_ID, family_id)
-    if name is not None:
-        enc.string(lib.CTRL_ATTR_FAMILY_NAME, name)
-    enc.u32(lib.CTRL_ATTR_VERSION, 3)
-    enc.u32(lib.CTRL_ATTR_HDRSIZE, 4)
-    enc.u32(lib.CTRL_ATTR_MAXATTR, 9)
-    with enc.nested(lib.CTRL_ATTR_OPS):
-        for i, (op_id, op_flags) in enumerate(ops, 1):
-            with enc.nested(i):
-                enc.u32(lib.CTRL_ATTR_OP_ID, op_id)
-                enc.u32(lib.CTRL_ATTR_OP_FLAGS, op_flags)
-    with enc.nested(lib.CTRL_ATTR_MCAST_GROUPS):
-        for i, (group, group_id) in enumerate(groups, 1):
-            with enc.nested(i):
-                enc.string(lib.CTRL_ATTR_MCAST_GRP_NAME, group)
-                enc.u32(lib.CTRL_ATTR_MCAST_GRP_ID, group_id)
-    return pack_genl_request(CTRL, flags, seq, port, NEWFAMILY, 2, enc.encode())
 
 
 def ctrl_message(enc: AttributeEncoder) -> bytes:

@@ -29,7 +29,8 @@ static int lnp_send_genl(struct nl_sock *sk, uint16_t family, uint16_t flags, ui
     size_t total = LNP_GENL_REQ_HDR + len;
     struct nlmsghdr *nlh;
     struct genlmsghdr *gh;
-    int ret;
+    struct sockaddr_nl peer;
+    int ret, fd;
 
     if (total > UINT32_MAX)
         return -NLE_MSGSIZE;
@@ -54,7 +55,19 @@ static int lnp_send_genl(struct nl_sock *sk, uint16_t family, uint16_t flags, ui
     if (len)
         memcpy(buf + LNP_GENL_REQ_HDR, payload, len);
     *seq = nlh->nlmsg_seq;
-    ret = nl_sendto(sk, buf, total);
+    /* nl_sendto, but never blocking (MSG_DONTWAIT): the fd itself stays in
+     * blocking mode, as nl_connect leaves it, and a full peer gives EAGAIN. */
+    if ((fd = nl_socket_get_fd(sk)) < 0) {
+        ret = -NLE_BAD_SOCK;
+    } else {
+        memset(&peer, 0, sizeof(peer));
+        peer.nl_family = AF_NETLINK;
+        peer.nl_pid = nl_socket_get_peer_port(sk);
+        peer.nl_groups = nl_socket_get_peer_groups(sk);
+        ret = (int) sendto(fd, buf, total, MSG_DONTWAIT, (struct sockaddr *) &peer, sizeof(peer));
+        if (ret < 0)
+            ret = -nl_syserr2nlerr(errno);
+    }
     if (buf != stack)
         free(buf);
     return ret;
@@ -97,9 +110,8 @@ static int64_t lnp_genl_open(struct nl_sock *sk, struct lnp_batch *b, int rcvbuf
     if (err < 0)
         return err;
     fd = nl_socket_get_fd(sk);
-    err = nl_socket_set_nonblocking(sk);
-    if (err < 0)
-        goto fail;
+    /* No O_NONBLOCK (a system call): every send and receive of ours passes
+     * MSG_DONTWAIT, and waits poll() with a timeout. */
     nl_socket_disable_msg_peek(sk);
     /* Only SO_RCVBUF: nl_socket_set_buffer_size would set SO_SNDBUF to
      * the 32 KiB nl_connect just set, a wasted system call. */

@@ -11,7 +11,8 @@ int lnp_getsockopt_int(int fd, int level, int name, int *value);
 
 /* Send one generic netlink request: nlmsghdr (type `family`, `flags`, the
  * socket's next sequence number, its local port), genlmsghdr (`cmd`,
- * `version`), then `len` bytes of `payload`, with nl_sendto. Stores the
+ * `version`), then `len` bytes of `payload`, to the socket's peer as
+ * nl_sendto does but with MSG_DONTWAIT (a full peer: -NLE_AGAIN). Stores the
  * sequence number used in *seq (never 0). Returns bytes sent or -NLE. */
 int lnp_send_genl(struct nl_sock *sk, uint16_t family, uint16_t flags, uint8_t cmd,
                   uint8_t version, const char *payload, size_t len, uint32_t *seq);
@@ -52,14 +53,14 @@ struct lnp_batch {
 };
 
 /* Connect a socket to NETLINK_GENERIC the way GenlSocket wants it, in one
- * call: genl_connect, non-blocking, no MSG_PEEK, receive buffer `rcvbuf`
+ * call: genl_connect, no MSG_PEEK, receive buffer `rcvbuf`
  * (0 keeps libnl's), NETLINK_EXT_ACK and NETLINK_CAP_ACK when `ext_ack`; the
  * batch b then reads for it (b->sk, b->peer its peer port, b->seq 0).
  * Returns the local port, or a negative NLE code (the fd is then closed
  * again). */
 int64_t lnp_genl_open(struct nl_sock *sk, struct lnp_batch *b, int rcvbuf, int ext_ack);
 
-/* Read every datagram queued on the (non-blocking) socket into b->buf, one
+/* Read every datagram queued on the socket (MSG_DONTWAIT) into b->buf, one
  * after another, and describe each message in b->desc, without a Python call
  * per datagram or message. Stops at the terminal message of b->seq, when
  * nothing is queued, or when full. Returns an LNP_* result, or -NLE for a

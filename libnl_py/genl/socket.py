@@ -9,7 +9,8 @@ What it adds to libnl (see ``shared/LIBNL-NOTES.md`` for the traps):
   no extended-ACK support);
 * ``NLM_F_DUMP_INTR`` raises :class:`~libnl_py.errors.DumpInterruptedError`;
 * multicast notifications are queued apart from replies;
-* every wait has a timeout (the fd is non-blocking and waits use poll);
+* every wait has a timeout (its sends and receives pass ``MSG_DONTWAIT``;
+  waits use poll);
 * ``ENOBUFS`` (libnl's "Out of memory") raises :class:`OverrunError`.
 
 Receiving is done by whichever caller holds the socket's lock: one C call
@@ -252,8 +253,8 @@ class GenlSocket(Socket):
             if rcvbuf is not DEFAULT_RCVBUF:
                 rcvbuf = 0 if rcvbuf is None else _b.checked_uint(rcvbuf, "rcvbuf", 0x7FFFFFFF)
             # No lock: no other thread can reach the socket before __init__ returns.
-            # Non-blocking (waits poll with a timeout), no MSG_PEEK (one
-            # recvmsg per datagram), a large receive buffer, extended ACKs.
+            # No MSG_PEEK (one recvmsg per datagram), a large receive buffer,
+            # extended ACKs. Sends and receives pass MSG_DONTWAIT themselves.
             self._port = self._batch.genl_open(self._sk, rcvbuf, ext_ack)
         except BaseException:
             self.free()

@@ -304,7 +304,7 @@ class GenlSocket(Socket):
         )
         if req is not None:
             self._wait(req, self.timeout)
-            replies = _decoded(req.replies, req.undecoded)
+            replies = _decoded(req.replies) if req.undecoded else req.replies
         return replies
 
     def _remember(self, family: Family) -> Family:
@@ -552,7 +552,10 @@ class GenlSocket(Socket):
                 # Only this request's replies, then its plain ACK or DONE:
                 # nothing in the batch is for anyone else, nothing to route.
                 if families:
-                    return None, self._families_of(desc)
+                    replies: list[Any] = []
+                    if decode_batch(self._batch.view, desc, replies)[2]:
+                        replies = _decoded(replies)
+                    return None, replies
                 return None, self._batch.replies(desc, GenlMessage, hdrsize)
             req = _Request(seq, dump, family_id, cmd, body, hdrsize, name, what)
             req.families = families
@@ -567,12 +570,6 @@ class GenlSocket(Socket):
         return req, req.replies
 
     # -- receiving -------------------------------------------------------------
-
-    def _families_of(self, desc: list[int]) -> list[Family]:
-        """The families a clean batch of CTRL_CMD_NEWFAMILY replies carries."""
-        replies: list[Any] = []
-        undecoded = decode_batch(self._batch.view, desc, replies)[2]
-        return _decoded(replies, undecoded)
 
     def _timeout(self, timeout: Timeout) -> float | None:
         """A call's ``timeout`` argument, checked; the socket's for SOCKET_TIMEOUT."""
@@ -1001,14 +998,12 @@ class GenlSocket(Socket):
         return f"<GenlSocket port={self._port} pending={len(self._pending)}>"
 
 
-def _decoded(replies: list[Any], undecoded: int) -> list[Family]:
+def _decoded(replies: list[Any]) -> list[Family]:
     """Family replies, with those the C decoder left as bytes decoded in Python.
 
     The Python decoder names the fault of a message that does not decode.
     """
-    if undecoded:
-        return [family_from_bytes(r) if type(r) is bytes else r for r in replies]
-    return replies
+    return [family_from_bytes(r) if type(r) is bytes else r for r in replies]
 
 
 _queries: dict[str, bytes] = {}  # family name -> its query, for names asked for before

@@ -215,8 +215,7 @@ class AttributeEncoder:
                 return
         if self._error is not None:
             return
-        if self._type(attr_type) is None:
-            return
+        # The value first, then the type, as put() checks it.
         if not isinstance(value, str):
             self._fail(
                 TypeError(f"attribute {attr_type}: string needs a str, not {type(value).__name__}")
@@ -232,7 +231,8 @@ class AttributeEncoder:
         if b"\0" in data:
             self._fail(ValueError(f"attribute {attr_type}: string contains a NUL character"))
             return
-        self._append(attr_type, data + b"\0")
+        if self._type(attr_type) is not None:
+            self._append(attr_type, data + b"\0")
 
     def binary(self, attr_type: int, value: bytes | bytearray | memoryview) -> None:
         """Bytes as they are (``NLA_BINARY``)."""

@@ -219,8 +219,13 @@ class GenlMessage:
         self.flags = flags
         self.seq = seq
         self.port = port
-        self.cmd: int = data[body]
-        self.version: int = data[body + 1]
+        self.cmd: int
+        self.version: int
+        if type(data) is bytes:
+            self.cmd = data[body]
+            self.version = data[body + 1]
+        else:  # a buffer whose items may not be ints
+            self.cmd, self.version, _reserved = _GENLHDR.unpack_from(data, body)
         self._attrs_at = body + GENL_HDRLEN + hdrsize
         self._attrs: Attributes | None = None
 

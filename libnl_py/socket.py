@@ -110,10 +110,13 @@ class Socket:
         finally:
             lock.release()
 
-    def _release(self) -> None:
+    def _release(self) -> bool:
+        """Free the C socket; True if this call did (the first one)."""
         sk, self._sk = self._sk, None
-        if sk is not None:
-            ffi.release(sk)
+        if sk is None:
+            return False
+        ffi.release(sk)
+        return True
 
     def close(self) -> None:
         """Close the fd (``nl_close``); port, sequence numbers and settings stay. Idempotent.

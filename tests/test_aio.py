@@ -161,3 +161,27 @@ def test_close_frees_the_socket() -> None:
         return sock.sock
 
     assert asyncio.run(main()).freed
+
+
+def test_requests_answered_at_once_still_let_other_tasks_run() -> None:
+    """A request answered within its own send call yields to the loop all the same."""
+
+    async def main() -> int:
+        ticks = 0
+        stop = False
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while not stop:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        async with AsyncGenlSocket() as sock:
+            task = asyncio.ensure_future(ticker())
+            for _ in range(200):
+                await sock.execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, getfamily("nlctrl"))
+            stop = True
+            await task
+        return ticks
+
+    assert asyncio.run(main()) >= 100

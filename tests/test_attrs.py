@@ -601,3 +601,13 @@ def test_attribute_path_matches_reference(tree: list[Node]) -> None:
     assert end == len(data)
     for offset in range(start, len(data)):
         assert attribute_path(data, offset, start) == expect[offset], offset
+
+
+def test_string_reports_a_bad_value_before_a_bad_type() -> None:
+    enc = AttributeEncoder()
+    enc.string(-1, 5)  # type: ignore[arg-type]
+    assert isinstance(enc.error, TypeError)
+    assert str(enc.error) == "attribute -1: string needs a str, not int"
+    enc = AttributeEncoder()
+    enc.string(70000, "a\0b")
+    assert str(enc.error) == "attribute 70000: string contains a NUL character"

@@ -739,3 +739,42 @@ def test_freed_socket_raises(sock: GenlSocket) -> None:
     with pytest.raises(errors.FreedSocketError):
         sock.execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, getfamily("nlctrl"))
     assert repr(sock) == "<GenlSocket freed>"
+
+
+def test_dump_interrupted_on_done_alone_raises(peer: FakePeer, client: GenlSocket) -> None:
+    """NLM_F_DUMP_INTR set only on NLMSG_DONE still marks the dump interrupted."""
+
+    def handler(p: FakePeer, req: Request) -> None:
+        p.send_raw(
+            req.port,
+            p.genl_message(req.family_id, req.cmd, marker("a"), seq=req.seq, flags=lib.NLM_F_MULTI),
+        )
+        done = struct.pack("=i", 0)
+        flags = lib.NLM_F_MULTI | lib.NLM_F_DUMP_INTR
+        p.send_raw(req.port, p.message(lib.NLMSG_DONE, flags, req.seq, p.port, done))
+
+    peer.serve(handler)
+    with pytest.raises(errors.DumpInterruptedError) as info:
+        client.dump(FAKE_FAMILY, FAKE_CMD)
+    assert info.value.code == lib.NLE_DUMP_INTR
+    assert client.dropped == 0
+
+
+def test_raw_recv_with_nothing_queued_does_not_block(sock: GenlSocket) -> None:
+    """GenlSocket leaves its fd blocking, but raw calls make it non-blocking first."""
+    started = time.monotonic()
+    with pytest.raises(errors.TryAgainError):
+        sock.recv()
+    assert time.monotonic() - started < 1
+    # The client still works afterwards, on the now non-blocking fd.
+    assert sock.resolve_family("nlctrl").id == lib.GENL_ID_CTRL
+
+
+def test_raw_send_simple_to_a_full_peer_does_not_block() -> None:
+    with FakePeer(rcvbuf=4096) as peer, GenlSocket(peer_port=peer.port) as sock:
+        sent = 0
+        with pytest.raises(errors.TryAgainError):
+            for _ in range(1000):  # the silent peer's small receive buffer fills up
+                sock.send_simple(FAKE_FAMILY, 0, b"\0" * 512)
+                sent += 1
+        assert 0 < sent < 1000

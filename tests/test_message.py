@@ -308,3 +308,13 @@ def test_ext_ack_describe() -> None:
     named = ExtAck(offset=28, attribute_path=(1, 2), attribute_names=("header", "dev-name"))
     assert named.describe() == "offending attribute header/dev-name (offset 28)"
     assert ExtAck(missing_type=3).describe() == "missing attribute 3"
+
+
+def test_genl_message_over_a_cffi_buffer_has_int_header_fields() -> None:
+    from libnl_py._ffi import ffi
+
+    data = pack_genl_request(0x30, 0, 9, 0, 5, 3, b"")
+    buf = ffi.buffer(ffi.new("char[]", data), len(data))
+    msg = GenlMessage(buf, 0, len(data), 0x30, 0, 9, 0)
+    assert (msg.cmd, msg.version) == (5, 3)
+    assert type(msg.cmd) is int

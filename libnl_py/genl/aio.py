@@ -148,6 +148,7 @@ class AsyncGenlSocket:
             future: asyncio.Future[list[GenlMessage]] = self._loop.create_future()
             req, replies = sock._send(family, cmd, attrs, flags, version, header, what)
             if req is None:  # answered in full at once
+                await asyncio.sleep(0)  # still a point where other tasks run
                 return replies
             req.on_done = self._on_done(future)
             if req.done:  # a thread's pump finished it before the callback was set

@@ -142,15 +142,13 @@ def family_from_attrs(attrs: Attributes, op_names: Mapping[int, str] | None = No
 
     Operations are named as :func:`family_from_message` names them.
     """
-    if op_names is None:
-        op_names = _families.command_names(attrs.string(lib.CTRL_ATTR_FAMILY_NAME))
     ops = []
     if lib.CTRL_ATTR_OPS in attrs:
         for entry in attrs.nested(lib.CTRL_ATTR_OPS):
             op = entry.nested()
             op_id = op.u32(lib.CTRL_ATTR_OP_ID)
             flags = op.u32(lib.CTRL_ATTR_OP_FLAGS) if lib.CTRL_ATTR_OP_FLAGS in op else 0
-            ops.append(Operation(op_id, flags, op_names.get(op_id)))
+            ops.append((op_id, flags))
     groups = []
     if lib.CTRL_ATTR_MCAST_GROUPS in attrs:
         for entry in attrs.nested(lib.CTRL_ATTR_MCAST_GROUPS):
@@ -160,13 +158,18 @@ def family_from_attrs(attrs: Attributes, op_names: Mapping[int, str] | None = No
                     grp.string(lib.CTRL_ATTR_MCAST_GRP_NAME), grp.u32(lib.CTRL_ATTR_MCAST_GRP_ID)
                 )
             )
+    family_id = attrs.u16(lib.CTRL_ATTR_FAMILY_ID)
+    name = attrs.string(lib.CTRL_ATTR_FAMILY_NAME)
+    if op_names is None and ops:
+        op_names = _families.command_names(name)
+    names = op_names or {}
     return Family(
-        id=attrs.u16(lib.CTRL_ATTR_FAMILY_ID),
-        name=attrs.string(lib.CTRL_ATTR_FAMILY_NAME),
+        id=family_id,
+        name=name,
         version=attrs.u32(lib.CTRL_ATTR_VERSION) if lib.CTRL_ATTR_VERSION in attrs else 0,
         hdrsize=attrs.u32(lib.CTRL_ATTR_HDRSIZE) if lib.CTRL_ATTR_HDRSIZE in attrs else 0,
         maxattr=attrs.u32(lib.CTRL_ATTR_MAXATTR) if lib.CTRL_ATTR_MAXATTR in attrs else 0,
-        operations=tuple(ops),
+        operations=tuple(Operation(op_id, flags, names.get(op_id)) for op_id, flags in ops),
         groups=tuple(groups),
     )
 

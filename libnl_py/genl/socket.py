@@ -204,6 +204,7 @@ class GenlSocket(Socket):
         "_cond",
         "_families",
         "_groups",
+        "_nonblocking",
         "_notifications",
         "_peer",
         "_pending",
@@ -240,6 +241,7 @@ class GenlSocket(Socket):
         """Receive-buffer overruns seen (each also raised as :class:`OverrunError`)."""
         self._peer = 0
         self._port = 0
+        self._nonblocking = False  # set by the first raw recv()/send_simple()
         self._cond: threading.Condition | None = None  # made when a second waiter comes
         self._polling = False
         self._sleepers = 0
@@ -259,6 +261,32 @@ class GenlSocket(Socket):
         except BaseException:
             self.free()
             raise
+
+    def recv(self, timeout: float | None = None) -> tuple[bytes, int]:
+        """:meth:`Socket.recv`, the raw escape hatch: it bypasses the routing.
+
+        The fd is made non-blocking first, so with nothing queued it raises
+        :class:`~libnl_py.errors.TryAgainError` instead of blocking.
+        """
+        self._raw_io()
+        return super().recv(timeout)
+
+    def send_simple(self, msg_type: int, flags: int = 0, payload: Any = b"") -> int:
+        """:meth:`Socket.send_simple` on the non-blocking fd (a full peer: TryAgainError)."""
+        self._raw_io()
+        return super().send_simple(msg_type, flags, payload)
+
+    def _raw_io(self) -> None:
+        """Make the fd non-blocking before a raw libnl call, once.
+
+        GenlSocket's own sends and receives pass ``MSG_DONTWAIT`` and leave
+        the fd as nl_connect made it (a system call less per socket); libnl's
+        ``nl_recv`` and ``nl_send_simple`` need the fd itself non-blocking.
+        """
+        if not self._nonblocking:
+            with self._locked():
+                check(lib.nl_socket_set_nonblocking(self._ptr()), "nl_socket_set_nonblocking")
+                self._nonblocking = True
 
     def set_peer_port(self, port: int) -> None:
         """Send requests to userspace port ``port`` (0: the kernel).
@@ -694,16 +722,17 @@ class GenlSocket(Socket):
             self._wake_finalizer = weakref.finalize(self, _close_pipe, read_end, write_end)
         return self._wake
 
-    def _release(self) -> None:
+    def _release(self) -> bool:
         # Called by free(), with the lock held (or in a forked child).
-        if self._sk is not None:
+        released = super()._release()
+        if released:
             # Every use of the batch comes after _ptr(), which now raises.
-            super()._release()
             self._batch.give_back()
         if self._polling:
             self._interrupt_poll()  # the poller wakes, finds the socket freed, closes the pipe
         elif self._wake is not None:
             self._close_wake()
+        return released
 
     def _close_wake(self) -> None:
         wake, self._wake = self._wake, None
@@ -726,16 +755,24 @@ class GenlSocket(Socket):
         view = self._batch.view
         if until is not None and until.families:
             # The replies become Family objects in one C call; the rest is routed here.
-            desc, flags, undecoded = decode_batch(view, desc, until.replies)
-            until.undecoded += undecoded
-            if flags & NLM_F_DUMP_INTR:
-                until.interrupted = True
+            decoded = len(until.replies)
+            try:
+                desc, flags, undecoded = decode_batch(view, desc, until.replies)
+            except Exception:
+                # The names loader failed (a broken family definition, say):
+                # keep the replies as bytes, _ctrl decodes them again and
+                # raises, and the rest of the batch is still routed below.
+                del until.replies[decoded:]
+            else:
+                until.undecoded += undecoded
+                if flags & NLM_F_DUMP_INTR:
+                    until.interrupted = True
         for i in range(0, len(desc), _g.DESC_WORDS):
             kind, msg_type, flags, seq, port, start, end, error = desc[i : i + _g.DESC_WORDS]
             if kind == _g.TERMINAL and not error and not flags & NLM_F_ACK_TLVS:
                 # The common end of a request: a plain ACK or NLMSG_DONE, read in C.
                 assert until is not None
-                if until.interrupted:
+                if until.interrupted or flags & NLM_F_DUMP_INTR:
                     self._finish(until, DumpInterruptedError(function=until.describe()))
                 else:
                     self._finish(until)
@@ -744,6 +781,10 @@ class GenlSocket(Socket):
             if kind == _g.REPLY and until is not None:
                 if flags & NLM_F_DUMP_INTR:
                     until.interrupted = True
+                if until.families:
+                    until.replies.append(data)  # left by decode_batch: _ctrl decodes it
+                    until.undecoded += 1
+                    continue
                 try:
                     msg = GenlMessage(
                         data, 0, end - start, msg_type, flags, seq, port, until.hdrsize
@@ -843,6 +884,8 @@ class GenlSocket(Socket):
             else:
                 self._finish(req)
         elif msg_type == NLMSG_DONE:
+            if flags & NLM_F_DUMP_INTR:
+                req.interrupted = True  # set on NLMSG_DONE alone, too
             error, ext_ack = parse_done(data, start, end, flags)
             if error:
                 self._finish(req, self._kernel_error(req, error, ext_ack))

@@ -442,7 +442,7 @@ class GenlSocket(Socket):
         kernel's errno, with ``.ext_ack``; :class:`NetlinkTimeoutError` when
         the ACK does not come within ``timeout``.
         """
-        wait = self.timeout if timeout is SOCKET_TIMEOUT else _b.checked_timeout(timeout)
+        wait = self._timeout(timeout)
         req, replies = self._send(family, cmd, attrs, flags, version, header, "execute")
         if req is not None:
             self._wait(req, wait)
@@ -772,28 +772,10 @@ class GenlSocket(Socket):
             if kind == _g.TERMINAL and not error and not flags & NLM_F_ACK_TLVS:
                 # The common end of a request: a plain ACK or NLMSG_DONE, read in C.
                 assert until is not None
-                if until.interrupted or flags & NLM_F_DUMP_INTR:
-                    self._finish(until, DumpInterruptedError(function=until.describe()))
-                else:
-                    self._finish(until)
+                self._end(until, flags)
                 continue
             data = view[start:end]
-            if kind == _g.REPLY and until is not None:
-                if flags & NLM_F_DUMP_INTR:
-                    until.interrupted = True
-                if until.families:
-                    until.replies.append(data)  # left by decode_batch: _ctrl decodes it
-                    until.undecoded += 1
-                    continue
-                try:
-                    msg = GenlMessage(
-                        data, 0, end - start, msg_type, flags, seq, port, until.hdrsize
-                    )
-                except MalformedMessageError as exc:
-                    self._finish(until, exc)
-                    continue
-                until.replies.append(msg)
-            elif kind == _g.TERMINAL and until is not None:
+            if (kind == _g.REPLY or kind == _g.TERMINAL) and until is not None:
                 try:
                     self._handle(until, data, 0, end - start, msg_type, flags, seq, port)
                 except MalformedMessageError as exc:
@@ -877,22 +859,11 @@ class GenlSocket(Socket):
     ) -> None:
         if msg_type == NLMSG_ERROR:
             error, ext_ack = parse_error(data, start, end, flags)
-            if error:
-                self._finish(req, self._kernel_error(req, error, ext_ack))
-            elif req.interrupted:
-                self._finish(req, DumpInterruptedError(function=req.describe()))
-            else:
-                self._finish(req)
+            self._end(req, flags, error, ext_ack)
         elif msg_type == NLMSG_DONE:
-            if flags & NLM_F_DUMP_INTR:
-                req.interrupted = True  # set on NLMSG_DONE alone, too
             error, ext_ack = parse_done(data, start, end, flags)
-            if error:
-                self._finish(req, self._kernel_error(req, error, ext_ack))
-            elif req.interrupted:
-                self._finish(req, DumpInterruptedError(function=req.describe()))
-            elif req.dump:
-                self._finish(req)
+            if req.dump or error or req.interrupted or flags & NLM_F_DUMP_INTR:
+                self._end(req, flags, error, ext_ack)
             # A multipart reply to a plain request ends at its ACK, still to come.
         elif msg_type == NLMSG_NOOP:
             return
@@ -908,6 +879,22 @@ class GenlSocket(Socket):
             req.replies.append(
                 GenlMessage(data, start, end, msg_type, flags, seq, port, req.hdrsize)
             )
+
+    def _end(
+        self, req: _Request, flags: int, error: int = 0, ext_ack: ExtAck | None = None
+    ) -> None:
+        """Finish ``req`` at its ACK or NLMSG_DONE: with the kernel's error, interrupted, or done.
+
+        ``NLM_F_DUMP_INTR`` counts on the terminal message alone, too.
+        """
+        if flags & NLM_F_DUMP_INTR:
+            req.interrupted = True
+        if error:
+            self._finish(req, self._kernel_error(req, error, ext_ack))
+        elif req.interrupted:
+            self._finish(req, DumpInterruptedError(function=req.describe()))
+        else:
+            self._finish(req)
 
     def _kernel_error(self, req: _Request, error: int, ext_ack: ExtAck | None) -> NetlinkError:
         if ext_ack is not None and ext_ack.offset is not None:

@@ -18,7 +18,7 @@ import gc
 import json
 import os
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import benchlib
 
@@ -115,37 +115,36 @@ def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def memory(requests: int, sockets: int) -> None:
-    """W4: growth in RSS and fds over many requests, then many socket alloc/free."""
-    getfamily(1000)  # warm caches and allocator pools first
-    for _ in range(1000):
-        Socket().free()
+def _measure(count: int, step: Callable[[int], object]) -> dict[str, Any]:
+    """RSS and open fds before and after ``step(count)``, garbage collected."""
     gc.collect()
-    out: dict[str, Any] = {"workload": "memory"}
     rss0, fd0 = _rss_bytes(), _fds()
-    getfamily(requests)
+    step(count)
     gc.collect()
     rss1, fd1 = _rss_bytes(), _fds()
-    out["requests"] = {
-        "count": requests,
+    return {
+        "count": count,
         "rss_before_mib": rss0 / 2**20,
         "rss_after_mib": rss1 / 2**20,
         "rss_growth_mib": (rss1 - rss0) / 2**20,
         "fds_before": fd0,
         "fds_after": fd1,
     }
-    rss0, fd0 = rss1, fd1
-    for _ in range(sockets):
+
+
+def _alloc_free(n: int) -> None:
+    for _ in range(n):
         Socket().free()
-    gc.collect()
-    rss1, fd1 = _rss_bytes(), _fds()
-    out["sockets"] = {
-        "count": sockets,
-        "rss_before_mib": rss0 / 2**20,
-        "rss_after_mib": rss1 / 2**20,
-        "rss_growth_mib": (rss1 - rss0) / 2**20,
-        "fds_before": fd0,
-        "fds_after": fd1,
+
+
+def memory(requests: int, sockets: int) -> None:
+    """W4: growth in RSS and fds over many requests, then many socket alloc/free."""
+    getfamily(1000)  # warm caches and allocator pools first
+    _alloc_free(1000)
+    out: dict[str, Any] = {
+        "workload": "memory",
+        "requests": _measure(requests, getfamily),
+        "sockets": _measure(sockets, _alloc_free),
     }
     print(json.dumps(out), flush=True)
 

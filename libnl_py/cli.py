@@ -108,7 +108,7 @@ def policy_sets(policy: FamilyPolicy, spec: FamilySpec | None) -> dict[int, Attr
 def policies_json(policy: FamilyPolicy, spec: FamilySpec | None) -> dict[str, Any]:
     ops = []
     for op_id in sorted(policy.ops):
-        name = spec.command_name(op_id) if spec is not None else None
+        name = spec.command_names.get(op_id) if spec is not None else None
         ops.append({"id": op_id, "name": name, **policy.ops[op_id]})
     sets = policy_sets(policy, spec)
     tables = {}
@@ -241,13 +241,15 @@ def _spec_attr(spec: FamilySpec | None, set_name: str | None, key: str) -> Attr 
 
 def _encode_kind(enc: AttributeEncoder, attr_type: int, kind: str, value: Any) -> None:
     if kind in _INT_KINDS:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise UsageError(f"attribute {attr_type}: {kind} needs an integer, not {value!r}")
-        getattr(enc, kind)(attr_type, value)
+        getattr(enc, kind)(attr_type, value)  # a non-integer is the encoder's error
     elif kind == "string":
         enc.string(attr_type, str(value))
     elif kind == "binary":
-        enc.binary(attr_type, value if isinstance(value, bytes) else bytes.fromhex(str(value)))
+        try:
+            data = value if isinstance(value, bytes) else bytes.fromhex(str(value))
+        except ValueError:
+            raise UsageError(f"attribute {attr_type}: binary needs hex, not {value!r}") from None
+        enc.binary(attr_type, data)
     elif kind == "flag":
         enc.flag(attr_type, bool(value))
     else:
@@ -293,7 +295,6 @@ def _print_json(value: Any, pretty: bool = True) -> None:
 
 
 def decode_message(
-    sock: GenlSocket,
     msg: GenlMessage,
     spec: FamilySpec | None,
     policy: FamilyPolicy | None,
@@ -418,7 +419,7 @@ def cmd_request(args: argparse.Namespace) -> int:
             replies = sock.dump(family, cmd_id, payload)
         else:
             replies = sock.execute(family, cmd_id, payload)
-        _print_json([decode_message(sock, msg, spec, policy, dump) for msg in replies])
+        _print_json([decode_message(msg, spec, policy, dump) for msg in replies])
     return 0
 
 
@@ -454,7 +455,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             for fd, _event in ready:
                 sock, name = by_fd[fd]
                 for msg in sock.poll_notifications():
-                    decoded = decode_message(sock, msg, spec, None, False)
+                    decoded = decode_message(msg, spec, None, False)
                     line = {"family": family.name, "group": name, **decoded}
                     _print_json(line, pretty=False)
                     sys.stdout.flush()

@@ -536,3 +536,23 @@ def test_help(subcommand: str | None) -> None:
     if subcommand is None:
         for name in SUBCOMMANDS:
             assert name in proc.stdout
+
+
+def test_family_json_names_ops_by_their_request_names() -> None:
+    require_family("ethtool")
+    out = run_json("family", "ethtool", "--json")
+    names = {op["id"]: op["name"] for op in out["policies"]["ops"]}
+    # Request ids, not the ids of replies and notifications (1 is strset-get, not -reply).
+    assert names[1] == "strset-get"
+    assert names[13] == "privflags-get"
+
+
+def test_bad_hex_for_a_binary_policy_attribute_is_a_usage_error() -> None:
+    from libnl_py.cli import UsageError, build_attrs
+    from libnl_py.genl.policy import AttrPolicy
+
+    with pytest.raises(UsageError) as info:
+        build_attrs(None, None, {1: AttrPolicy(1, "binary")}, [], '{"1": "zz"}')
+    assert str(info.value) == "attribute 1: binary needs hex, not 'zz'"
+    data = build_attrs(None, None, {1: AttrPolicy(1, "binary")}, [], '{"1": "0aff"}')
+    assert data == struct.pack("=HH", 6, 1) + b"\x0a\xff\0\0"

@@ -21,7 +21,7 @@ import pytest
 from libnl_py import Socket, lib
 from libnl_py.attrs import Attributes
 from libnl_py.bindings.socket import sendto
-from libnl_py.genl import families
+from libnl_py.genl import GenlSocket, families
 from libnl_py.genl.families import ethtool
 from libnl_py.genl.spec import Attr, AttrSet, Command, FamilySpec
 from libnl_py.message import (
@@ -688,3 +688,13 @@ def test_tcp_metrics_dump(sock: Socket) -> None:
         got = spec.decode_message(reply)
         assert "addr-ipv4" in got or "addr-ipv6" in got
         assert not [key for key in got if isinstance(key, int)], got
+
+
+def test_join_group_by_family_object_decodes_its_notifications(root: None) -> None:
+    with GenlSocket(timeout=5) as resolver:
+        netdev = resolver.resolve_family("netdev")
+    with GenlSocket(timeout=5) as sock:
+        assert sock.spec_for(netdev.id) is None  # a Family from another socket: not known here
+        sock.join_group(netdev, "mgmt")
+        spec = sock.spec_for(netdev.id)
+        assert spec is not None and spec.name == "netdev"

@@ -167,16 +167,9 @@ def decode_by_policy(
     depth: int = 0,
 ) -> dict[int, Any]:
     """Attributes by number, typed by the kernel's policy; unknown or untyped ones as hex."""
-    out: dict[int, Any] = {}
+    pols = table or {}
+    found: dict[int, list[Any]] = {}
     for attr in attrs:
-        value = _value(attr, (table or {}).get(attr.type), policy, depth)
-        if attr.type in out:
-            previous = out[attr.type]
-            out[attr.type] = (
-                [*previous, value]
-                if isinstance(previous, list) and attr.type in out
-                else [previous, value]
-            )
-        else:
-            out[attr.type] = value
-    return out
+        found.setdefault(attr.type, []).append(_value(attr, pols.get(attr.type), policy, depth))
+    # An attribute that repeats becomes the list of its values.
+    return {t: values[0] if len(values) == 1 else values for t, values in found.items()}

@@ -941,7 +941,8 @@ class GenlSocket(Socket):
         """Join a multicast group (``nl_socket_add_membership``); returns its id."""
         group_id = self._group_id(family, group)
         if isinstance(family, (str, Family)):
-            self._family(family)  # so notifications of it decode with its definition
+            # Known by id from now on, so its notifications decode with its definition.
+            self._remember(self._family(family))
         with self._locked():
             check(lib.nl_socket_add_membership(self._ptr(), group_id), "nl_socket_add_membership")
             self._groups.add(group_id)

@@ -185,3 +185,35 @@ def test_requests_answered_at_once_still_let_other_tasks_run() -> None:
         return ticks
 
     assert asyncio.run(main()) >= 100
+
+
+def test_close_fails_requests_in_flight_at_once(peer: FakePeer) -> None:
+    async def main() -> float:
+        sock = AsyncGenlSocket(peer_port=peer.port, timeout=10)
+        request = asyncio.ensure_future(sock.execute(FAKE_FAMILY, FAKE_CMD))
+        await asyncio.sleep(0.05)  # sent; the silent peer never answers
+        start = time.monotonic()
+        sock.close()
+        with pytest.raises(errors.FreedSocketError):
+            await request
+        return time.monotonic() - start
+
+    assert asyncio.run(main()) < 1
+
+
+def test_notification_read_with_a_reply_reaches_its_waiter(peer: FakePeer) -> None:
+    def handler(p: FakePeer, req: Request) -> None:
+        p.notify(req.port, FAKE_FAMILY, FAKE_CMD, marker("news"))
+        p.reply(req, marker("answer"))
+        p.ack(req)
+
+    async def main() -> tuple[str, str]:
+        async with AsyncGenlSocket(peer_port=peer.port, timeout=5) as sock:
+            waiting = asyncio.ensure_future(sock.next_notification(timeout=2))
+            await asyncio.sleep(0)
+            (reply,) = await sock.execute(FAKE_FAMILY, FAKE_CMD)
+            news = await waiting
+            return reply.attrs.string(1), news.attrs.string(1)
+
+    peer.serve(handler)
+    assert asyncio.run(main()) == ("answer", "news")

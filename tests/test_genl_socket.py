@@ -778,3 +778,35 @@ def test_raw_send_simple_to_a_full_peer_does_not_block() -> None:
                 sock.send_simple(FAKE_FAMILY, 0, b"\0" * 512)
                 sent += 1
         assert 0 < sent < 1000
+
+
+def test_concurrent_notification_readers_each_get_their_own(peer: FakePeer) -> None:
+    """Readers in several threads: every notification reaches exactly one of them."""
+    with GenlSocket(peer_port=peer.port, timeout=5) as sock:
+        got: list[int] = []
+        failures: list[BaseException] = []
+        lock = threading.Lock()
+
+        def reader() -> None:
+            while True:
+                try:
+                    msg = sock.next_notification(timeout=0.5)
+                except errors.NetlinkTimeoutError:
+                    return
+                except BaseException as exc:
+                    failures.append(exc)
+                    return
+                with lock:
+                    got.append(msg.attrs.u32(1))
+
+        threads = [threading.Thread(target=reader) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for i in range(3000):
+            enc = AttributeEncoder()
+            enc.u32(1, i)
+            peer.notify(sock.port, FAKE_FAMILY, FAKE_CMD, enc)
+        for t in threads:
+            t.join()
+        assert failures == []
+        assert sorted(got) == list(range(3000))

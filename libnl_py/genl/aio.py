@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import threading
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any
 
 from libnl_py._ffi import lib
-from libnl_py.errors import FreedSocketError, NetlinkTimeoutError, NotFoundError
+from libnl_py.errors import FreedSocketError, NetlinkError, NetlinkTimeoutError, NotFoundError
 from libnl_py.genl.family import Family, family_from_message
 from libnl_py.genl.socket import (
     SOCKET_TIMEOUT,
@@ -69,7 +70,19 @@ class AsyncGenlSocket:
             if not waiter.done():
                 waiter.cancel()
         self._waiters.clear()
+        self._fail_requests(
+            FreedSocketError(function="AsyncGenlSocket", message="socket has been closed")
+        )
         self.sock.free()
+
+    def _fail_requests(self, error: BaseException) -> None:
+        """Finish every request in flight with ``error`` (their awaiting calls raise it)."""
+        sock = self.sock
+        if sock.freed:
+            return
+        with sock._locked():
+            for req in list(sock._pending.values()):
+                sock._finish(req, error)
 
     async def __aenter__(self) -> AsyncGenlSocket:
         return self
@@ -89,11 +102,13 @@ class AsyncGenlSocket:
         try:
             with sock._locked():
                 sock._pump(sock._ptr())
-        except Exception as exc:  # a freed socket or a libnl error: fail the waiters
+        except Exception as exc:  # a freed socket or a libnl error: fail every waiter
             for waiter in self._waiters:
                 if not waiter.done():
                     waiter.set_exception(exc)
             self._waiters.clear()
+            with contextlib.suppress(NetlinkError):  # freed or forked: nothing to finish
+                self._fail_requests(exc)
             return
         self._deliver()
 
@@ -123,7 +138,8 @@ class AsyncGenlSocket:
             if threading.get_ident() == self._thread:
                 self._settle(req, future)
             else:  # pumped by a thread using the socket synchronously
-                self._loop.call_soon_threadsafe(self._settle, req, future)
+                with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                    self._loop.call_soon_threadsafe(self._settle, req, future)
 
         return on_done
 
@@ -147,6 +163,7 @@ class AsyncGenlSocket:
         async with self._slots:
             future: asyncio.Future[list[GenlMessage]] = self._loop.create_future()
             req, replies = sock._send(family, cmd, attrs, flags, version, header, what)
+            self._deliver()  # notifications read along with the replies
             if req is None:  # answered in full at once
                 await asyncio.sleep(0)  # still a point where other tasks run
                 return replies

@@ -619,12 +619,15 @@ class GenlSocket(Socket):
 
     def _wait_until(
         self,
-        ready: Callable[[], bool],
+        ready: Callable[[], Any],
         until: _Request | None,
         timeout: float | None,
         what: Callable[[], str],
-    ) -> None:
-        """Receive until ``ready()``, at most ``timeout`` seconds.
+    ) -> Any:
+        """Receive until ``ready()`` returns something true, and return that.
+
+        ``ready`` runs with the lock held, so it can also take what it found
+        (a notification) before another thread does. At most ``timeout`` seconds.
 
         Whoever holds the lock reads and routes; one thread at a time sleeps
         in poll() on the fd, without the lock, and the others sleep on the
@@ -633,7 +636,10 @@ class GenlSocket(Socket):
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._locked():
-            while not ready():
+            while True:
+                found = ready()
+                if found:
+                    return found
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise NetlinkTimeoutError(what(), timeout)
@@ -648,7 +654,7 @@ class GenlSocket(Socket):
                         self._sleepers -= 1
                     continue
                 sk = self._ptr()
-                if self._pump(sk, until) or ready():
+                if self._pump(sk, until):
                     continue  # something arrived: check again, then read on
                 fd = lib.nl_socket_get_fd(sk)
                 wake = self._wake_pipe()
@@ -988,9 +994,9 @@ class GenlSocket(Socket):
         """
         wait = self._timeout(timeout)
         queue = self._notifications
-        self._wait_until(lambda: bool(queue), None, wait, lambda: "next_notification")
-        with self._locked():
-            item = queue.popleft()
+        item: GenlMessage | OverrunError = self._wait_until(
+            lambda: queue.popleft() if queue else None, None, wait, lambda: "next_notification"
+        )
         if isinstance(item, OverrunError):
             raise item
         return item

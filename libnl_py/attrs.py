@@ -152,7 +152,9 @@ class AttributeEncoder:
         if not low <= value <= high:
             self._fail(ValueError(f"attribute {attr_type}: {value} out of range for {kind}"))
             return
-        self.put(attr_type | (NLA_F_NET_BYTEORDER if kind.startswith("be") else 0), fmt.pack(value))
+        if self._type(attr_type) is not None:
+            byteorder = NLA_F_NET_BYTEORDER if kind[0] == "b" else 0  # be16, be32, be64
+            self._append(attr_type | byteorder, fmt.pack(value))
 
     # -- typed puts ------------------------------------------------------------
 

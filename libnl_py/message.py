@@ -33,7 +33,6 @@ NLM_F_CAPPED = lib.NLM_F_CAPPED
 NLM_F_ACK_TLVS = lib.NLM_F_ACK_TLVS
 
 _NLMSGHDR = struct.Struct("=IHHII")
-_GENLHDR = struct.Struct("=BBH")
 _REQ_HDR = struct.Struct("=IHHIIBBH")  # nlmsghdr + genlmsghdr, what every request starts with
 _S32 = struct.Struct("=i")
 
@@ -186,7 +185,6 @@ class GenlMessage:
         "_attrs",
         "_attrs_at",
         "_data",
-        "_end",
         "cmd",
         "family_id",
         "flags",
@@ -206,27 +204,18 @@ class GenlMessage:
         port: int,
         hdrsize: int = 0,
     ) -> None:
-        body = start + NLMSG_HDRLEN
-        if end - body < GENL_HDRLEN + hdrsize:
+        if end - start - NLMSG_HDRLEN < GENL_HDRLEN + hdrsize:
             raise MalformedMessageError("message shorter than its generic netlink headers", start)
-        if start or end != len(data):
-            data = data[start:end]
-            body -= start
-            start, end = 0, len(data)
+        if start or end != len(data) or type(data) is not bytes:
+            data = bytes(data[start:end])  # a copy, whatever memory it came from
         self._data = data
-        self._end = end
         self.family_id = msg_type
         self.flags = flags
         self.seq = seq
         self.port = port
-        self.cmd: int
-        self.version: int
-        if type(data) is bytes:
-            self.cmd = data[body]
-            self.version = data[body + 1]
-        else:  # a buffer whose items may not be ints
-            self.cmd, self.version, _reserved = _GENLHDR.unpack_from(data, body)
-        self._attrs_at = body + GENL_HDRLEN + hdrsize
+        self.cmd: int = data[NLMSG_HDRLEN]
+        self.version: int = data[NLMSG_HDRLEN + 1]
+        self._attrs_at = NLMSG_HDRLEN + GENL_HDRLEN + hdrsize
         self._attrs: Attributes | None = None
 
     @property
@@ -239,7 +228,7 @@ class GenlMessage:
         """The message's attributes (parsed on first use; malformed ones raise)."""
         attrs = self._attrs
         if attrs is None:
-            attrs = self._attrs = Attributes(self._data, self._attrs_at, self._end)
+            attrs = self._attrs = Attributes(self._data, self._attrs_at, len(self._data))
         return attrs
 
     @property
@@ -250,5 +239,5 @@ class GenlMessage:
     def __repr__(self) -> str:
         return (
             f"GenlMessage(family_id={self.family_id}, cmd={self.cmd}, version={self.version}, "
-            f"seq={self.seq}, port={self.port}, flags={self.flags:#x}, len={self._end})"
+            f"seq={self.seq}, port={self.port}, flags={self.flags:#x}, len={len(self._data)})"
         )

@@ -101,7 +101,7 @@ class AsyncGenlSocket:
         sock = self.sock
         try:
             with sock._locked():
-                sock._pump(sock._ptr())
+                sock._pump()
         except Exception as exc:  # a freed socket or a libnl error: fail every waiter
             for waiter in self._waiters:
                 if not waiter.done():

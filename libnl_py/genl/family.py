@@ -93,11 +93,7 @@ def family_from_message(msg: GenlMessage, op_names: Mapping[int, str] | None = N
     Operations are named by ``op_names`` or, by default, by the family's
     shipped or registered definition.
     """
-    data = msg.data
-    family: Family | None = native.family(data, 0, len(data), op_names)
-    if family is None:
-        return family_from_attrs(_attrs_of(data), op_names)  # names the fault
-    return family
+    return family_from_bytes(msg.data, op_names)
 
 
 def family_from_bytes(data: bytes, op_names: Mapping[int, str] | None = None) -> Family:

@@ -25,6 +25,8 @@ notifications never blocks another thread's request.
 from __future__ import annotations
 
 import collections
+import contextlib
+import dataclasses
 import enum
 import os
 import select
@@ -312,9 +314,7 @@ class GenlSocket(Socket):
                 replies = self._ctrl(_family_query(name), 0)
             except NotFoundError as exc:
                 raise _unknown_family(exc, name) from None
-            family = replies[0] if replies else _only_reply(replies, name)
-            self._families[family.name] = family
-            self._by_id[family.id] = family
+            family = self._remember(_only_reply(replies, name))
         return family
 
     def _ctrl(self, attrs: bytes, flags: int) -> list[Family]:
@@ -344,8 +344,7 @@ class GenlSocket(Socket):
     def _remember_all(self, families: list[Family]) -> list[Family]:
         """Cache every family of a dump."""
         for family in families:
-            self._families[family.name] = family
-            self._by_id[family.id] = family
+            self._remember(family)
         return families
 
     def list_families(self) -> list[Family]:
@@ -358,15 +357,16 @@ class GenlSocket(Socket):
         With ``cmd``, only that command's policies (``CTRL_ATTR_OP``).
         """
         resolved = self._family(family) if not isinstance(family, int) else None
+        family_id = (
+            resolved.id
+            if resolved is not None
+            else _b.checked_uint(family, "family id", _b.U16_MAX)
+        )
         enc = AttributeEncoder()
-        if resolved is not None:
-            enc.u16(lib.CTRL_ATTR_FAMILY_ID, resolved.id)
-        else:
-            enc.u16(lib.CTRL_ATTR_FAMILY_ID, _b.checked_uint(family, "family id", _b.U16_MAX))
+        enc.u16(lib.CTRL_ATTR_FAMILY_ID, family_id)
         if cmd is not None:
             enc.u32(lib.CTRL_ATTR_OP, _b.checked_uint(cmd, "cmd", 0xFF))
         replies = self.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETPOLICY, enc, version=2)
-        family_id = resolved.id if resolved is not None else int(family)  # type: ignore[arg-type]
         policy = parse_policy_dump(replies, family_id)
         if resolved is not None and cmd is None:
             _fix_dump_only_op(policy, resolved)
@@ -385,23 +385,17 @@ class GenlSocket(Socket):
 
     def _target(self, family: FamilyRef) -> tuple[int, int, int, str | None]:
         """(family id, default version, hdrsize, name if known) for a family reference."""
-        if type(family) is int and 0 <= family <= _b.U16_MAX:  # the common case, first
+        if isinstance(family, int):
+            if type(family) is not int or not 0 <= family <= _b.U16_MAX:  # not the usual
+                if isinstance(family, bool):
+                    raise TypeError("family must be a name, a Family or an id, not bool")
+                family = _b.checked_uint(family, "family id", _b.U16_MAX)
             known = self._by_id.get(family)
             if known is not None:
                 return family, known.version, known.hdrsize, known.name
             if family == _GENL_ID_CTRL:
                 return family, 2, 0, "nlctrl"
             return family, 1, 0, None
-        if isinstance(family, bool):
-            raise TypeError("family must be a name, a Family or an id, not bool")
-        if isinstance(family, int):
-            family_id = _b.checked_uint(family, "family id", _b.U16_MAX)
-            known = self._by_id.get(family_id)
-            if known is not None:
-                return family_id, known.version, known.hdrsize, known.name
-            if family_id == lib.GENL_ID_CTRL:
-                return family_id, 2, 0, "nlctrl"
-            return family_id, 1, 0, None
         resolved = self._family(family)
         return resolved.id, resolved.version, resolved.hdrsize, resolved.name
 
@@ -414,7 +408,7 @@ class GenlSocket(Socket):
         known = self._by_id.get(family_id)
         if known is not None:
             return _families.get(known.name)
-        return _families.get("nlctrl") if family_id == lib.GENL_ID_CTRL else None
+        return _families.get("nlctrl") if family_id == _GENL_ID_CTRL else None
 
     # -- requests --------------------------------------------------------------
 
@@ -493,6 +487,8 @@ class GenlSocket(Socket):
                 return cmd, attrs
             if type(attrs) is AttributeEncoder:
                 return cmd, attrs.encode()
+            if attrs is None:
+                return cmd, b""
         spec = _families.get(name) if name is not None else None
         command = None
         if isinstance(cmd, str):
@@ -571,7 +567,7 @@ class GenlSocket(Socket):
         dump = flags & NLM_F_DUMP == NLM_F_DUMP
         if not dump:
             flags |= NLM_F_ACK
-        sk = self._acquire()
+        self._acquire()  # the lock, once the socket is known to be live and ours
         try:
             # One C call sends and reads what is queued: the kernel answers
             # during sendmsg, so its reply (and ACK) usually come back with it.
@@ -589,7 +585,7 @@ class GenlSocket(Socket):
             req.families = families
             self._pending[seq] = req
             try:
-                self._pump(sk, req, first=(result, desc))
+                self._pump(req, first=(result, desc))
             except BaseException:
                 self._pending.pop(seq, None)
                 raise
@@ -653,10 +649,9 @@ class GenlSocket(Socket):
                     finally:
                         self._sleepers -= 1
                     continue
-                sk = self._ptr()
-                if self._pump(sk, until):
+                if self._pump(until):
                     continue  # something arrived: check again, then read on
-                fd = lib.nl_socket_get_fd(sk)
+                fd = lib.nl_socket_get_fd(self._sk)
                 wake = self._wake_pipe()
                 self._polling = True
                 self._lock.release()
@@ -673,7 +668,6 @@ class GenlSocket(Socket):
 
     def _pump(
         self,
-        sk: Any,
         until: _Request | None = None,
         limit: int = 64,
         first: tuple[int, list[int]] | None = None,
@@ -688,6 +682,7 @@ class GenlSocket(Socket):
         empty, so the next request's reply has room. ``first`` is a batch
         already read (by ``lnp_transact``).
         """
+        self._ptr()  # the socket is live, so its batch is still its own
         batch = self._batch
         seq, dump = (until.seq, until.dump) if until is not None else (0, False)
         count = 0
@@ -713,9 +708,8 @@ class GenlSocket(Socket):
         if count:
             if self._sleepers and self._cond is not None:
                 self._cond.notify_all()
-            if self._polling and self._wake is not None:
-                # The thread in poll() may be waiting for what was just routed.
-                os.write(self._wake[1], b"\0")
+            if self._polling:
+                self._interrupt_poll()  # it may be waiting for what was just routed
         return count
 
     def _wake_pipe(self) -> tuple[int, int]:
@@ -748,7 +742,8 @@ class GenlSocket(Socket):
 
     def _interrupt_poll(self) -> None:
         if self._wake is not None:
-            os.write(self._wake[1], b"\0")
+            with contextlib.suppress(BlockingIOError):  # full: a wake-up is pending already
+                os.write(self._wake[1], b"\0")
 
     def close(self) -> None:
         """Close the fd (see :meth:`Socket.close`); a thread waiting on it wakes and raises."""
@@ -910,16 +905,7 @@ class GenlSocket(Socket):
             if body_offset >= req.hdrsize:
                 path = tuple(attribute_path(req.data, body_offset, req.hdrsize))
                 names = _attribute_names(req, path)
-                ext_ack = ExtAck(
-                    message=ext_ack.message,
-                    offset=ext_ack.offset,
-                    attribute_path=path,
-                    attribute_names=names,
-                    missing_type=ext_ack.missing_type,
-                    missing_nest=ext_ack.missing_nest,
-                    cookie=ext_ack.cookie,
-                    policy=ext_ack.policy,
-                )
+                ext_ack = dataclasses.replace(ext_ack, attribute_path=path, attribute_names=names)
         exc = from_errno(error, req.describe())
         if ext_ack is not None:
             detail = ext_ack.describe()
@@ -970,7 +956,7 @@ class GenlSocket(Socket):
     def poll_notifications(self) -> list[GenlMessage]:
         """Every notification queued now, without waiting."""
         with self._locked():
-            self._pump(self._ptr())
+            self._pump()
             return self._drain()
 
     def _drain(self) -> list[GenlMessage]:
@@ -1117,8 +1103,13 @@ def _fix_dump_only_op(policy: FamilyPolicy, family: Family) -> None:
 
 
 def _attribute_names(req: _Request, path: tuple[int, ...]) -> tuple[str, ...]:
-    spec = _families.get(req.family_name) if req.family_name is not None else None
-    if spec is None or not path:
+    if req.family_name is None or not path:
+        return ()
+    try:
+        spec = _families.get(req.family_name)
+    except Exception:  # a broken definition: the error message goes without names
+        return ()  # (this runs while routing, which must not stop half-way)
+    if spec is None:
         return ()
     try:
         aset: AttrSet | None = spec.attribute_set(spec.command(req.cmd).attribute_set)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Any
 
 from libnl_py.errors import AttributeSizeError, ParseError
 
@@ -455,13 +455,11 @@ class Attributes:
     read the first one and raise :class:`KeyError` when it is absent.
     """
 
-    __slots__ = ("_by_type", "_data", "_end", "_entries", "_start")
+    __slots__ = ("_by_type", "_data", "_entries")
 
     def __init__(self, data: bytes, start: int = 0, end: int | None = None) -> None:
         self._data = data
-        self._start = start
-        self._end = len(data) if end is None else end
-        self._entries = _index(data, start, self._end)
+        self._entries = _index(data, start, len(data) if end is None else end)
         self._by_type: dict[int, int] | None = None
 
     @classmethod
@@ -517,9 +515,6 @@ class Attributes:
     def types(self) -> list[int]:
         """Attribute types in order (flags stripped), repeated ones included."""
         return [raw_type & NLA_TYPE_MASK for raw_type, _o, _l in self._entries]
-
-    def _read(self, attr_type: int, reader: Callable[[Attribute], Any]) -> Any:
-        return reader(self[attr_type])
 
     def u8(self, attr_type: int) -> int:
         return self[attr_type].u8()

@@ -4,23 +4,13 @@
 #include <string.h>
 #include <fcntl.h>
 
-static int lnp_setsockopt_int(int fd, int level, int name, int value)
-{
-    if (setsockopt(fd, level, name, &value, sizeof(value)) < 0)
-        return -errno;
-    return 0;
-}
-
-static int lnp_getsockopt_int(int fd, int level, int name, int *value)
-{
-    socklen_t len = sizeof(*value);
-    if (getsockopt(fd, level, name, value, &len) < 0)
-        return -errno;
-    return 0;
-}
-
 #define LNP_GENL_REQ_HDR (NLMSG_HDRLEN + GENL_HDRLEN)
 
+/* Send one generic netlink request: nlmsghdr (type `family`, `flags`, the
+ * socket's next sequence number, its local port), genlmsghdr (`cmd`,
+ * `version`), then `len` bytes of `payload`, to the socket's peer as
+ * nl_sendto does but with MSG_DONTWAIT (a full peer: -NLE_AGAIN). Stores the
+ * sequence number used in *seq (never 0). Returns bytes sent or -NLE. */
 static int lnp_send_genl(struct nl_sock *sk, uint16_t family, uint16_t flags, uint8_t cmd,
                          uint8_t version, const char *payload, size_t len, uint32_t *seq)
 {
@@ -149,6 +139,11 @@ static void lnp_desc(struct lnp_batch *b, uint32_t kind, uint32_t type, uint32_t
     b->n_desc++;
 }
 
+/* Read every datagram queued on the socket (MSG_DONTWAIT) into b->buf, one
+ * after another, and describe each message in b->desc, without a Python call
+ * per datagram or message. Stops at the terminal message of b->seq, when
+ * nothing is queued, or when full. Returns an LNP_* result, or -NLE for a
+ * receive error (a datagram longer than b->room: -NLE_MSG_TRUNC). */
 static int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b)
 {
     int fd = nl_socket_get_fd(sk);
@@ -173,7 +168,7 @@ static int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b)
         memset(&msg, 0, sizeof(msg));
         memset(&addr, 0, sizeof(addr));
         iov.iov_base = b->buf + b->used;
-        iov.iov_len = (size_t) space;
+        iov.iov_len = (size_t) b->room; /* the largest datagram taken, wherever it lands */
         msg.msg_name = &addr;
         msg.msg_namelen = sizeof(addr);
         msg.msg_iov = &iov;
@@ -190,7 +185,7 @@ static int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b)
         }
         if (n == 0)
             return LNP_AGAIN;
-        if ((msg.msg_flags & MSG_TRUNC) || n > space)
+        if ((msg.msg_flags & MSG_TRUNC) || n > b->room)
             return -NLE_MSG_TRUNC;
         b->datagrams++;
         off = b->used;
@@ -246,6 +241,11 @@ static int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b)
     return clean ? LNP_CLEAN : LNP_DONE;
 }
 
+/* lnp_send_genl, then lnp_recv_batch for the request just sent, in one call:
+ * the kernel answers during sendmsg, so its reply is usually read here at
+ * once. b->seq and b->dump are set from the request (b->peer is the
+ * caller's). Returns lnp_recv_batch's result; on a send failure, the -NLE
+ * code with b->seq = 0 and nothing read. */
 static int lnp_transact(struct nl_sock *sk, struct lnp_batch *b, uint16_t family, uint16_t flags,
                         uint8_t cmd, uint8_t version, const char *payload, size_t len)
 {
@@ -271,6 +271,9 @@ static int lnp_u32_attr(const uint8_t *buf, int pos, int len, uint32_t *value)
 }
 
 #define LNP_FAMILY_HEAD 8
+#define LNP_MAX_OPS 512    /* operations of one family lnp_parse_family takes */
+#define LNP_MAX_GROUPS 128 /* multicast groups of one family */
+#define LNP_WORDS_MAX (LNP_FAMILY_HEAD + 2 * LNP_MAX_OPS + 3 * LNP_MAX_GROUPS)
 
 /* The fields of a CTRL_CMD_NEWFAMILY message, buf[0:len] (headers included),
  * as uint32 words into out: id, version, hdrsize, maxattr, name offset, name
@@ -284,7 +287,7 @@ static int lnp_parse_family(const char *cbuf, int end, uint32_t *out, int max)
     const uint8_t *buf = (const uint8_t *) cbuf;
     int pos = NLMSG_HDRLEN + GENL_HDRLEN;
     uint32_t n_ops = 0, n_groups = 0;
-    uint32_t ops[2 * 512], groups[3 * 128];
+    uint32_t ops[2 * LNP_MAX_OPS], groups[3 * LNP_MAX_GROUPS];
     int words, has_family_id = 0;
     uint32_t nlmsg_len;
 
@@ -372,13 +375,13 @@ static int lnp_parse_family(const char *cbuf, int end, uint32_t *out, int max)
                 if (!has_id || (!is_ops && !has_name))
                     return -1;
                 if (is_ops) {
-                    if (n_ops >= 512)
+                    if (n_ops >= LNP_MAX_OPS)
                         return -1;
                     ops[2 * n_ops] = id;
                     ops[2 * n_ops + 1] = flags;
                     n_ops++;
                 } else {
-                    if (n_groups >= 128)
+                    if (n_groups >= LNP_MAX_GROUPS)
                         return -1;
                     groups[3 * n_groups] = id;
                     groups[3 * n_groups + 1] = name_off;

@@ -1,21 +1,7 @@
-/* C helpers written for libnl-py (source in decl/helpers.c). They exist where
- * libnl has no call for what the Python layer needs, or where a loop must run
- * without a Python call per message or per attribute. */
-
-/* setsockopt/getsockopt of an int option on a libnl socket's fd.
- * Return 0 (and, for get, the value in *value) or -errno. libnl has no call
- * for NETLINK_EXT_ACK, NETLINK_CAP_ACK and friends. */
-int lnp_setsockopt_int(int fd, int level, int name, int value);
-int lnp_getsockopt_int(int fd, int level, int name, int *value);
-
-
-/* Send one generic netlink request: nlmsghdr (type `family`, `flags`, the
- * socket's next sequence number, its local port), genlmsghdr (`cmd`,
- * `version`), then `len` bytes of `payload`, to the socket's peer as
- * nl_sendto does but with MSG_DONTWAIT (a full peer: -NLE_AGAIN). Stores the
- * sequence number used in *seq (never 0). Returns bytes sent or -NLE. */
-int lnp_send_genl(struct nl_sock *sk, uint16_t family, uint16_t flags, uint8_t cmd,
-                  uint8_t version, const char *payload, size_t len, uint32_t *seq);
+/* C helpers written for libnl-py (source in decl/helpers.c), as far as
+ * Python sees them: the constants and the batch struct the wrappers read,
+ * lnp_genl_open and lnp_native_install. The send and receive loops are
+ * called by decl/native.c only, and documented in helpers.c. */
 
 /* What lnp_recv_batch found about each message: kind, then the header. */
 #define LNP_REPLY ...      /* a data message answering `seq` */
@@ -59,21 +45,6 @@ struct lnp_batch {
  * Returns the local port, or a negative NLE code (the fd is then closed
  * again). */
 int64_t lnp_genl_open(struct nl_sock *sk, struct lnp_batch *b, int rcvbuf, int ext_ack);
-
-/* Read every datagram queued on the socket (MSG_DONTWAIT) into b->buf, one
- * after another, and describe each message in b->desc, without a Python call
- * per datagram or message. Stops at the terminal message of b->seq, when
- * nothing is queued, or when full. Returns an LNP_* result, or -NLE for a
- * receive error (a datagram longer than b->room: -NLE_MSG_TRUNC). */
-int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b);
-
-/* lnp_send_genl, then lnp_recv_batch for the request just sent, in one call:
- * the kernel answers during sendmsg, so its reply is usually read here at
- * once. b->seq and b->dump are set from the request (b->peer is the
- * caller's). Returns lnp_recv_batch's result; on a send failure, the -NLE
- * code with b->seq = 0 and nothing read. */
-int lnp_transact(struct nl_sock *sk, struct lnp_batch *b, uint16_t family, uint16_t flags,
-                 uint8_t cmd, uint8_t version, const char *payload, size_t len);
 
 /* Put the native decoders (CPython builtins compiled into this module, see
  * decl/native.c) into the dict at address `namespace` (its id()). 0, or -1

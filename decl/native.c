@@ -21,7 +21,6 @@
 static PyObject *lnp_family_type, *lnp_op_type, *lnp_group_type;
 static PyObject *lnp_names_cache, *lnp_names_load;
 
-#define LNP_WORDS_MAX (LNP_FAMILY_HEAD + 2 * 512 + 3 * 128)
 
 /* An instance of the tuple subclass `type` with n slots, to be filled with
  * PyTuple_SET_ITEM before any Python code runs. */
@@ -91,8 +90,31 @@ static PyObject *lnp_names_for(PyObject *name)
  * from overflow. */
 #define LNP_SPAN_MAX (INT_MAX / 2)
 
-#define LNP_MAX_OPS 512
-#define LNP_MAX_GROUPS 128
+/* Descriptor i of the list desc (lnp_recv_batch's words) into d, read into C
+ * before any Python code runs. 0, or -1 with an exception set. */
+static int lnp_read_desc(PyObject *desc, Py_ssize_t i, unsigned long d[LNP_DESC_WORDS])
+{
+    int k;
+
+    for (k = 0; k < LNP_DESC_WORDS; k++) {
+        d[k] = PyLong_AsUnsignedLong(PyList_GET_ITEM(desc, i + k));
+        if (d[k] == (unsigned long) -1 && PyErr_Occurred())
+            return -1;
+    }
+    return 0;
+}
+
+/* Whether descriptor d's span [start, end) lies in a buffer of len bytes;
+ * 0 with ValueError set if not. */
+static int lnp_desc_span_ok(const unsigned long d[LNP_DESC_WORDS], Py_ssize_t len)
+{
+    if (d[5] > (unsigned long) len || d[6] > (unsigned long) len || d[6] < d[5] ||
+        d[6] - d[5] > LNP_SPAN_MAX) {
+        PyErr_SetString(PyExc_ValueError, "descriptor span outside the buffer");
+        return 0;
+    }
+    return 1;
+}
 
 /* One Family from the words lnp_parse_family wrote for the message at buf
  * (offsets relative to it). op_names: a mapping, None for no names, or NULL
@@ -308,11 +330,8 @@ static PyObject *lnp_py_families(PyObject *self, PyObject *const *args, Py_ssize
         PyObject *family;
         int n, k;
 
-        for (k = 0; k < LNP_DESC_WORDS; k++) {
-            d[k] = PyLong_AsUnsignedLong(PyList_GET_ITEM(desc, i + k));
-            if (d[k] == (unsigned long) -1 && PyErr_Occurred())
-                goto out;
-        }
+        if (lnp_read_desc(desc, i, d) < 0)
+            goto out;
         if (d[0] != kind) {
             for (k = 0; k < LNP_DESC_WORDS; k++) {
                 PyObject *v = PyLong_FromUnsignedLong(d[k]);
@@ -325,11 +344,8 @@ static PyObject *lnp_py_families(PyObject *self, PyObject *const *args, Py_ssize
             }
             continue;
         }
-        if (d[5] > (unsigned long) view.len || d[6] > (unsigned long) view.len || d[6] < d[5]
-            || d[6] - d[5] > LNP_SPAN_MAX) {
-            PyErr_SetString(PyExc_ValueError, "descriptor span outside the buffer");
+        if (!lnp_desc_span_ok(d, view.len))
             goto out;
-        }
         start = (Py_ssize_t) d[5];
         end = (Py_ssize_t) d[6];
         flags |= d[2];
@@ -519,15 +535,8 @@ static PyObject *lnp_py_replies(PyObject *self, PyObject *const *args, Py_ssize_
         /* Read the words first: the factory runs Python code. */
         if (i * LNP_DESC_WORDS + LNP_DESC_WORDS > PyList_GET_SIZE(desc))
             break;
-        for (k = 0; k < LNP_DESC_WORDS; k++) {
-            d[k] = PyLong_AsUnsignedLong(PyList_GET_ITEM(desc, i * LNP_DESC_WORDS + k));
-            if (d[k] == (unsigned long) -1 && PyErr_Occurred())
-                goto fail;
-        }
-        if (d[5] > (unsigned long) view.len || d[6] > (unsigned long) view.len || d[6] < d[5]) {
-            PyErr_SetString(PyExc_ValueError, "descriptor span outside the buffer");
+        if (lnp_read_desc(desc, i * LNP_DESC_WORDS, d) < 0 || !lnp_desc_span_ok(d, view.len))
             goto fail;
-        }
         memset(call, 0, sizeof(call));
         ok = (call[0] = PyBytes_FromStringAndSize((const char *) view.buf + d[5],
                                                   (Py_ssize_t) (d[6] - d[5]))) != NULL &&

@@ -446,12 +446,9 @@ _ALL_CLASSES: tuple[type[NetlinkError], ...] = (
     HostUnreachableError,
     NetworkDownError,
 )
-_OPTIONAL = {35: "HAS_NLE_HOSTUNREACH", 36: "HAS_NLE_NETDOWN"}
-
+# Classes of codes the compiled libnl lacks (lib has no such name; see _ffi) stay out.
 _BY_CODE: dict[int, type[NetlinkError]] = {
-    cls.code: cls
-    for cls in _ALL_CLASSES
-    if cls.code not in _OPTIONAL or bool(getattr(lib, _OPTIONAL[cls.code], 0))
+    cls.code: cls for cls in _ALL_CLASSES if hasattr(lib, cls.nle_name)
 }
 # A libnl newer than this module may define codes it has no name for: each
 # still gets a class of its own.

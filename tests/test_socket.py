@@ -10,6 +10,7 @@ import errno
 import os
 import select
 import shutil
+import socket
 import struct
 import subprocess
 import sys
@@ -39,7 +40,6 @@ from conftest import (
 
 import libnl_py
 from libnl_py import Socket, errors, lib
-from libnl_py.bindings import socket as bindings_socket
 
 TESTS_DIR = Path(__file__).resolve().parent
 # Where the libnl_py under test lives: the installed copy, or an in-place build.
@@ -212,8 +212,8 @@ def test_connect_rejects_bad_protocol(protocol: int) -> None:
 
 def test_set_buffer_size(genl_socket: Socket) -> None:
     genl_socket.set_buffer_size(65536, 65536)
-    SOL_SOCKET, SO_RCVBUF = 1, 8
-    value = bindings_socket.getsockopt_int(genl_socket.fileno(), SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF")
+    with socket.socket(fileno=os.dup(genl_socket.fileno())) as view:
+        value = view.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
     assert value == 2 * 65536  # the kernel doubles it for bookkeeping
     with pytest.raises(ValueError):
         genl_socket.set_buffer_size(-1)

@@ -74,9 +74,9 @@ class RecvBatch:
 
         genl_connect plus the options, in one call. Returns the local port.
         """
-        port: int = lib.lnp_genl_open(sk, self.batch, rcvbuf, 1 if ext_ack else 0)
-        if port < 0:
-            check(port, "genl_connect")
+        port: int = check(
+            lib.lnp_genl_open(sk, self.batch, rcvbuf, 1 if ext_ack else 0), "genl_connect"
+        )
         return port
 
     def transact(
@@ -90,7 +90,7 @@ class RecvBatch:
             self.address, family, flags, cmd, version, payload
         )
         if not found[0]:
-            raise error_for(found[1], "nl_sendto")
+            raise error_for(found[1], "sendto")
         return found
 
     def recv(self, peer: int, seq: int, dump: bool) -> tuple[int, list[int]]:

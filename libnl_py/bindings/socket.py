@@ -7,7 +7,7 @@ import operator
 from typing import Any
 
 from libnl_py._ffi import ffi, lib
-from libnl_py.errors import check, error_for, from_errno
+from libnl_py.errors import check, error_for
 
 PORT_MAX = 0xFFFFFFFF
 U16_MAX = 0xFFFF
@@ -97,19 +97,3 @@ def recv(sk: Any, out: RecvBuffers) -> tuple[bytes, int, int]:
     finally:
         lib.free(buf)
     return data, out.addr.nl_pid, out.addr.nl_groups
-
-
-def setsockopt_int(fd: int, level: int, name: int, value: int, what: str) -> None:
-    """``setsockopt(fd, level, name, &value)``; errno becomes libnl's NLE mapping."""
-    rc = lib.lnp_setsockopt_int(fd, level, name, value)
-    if rc < 0:
-        raise from_errno(rc, f"setsockopt({what})")
-
-
-def getsockopt_int(fd: int, level: int, name: int, what: str) -> int:
-    """``getsockopt(fd, level, name)`` of an int option."""
-    value = ffi.new("int *")
-    rc = lib.lnp_getsockopt_int(fd, level, name, value)
-    if rc < 0:
-        raise from_errno(rc, f"getsockopt({what})")
-    return int(value[0])

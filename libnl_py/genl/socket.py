@@ -295,10 +295,10 @@ class GenlSocket(Socket):
 
         Replies are accepted only from that port.
         """
-        super().set_peer_port(port)
-        with self._locked():
-            self._peer = int(lib.nl_socket_get_peer_port(self._ptr()))
-            self._batch.batch.peer = self._peer
+        port = _b.checked_uint(port, "port", _b.PORT_MAX)
+        with self._locked():  # libnl's peer and the batch's change together
+            lib.nl_socket_set_peer_port(self._ptr(), port)
+            self._peer = self._batch.batch.peer = port
 
     # -- families --------------------------------------------------------------
 

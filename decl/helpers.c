@@ -168,7 +168,7 @@ static int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b)
         memset(&msg, 0, sizeof(msg));
         memset(&addr, 0, sizeof(addr));
         iov.iov_base = b->buf + b->used;
-        iov.iov_len = (size_t) b->room; /* the largest datagram taken, wherever it lands */
+        iov.iov_len = (size_t) space;
         msg.msg_name = &addr;
         msg.msg_namelen = sizeof(addr);
         msg.msg_iov = &iov;
@@ -185,7 +185,7 @@ static int lnp_recv_batch(struct nl_sock *sk, struct lnp_batch *b)
         }
         if (n == 0)
             return LNP_AGAIN;
-        if ((msg.msg_flags & MSG_TRUNC) || n > b->room)
+        if ((msg.msg_flags & MSG_TRUNC) || n > space)
             return -NLE_MSG_TRUNC;
         b->datagrams++;
         off = b->used;

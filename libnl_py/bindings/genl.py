@@ -13,7 +13,9 @@ ARENA_SIZE = 96 * 1024
 """Bytes of datagrams read per batch."""
 
 MAX_DATAGRAM = 64 * 1024
-"""The largest datagram received whole; a longer one fails with NLE_MSG_TRUNC."""
+"""A batch reads on only while this much of the arena is free. A datagram up to
+that size is always received whole; a longer one is received whole only if it
+fits the space left (up to ARENA_SIZE), else it fails with NLE_MSG_TRUNC."""
 
 MAX_DESCRIPTORS = 512
 DESC_WORDS = lib.LNP_DESC_WORDS

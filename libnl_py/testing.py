@@ -26,6 +26,7 @@ Misbehaviour, to check that a client survives a hostile or broken peer:
 
 from __future__ import annotations
 
+import os
 import random
 import struct
 import threading
@@ -36,7 +37,7 @@ from libnl_py._ffi import lib
 from libnl_py.attrs import AttributeEncoder
 from libnl_py.bindings import socket as _b
 from libnl_py.errors import NetlinkTimeoutError, TryAgainError
-from libnl_py.message import GenlMessage, split_datagram
+from libnl_py.message import GenlMessage, pack_genl_request, split_datagram
 from libnl_py.socket import Socket
 
 __all__ = ["HOSTILE_KINDS", "FakePeer", "Request", "hostile_datagram", "silent"]
@@ -187,9 +188,10 @@ class FakePeer:
         flags: int = 0,
         version: int = 1,
     ) -> bytes:
-        return self.message(
-            family_id, flags, seq, self.port, _GENLHDR.pack(cmd, version, 0) + _attrs_bytes(attrs)
+        data = pack_genl_request(
+            family_id, flags, seq, self.port, cmd, version, _attrs_bytes(attrs)
         )
+        return data + b"\0" * (-len(data) % 4)
 
     def reply(
         self,
@@ -378,9 +380,10 @@ class FakePeer:
         """
         self.sock.set_peer_port(port)
         sent = 0
+        fd = self.sock.fileno()
         with self.sock._locked():
             sk = self.sock._ptr()
-            lib.nl_socket_set_nonblocking(sk)
+            os.set_blocking(fd, False)
             try:
                 for i in range(limit):
                     enc = AttributeEncoder()
@@ -392,7 +395,7 @@ class FakePeer:
                         break
                     sent += 1
             finally:
-                _set_blocking(sk)
+                os.set_blocking(fd, True)
         return sent
 
     def die_mid_dump(self, req: Request, parts: list[list[bytes | AttributeEncoder]]) -> None:
@@ -415,16 +418,6 @@ class FakePeer:
 def silent(peer: FakePeer, req: Request) -> None:
     """A :meth:`FakePeer.serve` handler that swallows every request and never answers."""
 
-
-def _set_blocking(sk: object) -> None:
-    import fcntl
-
-    fd = lib.nl_socket_get_fd(sk)
-    if fd >= 0:
-        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_O_NONBLOCK)
-
-
-_O_NONBLOCK = 0o4000
 
 # -- fuzzing --------------------------------------------------------------------------------
 

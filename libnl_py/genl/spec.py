@@ -47,6 +47,10 @@ class Enum:
     name: str
     values: Mapping[int, str]
     flags: bool = False
+    _by_name: Mapping[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {v: k for k, v in self.values.items()})
 
     def decode(self, value: int) -> Value:
         if self.flags:
@@ -61,14 +65,13 @@ class Enum:
     def encode(self, value: Value) -> int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        by_name = {v: k for k, v in self.values.items()}
         if self.flags and not isinstance(value, str):
             mask = 0
             for item in value:
                 mask |= self.encode(item)
             return mask
         try:
-            return by_name[value]
+            return self._by_name[value]
         except KeyError:
             raise ValueError(f"{value!r} is not a value of enum {self.name}") from None
 
@@ -142,6 +145,7 @@ class FamilySpec:
     _sets: Mapping[str, AttrSet] = field(init=False, repr=False, compare=False)
     _enums: Mapping[str, Enum] = field(init=False, repr=False, compare=False)
     _by_id: Mapping[int, Command] = field(init=False, repr=False, compare=False)
+    _by_name: Mapping[str, Command] = field(init=False, repr=False, compare=False)
     _received: Mapping[int, Command] = field(init=False, repr=False, compare=False)
     command_names: Mapping[int, str] = field(init=False, repr=False, compare=False)
     """Request command id -> name."""
@@ -150,6 +154,7 @@ class FamilySpec:
         object.__setattr__(self, "_sets", {s.name: s for s in self.attribute_sets})
         object.__setattr__(self, "_enums", {e.name: e for e in self.enums})
         object.__setattr__(self, "_by_id", {c.id: c for c in self.commands})
+        object.__setattr__(self, "_by_name", {c.name: c for c in self.commands})
         object.__setattr__(self, "command_names", {c.id: c.name for c in self.commands})
         # A received message's id: a reply-only id wins, then a notification,
         # then the request of the same id (families that answer with the request's cmd).
@@ -157,11 +162,10 @@ class FamilySpec:
         object.__setattr__(self, "_received", received)
         for aset in self.attribute_sets:
             for attr in aset.attrs:
-                for ref in (attr.nested,):
-                    if ref is not None and ref not in self._sets:
-                        raise ValueError(
-                            f"{self.name}: {aset.name}.{attr.name} names unknown set {ref}"
-                        )
+                if attr.nested is not None and attr.nested not in self._sets:
+                    raise ValueError(
+                        f"{self.name}: {aset.name}.{attr.name} names unknown set {attr.nested}"
+                    )
                 if attr.enum is not None and attr.enum not in self._enums:
                     raise ValueError(
                         f"{self.name}: {aset.name}.{attr.name} names unknown enum {attr.enum}"
@@ -174,14 +178,9 @@ class FamilySpec:
 
     def command(self, cmd: int | str) -> Command:
         """The request command called or numbered ``cmd``; :class:`NotFoundError` if unknown."""
-        if isinstance(cmd, int):
-            found = self._by_id.get(cmd)
-            if found is not None:
-                return found
-        else:
-            for command in self.commands:
-                if command.name == cmd:
-                    return command
+        found = self._by_id.get(cmd) if isinstance(cmd, int) else self._by_name.get(cmd)
+        if found is not None:
+            return found
         raise NotFoundError(
             function="command",
             message=f"family {self.name!r} has no command {cmd!r}"

@@ -21,7 +21,7 @@ from libnl_py.genl import families as _families
 from libnl_py.genl.family import Family
 from libnl_py.genl.policy import AttrPolicy, FamilyPolicy, decode_by_policy
 from libnl_py.genl.socket import GenlSocket
-from libnl_py.genl.spec import Attr, AttrSet, FamilySpec
+from libnl_py.genl.spec import SCALAR_KINDS, Attr, AttrSet, FamilySpec
 from libnl_py.message import GenlMessage
 
 __all__ = ["main"]
@@ -119,7 +119,6 @@ def policies_json(policy: FamilyPolicy, spec: FamilySpec | None) -> dict[str, An
 
 # -- attribute arguments ---------------------------------------------------------------
 
-_INT_KINDS = {"u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "uint", "sint", "be16", "be32"}
 _POLICY_KINDS = {
     "u8": "u8",
     "u16": "u16",
@@ -139,7 +138,7 @@ _POLICY_KINDS = {
 
 
 def _convert(text: str, kind: str, what: str) -> Any:
-    if kind in _INT_KINDS:
+    if kind in SCALAR_KINDS:
         try:
             return int(text, 0)
         except ValueError:
@@ -240,7 +239,7 @@ def _spec_attr(spec: FamilySpec | None, set_name: str | None, key: str) -> Attr 
 
 
 def _encode_kind(enc: AttributeEncoder, attr_type: int, kind: str, value: Any) -> None:
-    if kind in _INT_KINDS:
+    if kind in SCALAR_KINDS:
         getattr(enc, kind)(attr_type, value)  # a non-integer is the encoder's error
     elif kind == "string":
         enc.string(attr_type, str(value))

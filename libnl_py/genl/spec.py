@@ -21,14 +21,15 @@ from typing import Any, Callable
 from libnl_py.attrs import Attribute, AttributeEncoder, Attributes
 from libnl_py.errors import NotFoundError
 
-__all__ = ["Attr", "AttrSet", "Command", "Enum", "FamilySpec"]
+__all__ = ["SCALAR_KINDS", "Attr", "AttrSet", "Command", "Enum", "FamilySpec"]
 
 Value = Any
 
-_SCALARS = frozenset(
+SCALAR_KINDS = frozenset(
     ("u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "uint", "sint", "be16", "be32")
 )
-_KINDS = _SCALARS | {
+"""Integer attribute kinds, each an :class:`~libnl_py.attrs.AttributeEncoder` method."""
+_KINDS = SCALAR_KINDS | {
     "string",
     "binary",
     "flag",
@@ -220,7 +221,7 @@ class FamilySpec:
 
     def _encode_attr(self, enc: AttributeEncoder, attr: Attr, value: Value) -> None:
         kind = attr.kind
-        if kind in _SCALARS:
+        if kind in SCALAR_KINDS:
             if attr.enum is not None:
                 value = self._enums[attr.enum].encode(value)
             getattr(enc, kind)(attr.type, value)
@@ -290,7 +291,7 @@ class FamilySpec:
 
     def _decode_attr(self, attr: Attr, item: Attribute) -> Value:
         kind = attr.kind
-        if kind in _SCALARS:
+        if kind in SCALAR_KINDS:
             reader: Callable[[], int] = getattr(item, kind)
             value = reader()
             if attr.enum is not None:

@@ -7,6 +7,7 @@ Numbers from ``include/uapi/linux/genetlink.h`` and ``netlink.h``
 
 from __future__ import annotations
 
+from libnl_py.genl.policy import ATTR_TYPE_NAMES
 from libnl_py.genl.spec import Attr, AttrSet, Command, Enum, FamilySpec
 
 __all__ = ["SPEC"]
@@ -23,33 +24,7 @@ _OP_FLAGS = Enum(
     flags=True,
 )
 
-_ATTR_TYPE = Enum(
-    "attr-type",
-    dict(
-        enumerate(
-            (
-                "invalid",
-                "flag",
-                "u8",
-                "u16",
-                "u32",
-                "u64",
-                "s8",
-                "s16",
-                "s32",
-                "s64",
-                "binary",
-                "string",
-                "nul-string",
-                "nested",
-                "nested-array",
-                "bitfield32",
-                "sint",
-                "uint",
-            )
-        )
-    ),
-)
+_ATTR_TYPE = Enum("attr-type", ATTR_TYPE_NAMES)  # enum netlink_attribute_type
 
 _CTRL_ATTRS = AttrSet(
     "ctrl-attrs",

@@ -175,9 +175,7 @@ class AsyncGenlSocket:
             except asyncio.TimeoutError:
                 raise NetlinkTimeoutError(req.what, wait) from None
             finally:
-                if not req.done:
-                    with sock._locked():
-                        sock._pending.pop(req.seq, None)
+                sock._abandon(req)
 
     async def execute(
         self,

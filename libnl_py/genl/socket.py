@@ -607,11 +607,15 @@ class GenlSocket(Socket):
             if not req.done:
                 self._wait_until(lambda: req.done, req, timeout, req.describe)
         finally:
-            if not req.done:
-                with self._locked():
-                    self._pending.pop(req.seq, None)
+            self._abandon(req)
         if req.error is not None:
             raise req.error
+
+    def _abandon(self, req: _Request) -> None:
+        """Forget ``req`` if it is still in flight: its caller stopped waiting."""
+        if not req.done:
+            with self._locked():
+                self._pending.pop(req.seq, None)
 
     def _wait_until(
         self,

@@ -35,6 +35,7 @@ struct lnp_batch {
     int n_desc;          /* out: descriptors filled */
     int datagrams;       /* out: datagrams read */
     struct nl_sock *sk;  /* the socket it reads for (lnp_genl_open sets it) */
+    int sys_errno;       /* out: errno of the send or receive that failed, else 0 */
     ...;
 };
 

@@ -481,6 +481,11 @@ def _positive_int(text: str) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # No prefix abbreviations: `dump ... --json` must not be taken for --json-attrs.
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -519,6 +524,7 @@ def make_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--json-attrs", metavar="JSON", help="attributes as a JSON object (nests as objects)"
         )
+        p.add_argument("--json", action="store_true", help="print JSON (always so here)")
         p.set_defaults(run=cmd_request, parser=p)
 
     p = sub.add_parser("monitor", help="print notifications as JSON lines")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import select
 import threading
+import time
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -271,5 +272,10 @@ def _wait_readable(fd: int, timeout: float, function: str) -> None:
         return  # let libnl report the unconnected socket
     poller = select.poll()
     poller.register(fd, select.POLLIN)
-    if not poller.poll(max(0, int(timeout * 1000 + 0.999))):
-        raise NetlinkTimeoutError(function, timeout)
+    deadline = time.monotonic() + timeout
+    remaining = timeout
+    # poll() waits at most POLL_MAX_MS at a time: a longer timeout takes several.
+    while not poller.poll(_b.poll_ms(remaining)):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise NetlinkTimeoutError(function, timeout)

@@ -22,6 +22,7 @@ from libnl_py import errors, lib
 from libnl_py._ffi import ffi, native
 from libnl_py.attrs import AttributeEncoder, Attributes, MalformedAttributesError
 from libnl_py.bindings import genl as _g
+from libnl_py.errors import ParseError
 from libnl_py.genl import GenlSocket, families
 from libnl_py.genl.family import (
     Family,
@@ -499,8 +500,8 @@ def test_family_returns_none_for_malformed_messages() -> None:
     for what, data in cases.items():
         assert native.family(data, 0, len(data), None) is None, what
     for what in ("family id", "op id", "group name"):
-        # The Python decoder refuses them too (a missing attribute).
-        with pytest.raises(KeyError):
+        # The Python decoder refuses them too (a missing attribute: a malformed reply).
+        with pytest.raises(ParseError, match="CTRL_CMD_NEWFAMILY reply without CTRL_ATTR_"):
             family_from_attrs(attrs_of(incomplete(what)))
     # The Python decoder then names the fault, or reads what C does not.
     with pytest.raises(MalformedAttributesError):

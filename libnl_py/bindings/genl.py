@@ -92,7 +92,7 @@ class RecvBatch:
             self.address, family, flags, cmd, version, payload
         )
         if not found[0]:
-            raise error_for(found[1], "sendto")
+            raise error_for(found[1], "sendto", errno=self.sys_errno())
         return found
 
     def recv(self, peer: int, seq: int, dump: bool) -> tuple[int, list[int]]:
@@ -104,6 +104,14 @@ class RecvBatch:
         """
         found: tuple[int, list[int]] = native.recv(self.address, peer, seq, dump)
         return found
+
+    def sys_errno(self) -> int | None:
+        """The errno of the system call behind the last negative result, if it was one.
+
+        libnl's ``nl_syserr2nlerr`` picks the exception class and loses the
+        errno (EMSGSIZE becomes ``NLE_FAILURE``); the C side keeps it here.
+        """
+        return int(self.batch.sys_errno) or None
 
     def replies(self, desc: list[int], factory: Callable[..., T], hdrsize: int) -> list[T]:
         """``native.replies``: the messages of a clean batch (:data:`CLEAN`), but its terminal.

@@ -40,6 +40,21 @@ def checked_timeout(value: object, what: str = "timeout") -> float | None:
     return None if math.isinf(seconds) else seconds
 
 
+POLL_MAX_MS = 2**31 - 1
+"""The longest wait one ``poll()`` takes (an ``int`` of milliseconds): about 24.8 days."""
+
+
+def poll_ms(seconds: float | None) -> int | None:
+    """``seconds`` as a ``poll()`` timeout: rounded up, at most :data:`POLL_MAX_MS`.
+
+    A longer wait is clamped, so a caller that must wait longer loops until its
+    own deadline (every caller here does); None stays None (no limit).
+    """
+    if seconds is None:
+        return None
+    return min(POLL_MAX_MS, max(0, math.ceil(seconds * 1000)))
+
+
 def alloc() -> Any:
     """``nl_socket_alloc()``, owned by the returned cdata (freed by ``nl_socket_free``)."""
     sk = lib.nl_socket_alloc()

@@ -6,15 +6,16 @@ from the controller's messages, a family dump's hundreds of them in one call.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
 from typing import NamedTuple
 
 from libnl_py._ffi import lib, native
-from libnl_py.attrs import Attributes
+from libnl_py.attrs import Attribute, Attributes
 from libnl_py.bindings import genl as _g
-from libnl_py.errors import NotFoundError
+from libnl_py.errors import NotFoundError, ParseError
 from libnl_py.genl import families as _families
-from libnl_py.message import GenlMessage, split_datagram
+from libnl_py.message import NLMSG_HDRLEN, GenlMessage, MalformedMessageError, split_datagram
 
 __all__ = [
     "Family",
@@ -26,6 +27,7 @@ __all__ = [
     "family_from_message",
 ]
 
+_U32 = struct.Struct("=I")
 _CAP_DO = lib.GENL_CMD_CAP_DO
 _CAP_DUMP = lib.GENL_CMD_CAP_DUMP
 _ADMIN = lib.GENL_ADMIN_PERM | lib.GENL_UNS_ADMIN_PERM
@@ -129,20 +131,35 @@ def decode_batch(
 
 
 def _attrs_of(data: bytes) -> Attributes:
-    msg_type, flags, seq, port, start, end = split_datagram(data)[0]
+    if len(data) >= NLMSG_HDRLEN:
+        # The first message alone, as the C decoder reads it: what follows is not its business.
+        data = data[: _U32.unpack_from(data)[0]]
+    messages = split_datagram(data)
+    if not messages:
+        raise MalformedMessageError(f"{len(data)} bytes hold no netlink message", 0)
+    msg_type, flags, seq, port, start, end = messages[0]
     return GenlMessage(data, start, end, msg_type, flags, seq, port).attrs
+
+
+def _need(attrs: Attributes, attr_type: int, what: str) -> Attribute:
+    """The attribute every family reply has; :class:`ParseError` if a peer left it out."""
+    found = attrs.get(attr_type)
+    if found is None:
+        raise ParseError(function="family", message=f"CTRL_CMD_NEWFAMILY reply without {what}")
+    return found
 
 
 def family_from_attrs(attrs: Attributes, op_names: Mapping[int, str] | None = None) -> Family:
     """Build a :class:`Family` from a ``CTRL_CMD_NEWFAMILY`` message's attributes.
 
-    Operations are named as :func:`family_from_message` names them.
+    Operations are named as :func:`family_from_message` names them. A reply
+    without an attribute every family has raises :class:`ParseError`.
     """
     ops = []
     if lib.CTRL_ATTR_OPS in attrs:
         for entry in attrs.nested(lib.CTRL_ATTR_OPS):
             op = entry.nested()
-            op_id = op.u32(lib.CTRL_ATTR_OP_ID)
+            op_id = _need(op, lib.CTRL_ATTR_OP_ID, "CTRL_ATTR_OP_ID").u32()
             flags = op.u32(lib.CTRL_ATTR_OP_FLAGS) if lib.CTRL_ATTR_OP_FLAGS in op else 0
             ops.append((op_id, flags))
     groups = []
@@ -151,11 +168,12 @@ def family_from_attrs(attrs: Attributes, op_names: Mapping[int, str] | None = No
             grp = entry.nested()
             groups.append(
                 MulticastGroup(
-                    grp.string(lib.CTRL_ATTR_MCAST_GRP_NAME), grp.u32(lib.CTRL_ATTR_MCAST_GRP_ID)
+                    _need(grp, lib.CTRL_ATTR_MCAST_GRP_NAME, "CTRL_ATTR_MCAST_GRP_NAME").string(),
+                    _need(grp, lib.CTRL_ATTR_MCAST_GRP_ID, "CTRL_ATTR_MCAST_GRP_ID").u32(),
                 )
             )
-    family_id = attrs.u16(lib.CTRL_ATTR_FAMILY_ID)
-    name = attrs.string(lib.CTRL_ATTR_FAMILY_NAME)
+    family_id = _need(attrs, lib.CTRL_ATTR_FAMILY_ID, "CTRL_ATTR_FAMILY_ID").u16()
+    name = _need(attrs, lib.CTRL_ATTR_FAMILY_NAME, "CTRL_ATTR_FAMILY_NAME").string()
     if op_names is None and ops:
         op_names = _families.command_names(name)
     names = op_names or {}

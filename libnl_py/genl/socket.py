@@ -93,6 +93,7 @@ kernel caps it at ``net.core.rmem_max``)."""
 
 
 _GENL_ID_CTRL = lib.GENL_ID_CTRL
+_WAIT_MAX = threading.TIMEOUT_MAX
 _CTRL_CMD_GETFAMILY = lib.CTRL_CMD_GETFAMILY
 
 
@@ -308,6 +309,7 @@ class GenlSocket(Socket):
         An unknown family raises :class:`~libnl_py.errors.NotFoundError` carrying
         the kernel's errno (``ENOENT``) and message, which ``genl_ctrl_resolve`` hides.
         """
+        self._ptr()  # a freed or forked socket answers nothing, not even from its cache
         family = self._families.get(name)
         if family is None:
             try:
@@ -378,6 +380,7 @@ class GenlSocket(Socket):
 
     def _family(self, family: FamilyRef) -> Family:
         if isinstance(family, Family):
+            self._ptr()  # as resolve_family: no answers from a freed socket
             return family
         if isinstance(family, str):
             return self.resolve_family(family)
@@ -649,7 +652,8 @@ class GenlSocket(Socket):
                         cond = self._cond = threading.Condition(self._lock)
                     self._sleepers += 1
                     try:
-                        cond.wait(remaining)
+                        # Condition.wait refuses more than TIMEOUT_MAX; the loop re-waits.
+                        cond.wait(None if remaining is None else min(remaining, _WAIT_MAX))
                     finally:
                         self._sleepers -= 1
                     continue
@@ -701,7 +705,7 @@ class GenlSocket(Socket):
                 self._dispatch(desc, until)
             if result < 0:
                 # e.g. NLE_MSG_TRUNC: a datagram too long for the arena was lost.
-                raise error_for(result, "recvmsg")
+                raise error_for(result, "recvmsg", errno=batch.sys_errno())
             if result == _g.OVERRUN:
                 self._overrun()
                 count += 1
@@ -1069,7 +1073,7 @@ def _poll_readable(fd: int, wake: int, timeout: float | None) -> None:
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     poller.register(wake, select.POLLIN)
-    poller.poll(None if timeout is None else timeout * 1000)
+    poller.poll(_b.poll_ms(timeout))  # at most POLL_MAX_MS: the caller loops to its deadline
 
 
 def _close_pipe(read_end: int, write_end: int) -> None:

@@ -3,7 +3,10 @@
 Workloads: dump_families (``list_families``), getfamily (``execute`` with an
 AttributeEncoder built per request, then ``family_from_message``),
 getfamily_bytes (the same with the attributes encoded once, up front),
-open_resolve_close (``with GenlSocket() as s: s.resolve_family("nlctrl")``).
+open_resolve_close (``with GenlSocket() as s: s.resolve_family("nlctrl")``),
+linkinfo_dump (W5: ``dump("ethtool", "linkinfo-get", {"header": {}})``, every
+reply through ``decode``), netdev_notify (W6: netdev's ``mgmt`` group joined,
+``poll_notifications`` drained and every notification through ``decode``).
 
 ``python py_libnl.py memory REQUESTS SOCKETS`` is W4: RSS and open fds before
 and after REQUESTS getfamily requests on one socket, then SOCKETS
@@ -43,8 +46,10 @@ def decoded(family: Family) -> benchlib.Decoded:
 
 
 def check(result: Any) -> dict[str, int]:
-    if isinstance(result, int):  # open_resolve_close: the family id
+    if isinstance(result, (int, dict)):  # W3's family id, W6's counts
         return benchlib.check_result(result)
+    if isinstance(result, list) and result and isinstance(result[0], dict):  # W5
+        return benchlib.check_links(result)
     families = result if isinstance(result, list) else [result]
     return benchlib.check_of([decoded(f) for f in families])
 
@@ -98,11 +103,47 @@ def open_resolve_close(n: int) -> int:
     return family_id
 
 
-WORKLOADS = {
+def linkinfo_dump(n: int) -> list[dict[Any, Any]]:
+    sock = shared_socket()
+    links: list[dict[Any, Any]] = []
+    for _ in range(n):
+        messages = sock.dump("ethtool", "linkinfo-get", {"header": {}})
+        links = [sock.decode(m) for m in messages]
+    return links
+
+
+NOTIFY_RCVBUF = 4 << 20
+"""W6's receive buffer, as large as C's (the kernel caps it at net.core.rmem_max)."""
+
+_notify: GenlSocket | None = None
+
+
+def netdev_notify(n: int) -> benchlib.Timed:
+    global _notify
+    if _notify is None:
+        _notify = GenlSocket(rcvbuf=NOTIFY_RCVBUF)
+        _notify.join_group("netdev", "mgmt")
+    sock = _notify
+
+    def drain() -> list[tuple[int, dict[Any, Any]]]:
+        got: list[tuple[int, dict[Any, Any]]] = []
+        while True:
+            batch = sock.poll_notifications()
+            if not batch:
+                return got
+            for msg in batch:
+                got.append((msg.cmd, sock.decode(msg)))
+
+    return benchlib.notify_cycles(n, drain)
+
+
+WORKLOADS: dict[str, Callable[[int], Any]] = {
     "dump_families": dump_families,
     "getfamily": getfamily,
     "getfamily_bytes": getfamily_bytes,
     "open_resolve_close": open_resolve_close,
+    "linkinfo_dump": linkinfo_dump,
+    "netdev_notify": netdev_notify,
 }
 
 

@@ -4,6 +4,11 @@
 nlctrl's messages to ``ctrlmsg``; requests go through ``nlm_request``, which
 consumes the ACK of a plain request. W3 is ``GenericNetlinkSocket()``,
 ``bind`` (the family lookup), ``close``.
+
+W5 (linkinfo_dump) binds ``ethtool`` with pyroute2's own
+``ethtool_linkinfo_msg`` and dumps with ``nlm_request``; each reply becomes the
+same dict by names as libnl_py's ``decode``. W6 is not run: pyroute2 ships no
+netdev family definition.
 """
 
 from __future__ import annotations
@@ -20,6 +25,12 @@ from pyroute2.netlink import (
     ctrlmsg,
 )
 from pyroute2.netlink.generic import GenericNetlinkSocket
+from pyroute2.netlink.generic.ethtool import (
+    ETHTOOL_GENL_NAME,
+    ETHTOOL_GENL_VERSION,
+    ETHTOOL_MSG_LINKINFO_GET,
+    ethtool_linkinfo_msg,
+)
 
 
 def decode(msg: Any) -> benchlib.Decoded:
@@ -88,12 +99,65 @@ def open_resolve_close(n: int) -> int:
     return family_id
 
 
+_ethtool: Any = None
+# pyroute2's names for the u8 attributes, in benchlib.LINKINFO_U8's order
+_LINKINFO_U8 = tuple(
+    zip(
+        benchlib.LINKINFO_U8,
+        (
+            "ETHTOOL_A_LINKINFO_PORT",
+            "ETHTOOL_A_LINKINFO_PHYADDR",
+            "ETHTOOL_A_LINKINFO_TP_MDIX",
+            "ETHTOOL_A_LINKINFO_TP_MDIX_CTR",
+            "ETHTOOL_A_LINKINFO_TRANSCEIVER",
+        ),
+    )
+)
+
+
+def decode_linkinfo(msg: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    header = msg.get_attr("ETHTOOL_A_LINKINFO_HEADER")
+    if header is not None:
+        decoded = {}
+        index = header.get_attr("ETHTOOL_A_HEADER_DEV_INDEX")
+        if index is not None:
+            decoded["dev-index"] = index
+        name = header.get_attr("ETHTOOL_A_HEADER_DEV_NAME")
+        if name is not None:
+            decoded["dev-name"] = name
+        out["header"] = decoded
+    for ours, theirs in _LINKINFO_U8:
+        value = msg.get_attr(theirs)
+        if value is not None:
+            out[ours] = value
+    return out
+
+
+def linkinfo_dump(n: int) -> list[dict[str, Any]]:
+    global _ethtool
+    if _ethtool is None:
+        _ethtool = GenericNetlinkSocket()
+        _ethtool.bind(ETHTOOL_GENL_NAME, ethtool_linkinfo_msg)
+    sock = _ethtool
+    links: list[dict[str, Any]] = []
+    for _ in range(n):
+        msg = ethtool_linkinfo_msg()
+        msg["cmd"] = ETHTOOL_MSG_LINKINFO_GET
+        msg["version"] = ETHTOOL_GENL_VERSION
+        msg["attrs"].append(("ETHTOOL_A_LINKINFO_HEADER", {"attrs": []}))
+        replies = sock.nlm_request(msg, sock.prid, NLM_F_REQUEST | NLM_F_DUMP)
+        links = [decode_linkinfo(m) for m in replies]
+    return links
+
+
 if __name__ == "__main__":
     benchlib.run(
         {
             "dump_families": dump_families,
             "getfamily": getfamily,
             "open_resolve_close": open_resolve_close,
+            "linkinfo_dump": linkinfo_dump,
         },
         benchlib.check_result,
     )

@@ -4,6 +4,10 @@ What a careful programmer writes without a netlink library: one
 AF_NETLINK/NETLINK_GENERIC socket, requests packed with struct, replies
 walked with unpack_from, the ACK consumed, errors raised. It decodes the same
 fields as the others: id, name, version, ops (id, flags), groups (name, id).
+
+W5 (linkinfo_dump) and W6 (netdev_notify) decode to the same dicts by names
+as libnl_py's ``decode``: nests to dicts, flag enums to lists of names, an
+attribute it does not know kept under its number as bytes.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+from typing import Any, Callable
 
 import benchlib
 
@@ -112,8 +117,17 @@ class Client:
     def close(self) -> None:
         self.sock.close()
 
-    def request(self, flags: int, payload: bytes) -> list[benchlib.Decoded]:
-        """Send GETFAMILY with ``flags``; decode every reply up to DONE (dump) or the ACK."""
+    def request(
+        self,
+        flags: int,
+        payload: bytes,
+        msg_type: int = GENL_ID_CTRL,
+        cmd: int = CTRL_CMD_GETFAMILY,
+        version: int = 2,
+        decode: Callable[[bytes, int, int], Any] = decode_family,
+    ) -> list[Any]:
+        """Send ``cmd`` (GETFAMILY) with ``flags``; decode every reply up to DONE
+        (dump) or the ACK."""
         self.seq += 1
         seq = self.seq
         dump = flags & NLM_F_DUMP == NLM_F_DUMP
@@ -122,18 +136,18 @@ class Client:
         msg = (
             _REQ.pack(
                 20 + len(payload),
-                GENL_ID_CTRL,
+                msg_type,
                 NLM_F_REQUEST | flags,
                 seq,
                 self.port,
-                CTRL_CMD_GETFAMILY,
-                2,
+                cmd,
+                version,
                 0,
             )
             + payload
         )
         self.sock.send(msg)
-        out = []
+        out: list[Any] = []
         recv = self.sock.recv
         unpack = _NLMSGHDR.unpack_from
         while True:
@@ -152,7 +166,7 @@ class Client:
                     if error:
                         raise OSError(-error, os.strerror(-error))
                     return out
-                out.append(decode_family(data, pos, end))
+                out.append(decode(data, pos, end))
                 pos += (length + 3) & ~3
 
 
@@ -198,12 +212,186 @@ def open_resolve_close(n: int) -> int:
     return family_id
 
 
+# -- W5: ethtool linkinfo dump ------------------------------------------------
+
+ETHTOOL_MSG_LINKINFO_GET = 2
+ETHTOOL_GENL_VERSION = 1
+ETHTOOL_A_LINKINFO_HEADER = 1
+NLA_F_NESTED = 0x8000
+# ETHTOOL_A_HEADER_*: name, is it a string (else u32)
+_HEADER_ATTRS = {
+    1: ("dev-index", False),
+    2: ("dev-name", True),
+    3: ("flags", False),
+    4: ("phy-index", False),
+}
+# ETHTOOL_A_LINKINFO_* after the header: all u8
+_LINKINFO_U8 = dict(zip(range(2, 7), benchlib.LINKINFO_U8))
+_EMPTY_HEADER = _NLA.pack(4, NLA_F_NESTED | ETHTOOL_A_LINKINFO_HEADER)
+
+
+def decode_header(data: bytes, pos: int, end: int) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    unpack = _NLA.unpack_from
+    u32 = _U32.unpack_from
+    while pos + 4 <= end:
+        length, attr_type = unpack(data, pos)
+        if length < 4 or pos + length > end:
+            raise ValueError(f"malformed attribute at offset {pos}")
+        attr_type &= 0x3FFF
+        known = _HEADER_ATTRS.get(attr_type)
+        if known is None:
+            out[attr_type] = data[pos + 4 : pos + length]
+        elif known[1]:
+            out[known[0]] = data[pos + 4 : pos + length].split(b"\0", 1)[0].decode()
+        else:
+            out[known[0]] = u32(data, pos + 4)[0]
+        pos += (length + 3) & ~3
+    return out
+
+
+def decode_linkinfo(data: bytes, start: int, end: int) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    pos = start + 20
+    unpack = _NLA.unpack_from
+    while pos + 4 <= end:
+        length, attr_type = unpack(data, pos)
+        if length < 4 or pos + length > end:
+            raise ValueError(f"malformed attribute at offset {pos}")
+        attr_type &= 0x3FFF
+        if attr_type == ETHTOOL_A_LINKINFO_HEADER:
+            out["header"] = decode_header(data, pos + 4, pos + length)
+        elif attr_type in _LINKINFO_U8:
+            out[_LINKINFO_U8[attr_type]] = data[pos + 4]
+        else:
+            out[attr_type] = data[pos + 4 : pos + length]
+        pos += (length + 3) & ~3
+    return out
+
+
+def resolve(client: Client, name: str) -> benchlib.Decoded:
+    family: benchlib.Decoded = client.request(0, name_attr(name))[0]
+    return family
+
+
+_ethtool_id = 0
+
+
+def linkinfo_dump(n: int) -> list[dict[Any, Any]]:
+    global _ethtool_id
+    client = shared_client()
+    if not _ethtool_id:
+        _ethtool_id = resolve(client, "ethtool")[0]
+    links: list[dict[Any, Any]] = []
+    for _ in range(n):
+        links = client.request(
+            NLM_F_DUMP,
+            _EMPTY_HEADER,
+            _ethtool_id,
+            ETHTOOL_MSG_LINKINFO_GET,
+            ETHTOOL_GENL_VERSION,
+            decode_linkinfo,
+        )
+    return links
+
+
+# -- W6: netdev mgmt notifications --------------------------------------------
+
+SOL_NETLINK = 270
+NETLINK_ADD_MEMBERSHIP = 1
+NOTIFY_RCVBUF = 4 << 20
+_XDP_ACT = ("basic", "redirect", "ndo-xmit", "xsk-zerocopy", "hw-offload", "rx-sg", "ndo-xmit-sg")
+_XDP_RX_METADATA = ("timestamp", "hash", "vlan-tag")
+_XSK_FLAGS = ("tx-timestamp", "tx-checksum", "tx-launch-time-fifo")
+# NETDEV_A_DEV_*: name, struct, flag names (None: a plain number); 2 is pad
+_DEV_ATTRS: dict[int, tuple[str, struct.Struct, tuple[str, ...] | None]] = {
+    1: ("ifindex", _U32, None),
+    3: ("xdp-features", struct.Struct("=Q"), _XDP_ACT),
+    4: ("xdp-zc-max-segs", _U32, None),
+    5: ("xdp-rx-metadata-features", struct.Struct("=Q"), _XDP_RX_METADATA),
+    6: ("xsk-features", struct.Struct("=Q"), _XSK_FLAGS),
+}
+NETDEV_A_DEV_PAD = 2
+
+
+def flag_names(value: int, names: tuple[str, ...]) -> list[str]:
+    return [
+        names[bit] if bit < len(names) else f"{1 << bit:#x}"
+        for bit in range(value.bit_length())
+        if value >> bit & 1
+    ]
+
+
+def decode_dev(data: bytes, pos: int, end: int) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    unpack = _NLA.unpack_from
+    while pos + 4 <= end:
+        length, attr_type = unpack(data, pos)
+        if length < 4 or pos + length > end:
+            raise ValueError(f"malformed attribute at offset {pos}")
+        attr_type &= 0x3FFF
+        known = _DEV_ATTRS.get(attr_type)
+        if known is not None:
+            name, fmt, names = known
+            value = fmt.unpack_from(data, pos + 4)[0]
+            out[name] = value if names is None else flag_names(value, names)
+        elif attr_type != NETDEV_A_DEV_PAD:
+            out[attr_type] = data[pos + 4 : pos + length]
+        pos += (length + 3) & ~3
+    return out
+
+
+class Listener:
+    """A socket in netdev's mgmt group; ``drain`` decodes everything queued."""
+
+    def __init__(self) -> None:
+        client = shared_client()
+        family = resolve(client, "netdev")
+        self.family_id = family[0]
+        group = dict(family[4])["mgmt"]
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, NOTIFY_RCVBUF)
+        self.sock.bind((0, 0))
+        self.sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)
+
+    def drain(self) -> list[tuple[int, dict[Any, Any]]]:
+        out: list[tuple[int, dict[Any, Any]]] = []
+        recv = self.sock.recv
+        unpack = _NLMSGHDR.unpack_from
+        family_id = self.family_id
+        while True:
+            try:
+                data = recv(65536, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return out
+            pos = 0
+            while pos + 16 <= len(data):
+                length, msg_type, _flags, _seq, _pid = unpack(data, pos)
+                if length < 16 or pos + length > len(data):
+                    raise ValueError("malformed netlink message")
+                if msg_type == family_id:
+                    out.append((data[pos + 16], decode_dev(data, pos + 20, pos + length)))
+                pos += (length + 3) & ~3
+
+
+_listener: Listener | None = None
+
+
+def netdev_notify(n: int) -> benchlib.Timed:
+    global _listener
+    if _listener is None:
+        _listener = Listener()
+    return benchlib.notify_cycles(n, _listener.drain)
+
+
 if __name__ == "__main__":
     benchlib.run(
         {
             "dump_families": dump_families,
             "getfamily": getfamily,
             "open_resolve_close": open_resolve_close,
+            "linkinfo_dump": linkinfo_dump,
+            "netdev_notify": netdev_notify,
         },
         benchlib.check_result,
     )

@@ -11,6 +11,12 @@ operation; the table shows medians of those over rounds. libnl_py and
 socket+struct run under the Python that runs this script, which must be able
 to import libnl_py.
 
+W5 (an ethtool dump of many devices), W6 (netdev notifications) and the cold
+start run in a network namespace this script makes (`ip netns add`, N veth
+pairs) and deletes at the end, whatever happens; every implementation's
+process is started in it with `ip netns exec`. The host's interfaces are
+never touched. Without root or `ip`, those parts are skipped with a note.
+
 It exits non-zero only when something crashed (a build, an implementation, a
 decode that does not run); timings and ratios never fail it. See bench/README.md.
 """
@@ -18,15 +24,20 @@ decode that does not run); timings and ratios never fail it. See bench/README.md
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import re
+import secrets
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +46,40 @@ OUT = BENCH / "out"
 C_SOURCE = BENCH / "c_libnl.c"
 C_BINARY = OUT / "c_libnl"
 PYROUTE2_VENV = OUT / "venv-pyroute2"
+COLD_SCRIPT = BENCH / "py_libnl_cold.py"
 
 IMPLS = ("C", "libnl_py", "socket", "pyroute2")
-WORKLOADS = ("dump_families", "getfamily", "getfamily_bytes", "open_resolve_close")
+WORKLOADS = (
+    "dump_families",
+    "getfamily",
+    "getfamily_bytes",
+    "open_resolve_close",
+    "linkinfo_dump",
+    "netdev_notify",
+)
+# W5's per-message figure is derived from its per-dump one (divided by the
+# messages C decoded); it is a row of the table, not a process of its own.
+PER_MESSAGE = "linkinfo_dump_per_message"
+ROWS = (*WORKLOADS[:5], PER_MESSAGE, "netdev_notify")
 LABELS = {
     "dump_families": "W1 dump_families",
     "getfamily": "W2 getfamily",
     "getfamily_bytes": "W2 getfamily, pre-encoded",
     "open_resolve_close": "W3 open_resolve_close",
+    "linkinfo_dump": "W5 linkinfo dump, per dump",
+    PER_MESSAGE: "W5 linkinfo dump, per message",
+    "netdev_notify": "W6 netdev notification",
 }
 # The pre-encoded variant exists only for libnl_py; its ratio is to C's getfamily.
 C_WORKLOAD = {"getfamily_bytes": "getfamily"}
-ONLY = {"getfamily_bytes": ("libnl_py",)}
+ONLY = {
+    "getfamily_bytes": ("libnl_py",),
+    # pyroute2 ships no netdev family definition.
+    "netdev_notify": ("C", "libnl_py", "socket"),
+}
+NOT_RUN = {("pyroute2", "netdev_notify"): "pyroute2 ships no netdev family definition"}
+# Run inside the benchmark's network namespace, with `ip netns exec`.
+NETNS_WORKLOADS = ("linkinfo_dump", "netdev_notify")
 
 # Timed iterations per process, chosen for roughly 0.3-0.6 s each on a quiet
 # 2-core machine. Fixed, so that every round measures the same amount of work.
@@ -61,6 +94,22 @@ ITERATIONS: dict[str, dict[str, int]] = {
     "socket": {"dump_families": 2000, "getfamily": 10000, "open_resolve_close": 10000},
     "pyroute2": {"dump_families": 60, "getfamily": 1000, "open_resolve_close": 300},
 }
+# W5 and W6 shrink their size in --short (fewer veth pairs), not their
+# iterations: dumps (10 is the fewest: one per chunk) and W6 cycles.
+ITERATIONS["C"]["linkinfo_dump"] = 100
+ITERATIONS["libnl_py"]["linkinfo_dump"] = 10
+ITERATIONS["socket"]["linkinfo_dump"] = 20
+ITERATIONS["pyroute2"]["linkinfo_dump"] = 10
+for _impl in ("C", "libnl_py", "socket"):
+    ITERATIONS[_impl]["netdev_notify"] = 10
+SIZED = ("linkinfo_dump", "netdev_notify")
+NETNS_PAIRS = 1000  # W5: 2,000 devices to dump
+SHORT_NETNS_PAIRS = 50
+NOTIFY_PAIRS = 100  # W6: veth pairs created and deleted per cycle (6 notifications each)
+SHORT_NOTIFY_PAIRS = 10
+COLD_SAMPLES = 15  # fresh processes per implementation
+SHORT_COLD_SAMPLES = 5
+NETNS_PREFIX = "libnl-py-bench-"
 SHORT_DIVISOR = 20
 DEFAULT_ROUNDS = 5
 SHORT_ROUNDS = 2
@@ -154,16 +203,100 @@ def pyroute2_python(short: bool) -> tuple[str | None, str]:
     return str(python), found.stdout.strip()
 
 
-def command(impl: str, workload: str, iterations: int, pyroute2: str | None) -> list[str]:
+def iterations_for(impl: str, workload: str, divisor: int) -> int:
+    n = ITERATIONS[impl][workload]
+    return n if workload in SIZED else max(5, n // divisor)
+
+
+def in_netns(netns: str | None, cmd: list[str]) -> list[str]:
+    return cmd if netns is None else ["ip", "netns", "exec", netns, *cmd]
+
+
+def command(
+    impl: str,
+    workload: str,
+    iterations: int,
+    pyroute2: str | None,
+    netns: str | None = None,
+    notify_pairs: int = NOTIFY_PAIRS,
+) -> list[str]:
     warmup = str(max(1, iterations // 10))
+    extra = [str(notify_pairs)] if workload == "netdev_notify" else []
     if impl == "C":
-        return [str(C_BINARY), workload, str(iterations), warmup]
-    script = {"libnl_py": "py_libnl.py", "socket": "py_socket.py", "pyroute2": "py_pyroute2.py"}[
-        impl
-    ]
-    python = pyroute2 if impl == "pyroute2" else sys.executable
-    assert python is not None
-    return [python, str(BENCH / script), workload, str(iterations), warmup]
+        cmd = [str(C_BINARY), workload, str(iterations), warmup, *extra]
+    else:
+        script = {
+            "libnl_py": "py_libnl.py",
+            "socket": "py_socket.py",
+            "pyroute2": "py_pyroute2.py",
+        }[impl]
+        python = pyroute2 if impl == "pyroute2" else sys.executable
+        assert python is not None
+        cmd = [python, str(BENCH / script), workload, str(iterations), warmup, *extra]
+    return in_netns(netns if workload in NETNS_WORKLOADS else None, cmd)
+
+
+# -- the network namespace of W5, W6 and the cold start -----------------------
+
+
+def netns_unavailable() -> str | None:
+    """Why W5/W6 cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "needs root (ip netns add)"
+    if shutil.which("ip") is None:
+        return "iproute2's ip not found"
+    return None
+
+
+def remove_stale_netns() -> list[str]:
+    """Delete namespaces left by runs that were killed (their pid is gone)."""
+    removed: list[str] = []
+    try:
+        names = os.listdir("/run/netns")
+    except OSError:
+        return removed
+    for name in names:
+        m = re.fullmatch(re.escape(NETNS_PREFIX) + r"(\d+)-[0-9a-f]+", name)
+        if m is None or Path(f"/proc/{m.group(1)}").exists():
+            continue
+        if subprocess.run(["ip", "netns", "delete", name], capture_output=True).returncode == 0:
+            removed.append(name)
+    return removed
+
+
+@contextlib.contextmanager
+def bench_netns(pairs: int) -> Iterator[str]:
+    """A fresh namespace holding ``pairs`` veth pairs, deleted on the way out."""
+    name = f"{NETNS_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
+    done = subprocess.run(["ip", "netns", "add", name], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise Crash(f"ip netns add {name} failed: {done.stderr.strip()}")
+    try:
+        # One ip process and one rtnetlink request per pair: 1,000 pairs in about a second.
+        batch = "".join(f"link add w5a{i} type veth peer name w5b{i}\n" for i in range(pairs))
+        done = subprocess.run(
+            ["ip", "-n", name, "-batch", "-"],
+            input=batch,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if done.returncode != 0:
+            raise Crash(f"creating {pairs} veth pairs in {name} failed: {done.stderr[-500:]}")
+        yield name
+    finally:
+        done = subprocess.run(["ip", "netns", "delete", name], capture_output=True, text=True)
+        if done.returncode != 0:
+            log(f"warning: ip netns delete {name} failed: {done.stderr.strip()}")
+
+
+def netns_pairs_of(args: argparse.Namespace) -> int:
+    return SHORT_NETNS_PAIRS if args.short else NETNS_PAIRS
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    # Turned into an exception so that the namespace's `finally` runs.
+    raise SystemExit(128 + signum)
 
 
 def run_json(cmd: list[str], timeout: float) -> dict[str, Any]:
@@ -196,7 +329,7 @@ def table(medians: dict[str, dict[str, float]], impls: list[str]) -> list[str]:
         "libnl_py vs pyroute2",
     ]
     rows = []
-    for workload in WORKLOADS:
+    for workload in ROWS:
         if workload not in medians.get("libnl_py", {}):
             continue
         c = medians["C"].get(C_WORKLOAD.get(workload, workload))
@@ -270,6 +403,33 @@ def memory_lines(mem: dict[str, Any]) -> list[str]:
     return out
 
 
+def cold_start_lines(cold: dict[str, dict[str, float]], samples: int) -> list[str]:
+    lib, c = cold.get("libnl_py"), cold.get("C")
+    out = [f"cold start, medians of {samples} fresh processes each (ms):"]
+    if lib:
+        out.append(
+            f"  libnl_py: import libnl_py.genl {lib['import_ms']:.1f}, GenlSocket() "
+            f"{lib['open_ms']:.2f}, first request by name {lib['first_ms']:.2f}, "
+            f"second {lib['second_ms']:.3f}"
+        )
+    if c:
+        out.append(
+            f"  C: socket + genl_connect {c['open_ms']:.3f}, genl_ctrl_resolve + first request "
+            f"{c['first_ms']:.3f}, second {c['second_ms']:.3f}"
+        )
+    if lib:
+        line = f"  first request by name adds {lib['added_ms']:.2f} ms over the second"
+        if c:
+            line += (
+                f" (C: genl_ctrl_resolve + request adds {c['added_ms']:.3f} ms over the request "
+                f"alone; {lib['added_ms'] / c['added_ms']:.1f}x)"
+                if c["added_ms"] > 0
+                else ""
+            )
+        out.append(line)
+    return out
+
+
 def loadavg() -> str:
     try:
         return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -277,12 +437,13 @@ def loadavg() -> str:
         return "?"
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--short",
         action="store_true",
-        help=f"1/{SHORT_DIVISOR} of the iterations, {SHORT_ROUNDS} rounds, small W4 (CI smoke run)",
+        help=f"1/{SHORT_DIVISOR} of the iterations, {SHORT_ROUNDS} rounds, small W4, "
+        f"{SHORT_NETNS_PAIRS} veth pairs (CI smoke run)",
     )
     parser.add_argument(
         "--rounds", type=int, help=f"rounds (default {DEFAULT_ROUNDS}, --short {SHORT_ROUNDS})"
@@ -294,13 +455,38 @@ def main() -> int:
         "--no-pyroute2", action="store_true", help="skip pyroute2 (no venv, no install)"
     )
     args = parser.parse_args()
-    rounds = args.rounds or (SHORT_ROUNDS if args.short else DEFAULT_ROUNDS)
-    if rounds < 1:
+    if args.rounds is not None and args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    started = time.monotonic()
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
+    netns_status = netns_unavailable()
+    if netns_status is not None:
+        return run_all(args, started, None, netns_status)
+    for name in remove_stale_netns():
+        log(f"removed the namespace of a run that died: {name}")
+    pairs = netns_pairs_of(args)
+    try:
+        with bench_netns(pairs) as netns:
+            return run_all(args, started, netns, f"{netns}, {pairs:,} veth pairs")
+    except Crash as exc:  # from making the namespace (deleted again by then)
+        log(f"error: {exc}")
+        return 1
+
+
+def run_all(args: argparse.Namespace, started: float, netns: str | None, netns_status: str) -> int:
+    """Everything once the namespace is there: build, rounds, W4, cold start, report."""
+    rounds = args.rounds or (SHORT_ROUNDS if args.short else DEFAULT_ROUNDS)
     divisor = SHORT_DIVISOR if args.short else 1
     memory = SHORT_MEMORY if args.short else MEMORY
     timeout = 120.0 if args.short else 600.0
-    started = time.monotonic()
+    notify_pairs = SHORT_NOTIFY_PAIRS if args.short else NOTIFY_PAIRS
+    cold_samples = SHORT_COLD_SAMPLES if args.short else COLD_SAMPLES
 
     try:
         libnl_version = build_c()
@@ -341,6 +527,7 @@ def main() -> int:
     log(
         f"libnl-py bench: {'short' if args.short else 'full'} run, {rounds} rounds, "
         f"iterations 1/{divisor} of the table in run.py"
+        + (" (W5, W6: a smaller namespace instead)" if args.short else "")
     )
     log(
         f"  python {platform.python_version()} ({sys.executable}), "
@@ -349,18 +536,27 @@ def main() -> int:
         f"load {loadavg()}"
     )
     log(f"  pyroute2: {pyroute2_status}")
-    log(f"  setup (C build, venv check): {setup_seconds:.1f} s")
+    if netns is None:
+        log(f"  W5, W6: skipped ({netns_status}); cold start in this namespace")
+    else:
+        log(
+            f"  W5, W6, cold start: namespace {netns_status}; W6 creates and deletes "
+            f"{notify_pairs} veth pairs per cycle"
+        )
+    log(f"  setup (namespace, C build, venv check): {setup_seconds:.1f} s")
 
     runs: list[dict[str, Any]] = []
     crashes: list[str] = []
     for rnd in range(1, rounds + 1):
         t0 = time.monotonic()
         for workload in WORKLOADS:
+            if workload in NETNS_WORKLOADS and netns is None:
+                continue
             for impl in impls:
                 if impl not in ONLY.get(workload, IMPLS) or workload not in ITERATIONS[impl]:
                     continue
-                iterations = max(5, ITERATIONS[impl][workload] // divisor)
-                cmd = command(impl, workload, iterations, pyroute2)
+                iterations = iterations_for(impl, workload, divisor)
+                cmd = command(impl, workload, iterations, pyroute2, netns, notify_pairs)
                 try:
                     result = run_json(cmd, timeout)
                 except Crash as exc:
@@ -395,9 +591,41 @@ def main() -> int:
         crashes.append("libnl_py memory")
     memory_seconds = time.monotonic() - t0
 
+    # Cold start: C and libnl_py alternating, a fresh process per sample.
+    t0 = time.monotonic()
+    cold_runs: list[dict[str, Any]] = []
+    cold_cmds = {
+        "C": [str(C_BINARY), "cold_start"],
+        "libnl_py": [sys.executable, str(COLD_SCRIPT)],
+    }
+    for sample in range(1, cold_samples + 1):
+        for impl, cmd in cold_cmds.items():
+            if f"{impl} cold_start" in crashes:
+                continue
+            try:
+                result = run_json(in_netns(netns, cmd), timeout)
+            except Crash as exc:
+                log(f"error: cold start, {impl}: {exc}")
+                crashes.append(f"{impl} cold_start")
+                continue
+            added = result["first_ms"] - result["second_ms"]
+            result.update(impl=impl, sample=sample, added_ms=added)
+            cold_runs.append(result)
+    cold: dict[str, dict[str, float]] = {}
+    for impl in cold_cmds:
+        mine = [r for r in cold_runs if r["impl"] == impl]
+        if mine:
+            keys = [k for k in mine[0] if k.endswith("_ms")]
+            cold[impl] = {k: statistics.median(r[k] for r in mine) for k in keys}
+    cold_seconds = time.monotonic() - t0
+
     samples: dict[str, dict[str, list[float]]] = {}
     for r in runs:
         samples.setdefault(r["impl"], {}).setdefault(r["workload"], []).append(r["us_per_op"])
+        if r["workload"] == "linkinfo_dump" and r["check"].get("messages"):
+            samples[r["impl"]].setdefault(PER_MESSAGE, []).append(
+                r["us_per_op"] / r["check"]["messages"]
+            )
     medians = {
         impl: {w: statistics.median(v) for w, v in ws.items()} for impl, ws in samples.items()
     }
@@ -417,8 +645,25 @@ def main() -> int:
     if "C" in medians and "libnl_py" in medians:
         for line in table(medians, impls):
             log(line)
+    if "linkinfo_dump" in reference:
+        log(
+            f"W5: one ethtool linkinfo-get dump of {reference['linkinfo_dump']['messages']:,} "
+            "devices, every message decoded; per message = per dump / messages"
+        )
+    if "netdev_notify" in reference:
+        log(
+            "W6: receiving and decoding one netdev mgmt notification; "
+            f"{reference['netdev_notify']['notifications']:,} per cycle of {notify_pairs} "
+            "veth pairs created and deleted"
+        )
+    for (impl, workload), why in NOT_RUN.items():
+        if impl in impls and netns is not None:
+            log(f"{LABELS[workload]}, {impl}: not run ({why})")
     if mem is not None:
         for line in memory_lines(mem):
+            log(line)
+    if cold:
+        for line in cold_start_lines(cold, cold_samples):
             log(line)
     if "pyroute2" not in impls:
         log(f"pyroute2: {pyroute2_status}")
@@ -430,8 +675,8 @@ def main() -> int:
         log(f"warning: decoded something else than C: {line}")
     total = time.monotonic() - started
     log(
-        f"total {total:.1f} s (setup {setup_seconds:.1f} s, W4 {memory_seconds:.1f} s); "
-        f"load {loadavg()}"
+        f"total {total:.1f} s (setup {setup_seconds:.1f} s, W4 {memory_seconds:.1f} s, "
+        f"cold start {cold_seconds:.1f} s); load {loadavg()}"
     )
 
     report = {
@@ -444,16 +689,29 @@ def main() -> int:
         "kernel": platform.release(),
         "cpus": os.cpu_count(),
         "pyroute2": pyroute2_status,
+        "netns": {
+            "status": netns_status,
+            "name": netns,
+            "veth_pairs": netns_pairs_of(args) if netns is not None else 0,
+            "notify_pairs_per_cycle": notify_pairs,
+        },
         "iterations": {
-            impl: {w: max(5, n // divisor) for w, n in ws.items()}
+            impl: {w: iterations_for(impl, w, divisor) for w in ws}
             for impl, ws in ITERATIONS.items()
         },
         "runs": runs,
         "medians_us_per_op": medians,
+        "not_run": {f"{i} {w}": why for (i, w), why in NOT_RUN.items()},
         "memory": mem,
+        "cold_start": {"samples": cold_runs, "medians_ms": cold},
         "decode_mismatches": mismatches,
         "crashes": crashes,
-        "seconds": {"total": total, "setup": setup_seconds, "memory": memory_seconds},
+        "seconds": {
+            "total": total,
+            "setup": setup_seconds,
+            "memory": memory_seconds,
+            "cold_start": cold_seconds,
+        },
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1) + "\n")

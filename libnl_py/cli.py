@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from libnl_py import LIBNL_VERSION
-from libnl_py.attrs import AttributeEncoder
 from libnl_py.errors import NetlinkError, NotFoundError
-from libnl_py.genl import families as _families
 from libnl_py.genl.family import Family
-from libnl_py.genl.policy import AttrPolicy, FamilyPolicy, decode_by_policy
 from libnl_py.genl.socket import GenlSocket
-from libnl_py.genl.spec import SCALAR_KINDS, Attr, AttrSet, FamilySpec
-from libnl_py.message import GenlMessage
+from libnl_py.message import NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, GenlMessage
+from libnl_py.spec import registry as _specs
+from libnl_py.spec.codec import EncodeError, Typed
+from libnl_py.spec.model import INT_TYPES, OP_FLAGS, AttrSet, AttrSpec, FamilySpec
+from libnl_py.spec.policy import AttrPolicy, FamilyPolicy, spec_type
 
 __all__ = ["main"]
 
@@ -57,129 +57,219 @@ def family_json(family: Family) -> dict[str, Any]:
     }
 
 
+# GENL_* op flags as `family` prints them: YNL's words where YNL has one.
 _OP_FLAGS = ((0x01, "admin"), (0x02, "do"), (0x04, "dump"), (0x08, "policy"), (0x10, "uns-admin"))
+assert {bit for bit, _ in _OP_FLAGS} >= set(OP_FLAGS.values())
 
 
 def _op_flags(flags: int) -> str:
     return ",".join(name for bit, name in _OP_FLAGS if flags & bit) or "-"
 
 
-def _policy_json(table: dict[int, AttrPolicy], spec_set: AttrSet | None) -> list[dict[str, Any]]:
-    out = []
-    for attr_type in sorted(table):
-        entry = table[attr_type].to_dict()
-        named = spec_set.by_type.get(attr_type) if spec_set is not None else None
-        entry["name"] = named.name if named is not None else None
-        out.append(entry)
-    return out
-
-
 def policy_sets(policy: FamilyPolicy, spec: FamilySpec | None) -> dict[int, AttrSet]:
-    """Which attribute set of the definition each policy index describes."""
+    """Which attribute set of the spec each policy index describes."""
     if spec is None:
         return {}
     found: dict[int, AttrSet] = {}
     for op_id, forms in policy.ops.items():
-        try:
-            aset = spec.attribute_set(spec.command(op_id).attribute_set)
-        except (NotFoundError, KeyError):
+        op = spec.operation(op_id)
+        if op is None or op.attribute_set is None:
             continue
         for index in forms.values():
-            found.setdefault(index, aset)
+            found.setdefault(index, spec.attr_set(op.attribute_set))
     todo = list(found.items())
     while todo:
         index, aset = todo.pop()
         for attr_type, pol in policy.policies.get(index, {}).items():
-            attr = aset.by_type.get(attr_type)
-            if (
-                pol.policy is not None
-                and attr is not None
-                and attr.nested
-                and pol.policy not in found
-            ):
-                try:
-                    found[pol.policy] = spec.attribute_set(attr.nested)
-                except KeyError:
-                    continue
+            attr = aset.by_value.get(attr_type)
+            if pol.policy is None or attr is None or not attr.nested_attributes:
+                continue
+            if pol.policy not in found:
+                found[pol.policy] = spec.attr_set(attr.nested_attributes)
                 todo.append((pol.policy, found[pol.policy]))
     return found
 
 
+_COMPATIBLE = {
+    "binary": {"binary", "string"},
+    "nest": {"nest", "nest-type-value", "indexed-array", "sub-message"},
+    "indexed-array": {"indexed-array", "nest", "nest-type-value"},
+}
+
+
+def disagreement(attr: AttrSpec | None, pol: AttrPolicy) -> str | None:
+    """Why the spec's type of an attribute and the kernel's policy disagree, if they do."""
+    if attr is None:
+        return None
+    kernel = spec_type(pol)
+    if kernel is None or kernel == attr.type:
+        return None
+    if attr.type in _COMPATIBLE.get(kernel, ()):
+        return None
+    return f"spec says {attr.type}, kernel says {pol.kind}"
+
+
+def _policy_json(table: dict[int, AttrPolicy], spec_set: AttrSet | None) -> list[dict[str, Any]]:
+    out = []
+    for attr_type in sorted(table):
+        entry = table[attr_type].to_dict()
+        named = spec_set.by_value.get(attr_type) if spec_set is not None else None
+        entry["name"] = named.name if named is not None else None
+        entry["spec-type"] = named.type if named is not None else None
+        problem = disagreement(named, table[attr_type])
+        if problem is not None:
+            entry["disagreement"] = problem
+        out.append(entry)
+    return out
+
+
 def policies_json(policy: FamilyPolicy, spec: FamilySpec | None) -> dict[str, Any]:
-    ops = []
-    for op_id in sorted(policy.ops):
-        name = spec.command_names.get(op_id) if spec is not None else None
-        ops.append({"id": op_id, "name": name, **policy.ops[op_id]})
+    names = spec.command_names() if spec is not None else {}
+    ops = [
+        {"id": op_id, "name": names.get(op_id), **policy.ops[op_id]} for op_id in sorted(policy.ops)
+    ]
     sets = policy_sets(policy, spec)
-    tables = {}
-    for index in sorted(policy.policies):
-        tables[str(index)] = _policy_json(policy.policies[index], sets.get(index))
+    tables = {
+        str(index): _policy_json(policy.policies[index], sets.get(index))
+        for index in sorted(policy.policies)
+    }
     return {"ops": ops, "tables": tables}
 
 
 # -- attribute arguments ---------------------------------------------------------------
 
-_POLICY_KINDS = {
-    "u8": "u8",
-    "u16": "u16",
-    "u32": "u32",
-    "u64": "u64",
-    "s8": "s8",
-    "s16": "s16",
-    "s32": "s32",
-    "s64": "s64",
-    "uint": "uint",
-    "sint": "sint",
-    "string": "string",
-    "nul-string": "string",
-    "binary": "binary",
-    "flag": "flag",
-}
+_TRUE = ("1", "true", "yes", "on", "")
+_FALSE = ("0", "false", "no", "off")
+_KINDS = (*sorted(INT_TYPES), "be16", "be32", "be64", "string", "binary", "flag")
 
 
-def _convert(text: str, kind: str, what: str) -> Any:
-    if kind in SCALAR_KINDS:
-        try:
-            return int(text, 0)
-        except ValueError:
-            return text  # maybe an enum name; the definition decides
+def _typed(kind: str, text: Any, what: str) -> Typed:
+    """A ``NUM:KIND`` value: the caller's explicit type, for attributes nothing types."""
+    if kind not in _KINDS:
+        raise UsageError(f"{what}: unknown kind {kind!r} (one of {', '.join(_KINDS)})")
     if kind == "flag":
-        if text.lower() in ("1", "true", "yes", "on", ""):
-            return True
-        if text.lower() in ("0", "false", "no", "off"):
-            return False
-        raise UsageError(f"{what}: a flag takes true or false, not {text!r}")
-    if kind == "binary":
-        try:
-            return bytes.fromhex(text)
-        except ValueError:
-            raise UsageError(f"{what}: binary values are hex, not {text!r}") from None
+        return Typed(kind, _flag(text, what))
     if kind == "string":
+        return Typed(kind, str(text))
+    if kind == "binary":
+        return Typed(kind, _hex(text, what))
+    return Typed(kind, _number(text, what, kind))
+
+
+def _number(text: Any, what: str, kind: str = "integer") -> Any:
+    if isinstance(text, int):
         return text
-    raise UsageError(f"{what}: a {kind} attribute can only be given with --json-attrs")
+    try:
+        return int(str(text), 0)
+    except ValueError:
+        raise UsageError(f"{what}: {kind} needs an integer, not {text!r}") from None
 
 
-def _split_assignment(item: str) -> tuple[str, str | None, str]:
-    if "=" not in item:
-        raise UsageError(f"attribute {item!r}: expected ATTR=VALUE")
-    key, value = item.split("=", 1)
-    kind = None
-    if ":" in key:
-        key, kind = key.split(":", 1)
-    if not key:
-        raise UsageError(f"attribute {item!r}: empty attribute name")
-    return key, kind, value
+def _flag(text: Any, what: str) -> bool:
+    if isinstance(text, bool):
+        return text
+    if str(text).lower() in _TRUE:
+        return True
+    if str(text).lower() in _FALSE:
+        return False
+    raise UsageError(f"{what}: a flag takes true or false, not {text!r}")
 
 
-def build_attrs(
-    spec: FamilySpec | None,
-    set_name: str | None,
-    policy: dict[int, AttrPolicy] | None,
-    assignments: Sequence[str],
-    json_attrs: str | None,
-) -> bytes:
-    """Encode ATTR=VALUE arguments and --json-attrs, typed by definition or kernel policy."""
-    values: dict[Any, Any] = {}
+def _hex(text: Any, what: str) -> bytes:
+    try:
+        return bytes.fromhex(str(text))
+    except ValueError:
+        raise UsageError(f"{what}: binary values are hex, not {text!r}") from None
+
+
+def convert(spec: FamilySpec | None, aset: AttrSet | None, values: Any, where: str) -> Any:
+    """Command-line values (text or JSON) as the codec takes them, typed by the spec.
+
+    Keys are names or numbers, or ``NUM:KIND`` for an attribute nothing types;
+    integers may be decimal or ``0x`` hex text; binary is hex unless a display
+    hint reads it (addresses, MACs); nests are objects.
+    """
+    if not isinstance(values, dict):
+        raise UsageError(f"{where or 'attributes'}: expected an object of attributes")
+    out: dict[Any, Any] = {}
+    for key, value in values.items():
+        what = f"{where}.{key}" if where else str(key)
+        name, _, kind = str(key).partition(":")
+        if kind:
+            if not name.isdigit():
+                raise UsageError(f"attribute {key!r}: a type (NUM:KIND) needs a numeric attribute")
+            out[int(name)] = _typed(kind, value, what)
+            continue
+        attr = None
+        if aset is not None:
+            attr = aset.by_value.get(int(name)) if name.isdigit() else aset.by_name.get(name)
+        if attr is None:
+            if aset is not None and not name.isdigit():
+                known = ", ".join(a.name for a in aset.attributes if a.type != "unused")
+                raise UsageError(f"attribute {what!r} is not in {aset.name} (known: {known})")
+            raise UsageError(
+                f"attribute {what!r}: nothing types it here; give it as NUM:KIND=VALUE"
+                f" (KIND: {', '.join(_KINDS)})"
+            )
+        out[attr.name if not aset.numbered else attr.value] = _value(spec, attr, value, what)  # type: ignore[union-attr]
+    return out
+
+
+def _value(spec: FamilySpec | None, attr: AttrSpec, value: Any, what: str) -> Any:
+    if attr.multi_attr and isinstance(value, list):
+        return [_one(spec, attr, v, what) for v in value]
+    return _one(spec, attr, value, what)
+
+
+def _one(spec: FamilySpec | None, attr: AttrSpec, value: Any, what: str) -> Any:
+    kind = attr.type
+    if kind in INT_TYPES:
+        if isinstance(value, str) and (attr.enum or attr.display_hint):
+            try:
+                return int(value, 0)
+            except ValueError:
+                if (
+                    attr.enum
+                    and spec is not None
+                    and (spec.enum(attr.enum).is_flags or attr.enum_as_flags)
+                ):
+                    return [v for v in value.split(",") if v]
+                return value  # an enum name or an address: the codec decides
+        if isinstance(value, list):
+            return value  # flag names
+        return _number(value, what, kind)
+    if kind == "flag":
+        return _flag(value, what)
+    if kind == "string":
+        return str(value)
+    if kind == "binary":
+        if isinstance(value, (dict, list)):
+            return value  # a struct's members, or a C array
+        if attr.display_hint is not None and attr.display_hint != "hex":
+            return str(value)
+        return _hex(value, what)
+    if kind == "nest" and spec is not None and attr.nested_attributes:
+        return convert(spec, spec.attr_set(attr.nested_attributes), value, what)
+    if kind == "indexed-array" and isinstance(value, list):
+        if attr.sub_type == "nest" and spec is not None and attr.nested_attributes:
+            inner = spec.attr_set(attr.nested_attributes)
+            return [convert(spec, inner, v, what) for v in value]
+        return value
+    return value
+
+
+def _nest_assignment(values: dict[str, Any], path: list[str], text: str) -> None:
+    for part in path[:-1]:
+        inner = values.setdefault(part, {})
+        if not isinstance(inner, dict):
+            raise UsageError(f"attribute {'.'.join(path)}: {part} is not a nest")
+        values = inner
+    values[path[-1]] = text
+
+
+def parse_values(assignments: Sequence[str], json_attrs: str | None) -> dict[str, Any]:
+    """ATTR=VALUE arguments (``a.b=v`` into nests) merged into --json-attrs."""
+    values: dict[str, Any] = {}
     if json_attrs is not None:
         try:
             loaded = json.loads(json_attrs)
@@ -188,101 +278,27 @@ def build_attrs(
         if not isinstance(loaded, dict):
             raise UsageError("--json-attrs must be a JSON object")
         values.update(loaded)
-    explicit: list[tuple[int, str, Any]] = []
     for item in assignments:
-        key, kind, text = _split_assignment(item)
-        if kind is not None:
-            if not key.isdigit():
-                raise UsageError(f"attribute {key!r}: a type (NUM:KIND) needs a numeric attribute")
-            explicit.append((int(key), kind, _convert(text, kind, key)))
-            continue
-        attr = _spec_attr(spec, set_name, key)
-        if attr is not None:
-            values[attr.name] = _convert(text, attr.kind, key)
-        elif key.isdigit() and policy is not None and int(key) in policy:
-            kind_name = _POLICY_KINDS.get(policy[int(key)].kind)
-            if kind_name is None:
-                raise UsageError(f"attribute {key}: {policy[int(key)].kind} needs --json-attrs")
-            explicit.append((int(key), kind_name, _convert(text, kind_name, key)))
-        else:
-            raise UsageError(
-                f"attribute {key!r} is unknown here; give it as NUM:KIND=VALUE"
-                " (KIND: u8..u64, s8..s64, string, binary, flag)"
-            )
-    enc = AttributeEncoder()
-    if values:
-        if spec is not None and set_name is not None:
-            try:
-                data = spec.encode(set_name, _json_keys(values))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise UsageError(f"attributes: {exc}") from None
-            enc.put_raw(data)
-        else:
-            _encode_by_policy(enc, values, policy)
-    for attr_type, kind, value in explicit:
-        _encode_kind(enc, attr_type, kind, value)
-    try:
-        return enc.encode()
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"attributes: {exc}") from None
+        if "=" not in item:
+            raise UsageError(f"attribute {item!r}: expected ATTR=VALUE")
+        key, text = item.split("=", 1)
+        path = key.split(".")
+        if not all(path):
+            raise UsageError(f"attribute {item!r}: empty attribute name")
+        _nest_assignment(values, path, text)
+    return values
 
 
-def _json_keys(values: dict[Any, Any]) -> dict[Any, Any]:
-    return {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in values.items()}
-
-
-def _spec_attr(spec: FamilySpec | None, set_name: str | None, key: str) -> Attr | None:
-    if spec is None or set_name is None:
-        return None
-    aset = spec.attribute_set(set_name)
-    return aset.by_type.get(int(key)) if key.isdigit() else aset.by_name.get(key)
-
-
-def _encode_kind(enc: AttributeEncoder, attr_type: int, kind: str, value: Any) -> None:
-    if kind in SCALAR_KINDS:
-        getattr(enc, kind)(attr_type, value)  # a non-integer is the encoder's error
-    elif kind == "string":
-        enc.string(attr_type, str(value))
-    elif kind == "binary":
-        try:
-            data = value if isinstance(value, bytes) else bytes.fromhex(str(value))
-        except ValueError:
-            raise UsageError(f"attribute {attr_type}: binary needs hex, not {value!r}") from None
-        enc.binary(attr_type, data)
-    elif kind == "flag":
-        enc.flag(attr_type, bool(value))
-    else:
-        raise UsageError(f"attribute {attr_type}: unknown kind {kind!r}")
-
-
-def _encode_by_policy(
-    enc: AttributeEncoder, values: dict[Any, Any], policy: dict[int, AttrPolicy] | None
-) -> None:
-    for key, value in values.items():
-        if not str(key).isdigit():
-            raise UsageError(f"attribute {key!r}: this family has no definition; use numbers")
-        attr_type = int(key)
-        pol = (policy or {}).get(attr_type)
-        if isinstance(value, dict):
-            with enc.nested(attr_type):
-                _encode_by_policy(enc, value, None)
-            continue
-        if pol is None:
-            if isinstance(value, str):
-                enc.string(attr_type, value)
-            elif isinstance(value, bool):
-                enc.flag(attr_type, value)
-            elif isinstance(value, int):
-                enc.u32(attr_type, value)
-            else:
-                raise UsageError(f"attribute {attr_type}: cannot encode {value!r}")
-            continue
-        kind = _POLICY_KINDS.get(pol.kind)
-        if kind is None:
-            raise UsageError(
-                f"attribute {attr_type}: {pol.kind} attributes need a family definition"
-            )
-        _encode_kind(enc, attr_type, kind, value)
+def build_attrs(
+    spec: FamilySpec | None,
+    set_name: str | None,
+    assignments: Sequence[str],
+    json_attrs: str | None,
+) -> dict[Any, Any]:
+    """The request's attributes from the command line, ready for ``execute``."""
+    aset = spec.attr_set(set_name) if spec is not None and set_name is not None else None
+    converted: dict[Any, Any] = convert(spec, aset, parse_values(assignments, json_attrs), "")
+    return converted
 
 
 # -- output ------------------------------------------------------------------------------
@@ -293,20 +309,9 @@ def _print_json(value: Any, pretty: bool = True) -> None:
     sys.stdout.write("\n")
 
 
-def decode_message(
-    msg: GenlMessage,
-    spec: FamilySpec | None,
-    policy: FamilyPolicy | None,
-    dump: bool,
-) -> dict[str, Any]:
-    if spec is not None:
-        name = spec.command_name(msg.cmd)
-        attrs: dict[Any, Any] = spec.decode_message(msg)
-        return {"cmd": name if name is not None else msg.cmd, "attrs": attrs}
-    if policy is not None:
-        table = policy.for_command(msg.cmd, dump)
-        return {"cmd": msg.cmd, "attrs": decode_by_policy(msg.attrs, policy, table)}
-    return {"cmd": msg.cmd, "attrs": {a.type: a.payload.hex() for a in msg.attrs}}
+def decode_message(sock: GenlSocket, msg: GenlMessage) -> dict[str, Any]:
+    name = sock.operation_name(msg)
+    return {"cmd": name if name is not None else msg.cmd, "attrs": sock.decode(msg)}
 
 
 # -- subcommands -------------------------------------------------------------------------
@@ -341,13 +346,21 @@ def _print_table(rows: Sequence[Sequence[str]]) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
 
 
+def _socket(args: argparse.Namespace) -> GenlSocket:
+    try:
+        return GenlSocket(timeout=args.timeout, specs=args.spec or ())
+    except ValueError as exc:  # SpecError: a --spec file that is no spec
+        raise UsageError(f"--spec: {exc}") from None
+
+
 def cmd_family(args: argparse.Namespace) -> int:
-    with GenlSocket(timeout=args.timeout) as sock:
+    with _socket(args) as sock:
         family = sock.resolve_family(args.name)
         policy = sock.get_policy(family)
-    spec = _families.get(family.name)
+        spec = sock.spec_for(family)
     if args.json:
         out = family_json(family)
+        out["spec"] = spec.source if spec is not None else None
         out["policies"] = policies_json(policy, spec)
         _print_json(out)
         return 0
@@ -355,6 +368,7 @@ def cmd_family(args: argparse.Namespace) -> int:
         f"{family.name}: id {family.id:#06x}, version {family.version}, "
         f"hdrsize {family.hdrsize}, maxattr {family.maxattr}"
     )
+    print(f"spec: {spec.source if spec is not None else 'none (kernel policy only)'}")
     print("operations:")
     for op in family.operations:
         forms = policy.ops.get(op.id, {})
@@ -370,13 +384,18 @@ def cmd_family(args: argparse.Namespace) -> int:
         for attr_type, pol_entry in sorted(policy.policies[index].items()):
             limits = {k: v for k, v in pol_entry.to_dict().items() if k not in ("type", "kind")}
             extra = " ".join(f"{k}={v}" for k, v in limits.items())
-            attr = aset.by_type.get(attr_type) if aset is not None else None
+            attr = aset.by_value.get(attr_type) if aset is not None else None
             name = attr.name if attr is not None else "?"
-            print(f"  {attr_type:3d} {name:24s} {pol_entry.kind:12s} {extra}".rstrip())
+            typed = attr.type if attr is not None else "-"
+            problem = disagreement(attr, pol_entry)
+            note = f"  ! {problem}" if problem else ""
+            row = f"  {attr_type:3d} {name:24s} {typed:14s} {pol_entry.kind:12s} {extra}{note}"
+            print(row.rstrip())
     return 0
 
 
-def _command_id(spec: FamilySpec | None, family: Family, cmd: str) -> tuple[int, str | None]:
+def _command(spec: FamilySpec | None, family: Family, cmd: str) -> tuple[int, str | None]:
+    """(request id, attribute set) of a command given by name or number."""
     if cmd.isdigit() or cmd.startswith("0x"):
         try:
             cmd_id = int(cmd, 0)
@@ -384,59 +403,90 @@ def _command_id(spec: FamilySpec | None, family: Family, cmd: str) -> tuple[int,
             raise UsageError(f"command {cmd!r} is not a number") from None
         if not 0 <= cmd_id <= 255:
             raise UsageError(f"command {cmd_id} is out of range 0..255")
-        set_name = None
-        if spec is not None:
-            try:
-                set_name = spec.command(cmd_id).attribute_set
-            except NotFoundError:
-                set_name = None
-        return cmd_id, set_name
-    if spec is None:
-        raise UsageError(f"family {family.name!r} has no definition: give the command as a number")
-    try:
-        command = spec.command(cmd)
-    except NotFoundError as exc:
-        raise UsageError(exc.message) from None
-    return command.id, command.attribute_set
+        op = spec.operation(cmd_id) if spec is not None else None
+        return cmd_id, op.attribute_set if op is not None else None
+    op = spec.operation(cmd) if spec is not None else None
+    if spec is None or op is None or op.req_value is None:
+        if spec is None or spec.source == "policy":
+            raise UsageError(f"family {family.name!r} has no spec: give the command as a number")
+        calls = ", ".join(sorted(o.name for o in spec.operations if o.is_call))
+        raise UsageError(f"family {family.name!r} has no command {cmd!r} (known: {calls})")
+    return op.req_value, op.attribute_set
 
 
 def cmd_request(args: argparse.Namespace) -> int:
     dump = args.command == "dump"
-    with GenlSocket(timeout=args.timeout) as sock:
+    flags = 0
+    for option, bit in (
+        ("create", NLM_F_CREATE),
+        ("excl", NLM_F_EXCL),
+        ("replace", NLM_F_REPLACE),
+        ("append", NLM_F_APPEND),
+    ):
+        if getattr(args, option):
+            flags |= bit
+    with _socket(args) as sock:
         family = sock.resolve_family(args.family)
-        spec = _families.get(family.name)
-        cmd_id, set_name = _command_id(spec, family, args.cmd)
-        policy: FamilyPolicy | None = None
-        if spec is None or set_name is None:
-            try:
-                policy = sock.get_policy(family, cmd_id)
-            except NetlinkError:
-                policy = None
-        table = policy.for_command(cmd_id, dump) if policy is not None else None
-        payload = build_attrs(spec, set_name, table, args.attrs, args.json_attrs)
-        if dump:
-            replies = sock.dump(family, cmd_id, payload)
+        spec = sock.spec_or_policy(family)
+        cmd_id, set_name = _command(spec, family, args.cmd)
+        values = build_attrs(spec, set_name, args.attrs, args.json_attrs)
+        try:
+            run = sock.dump if dump else sock.execute
+            replies = run(family, cmd_id, values or None, flags=flags)
+        except (EncodeError, TypeError) as exc:
+            raise UsageError(f"attributes: {exc}") from None
+        if args.jsonl:
+            for msg in replies:
+                _print_json(decode_message(sock, msg), pretty=False)
         else:
-            replies = sock.execute(family, cmd_id, payload)
-        _print_json([decode_message(msg, spec, policy, dump) for msg in replies])
+            _print_json([decode_message(sock, msg) for msg in replies])
     return 0
+
+
+def cmd_specs(args: argparse.Namespace) -> int:
+    """Each family (the kernel's and those with a spec) and where its definition comes from."""
+    given = {}
+    for path in args.spec or ():
+        try:
+            given[_specs_load(path).name] = path
+        except ValueError as exc:
+            raise UsageError(f"--spec: {exc}") from None
+    sources = _specs.sources()
+    with GenlSocket(timeout=args.timeout) as sock:
+        kernel = {f.name for f in sock.list_families()}
+    rows = []
+    for name in sorted(kernel | set(sources) | set(given), key=str.lower):
+        source = given.get(name) or sources.get(name) or "policy only"
+        rows.append({"family": name, "in-kernel": name in kernel, "source": source})
+    if args.json:
+        _print_json(rows)
+        return 0
+    table = [("FAMILY", "KERNEL", "DEFINITION")]
+    table += [(str(r["family"]), "yes" if r["in-kernel"] else "-", str(r["source"])) for r in rows]
+    _print_table(table)
+    return 0
+
+
+def _specs_load(path: str) -> FamilySpec:
+    from libnl_py.spec.loader import load
+
+    return load(path)
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     sockets: list[tuple[GenlSocket, str]] = []
     try:
-        with GenlSocket(timeout=args.timeout) as resolver:
+        with _socket(args) as resolver:
             family = resolver.resolve_family(args.family)
         groups = args.groups or [g.name for g in family.groups]
         if not groups:
             raise NotFoundError(
                 function="monitor", message=f"family {family.name!r} has no multicast groups"
             )
-        spec = _families.get(family.name)
         # One socket per group: the group of each notification is then known
         # exactly (the kernel's sender address cannot name groups above 32).
         for name in groups:
-            sock = GenlSocket()
+            sock = _socket(args)
             sockets.append((sock, name))
             sock.join_group(family, family.group(name).id)
         deadline = None if args.duration is None else time.monotonic() + args.duration
@@ -450,12 +500,11 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
             if wait == 0.0:
                 break
-            ready = poller.poll(None if wait is None else wait * 1000)
+            ready = poller.poll(None if wait is None else min(wait * 1000, 2**31 - 1))
             for fd, _event in ready:
                 sock, name = by_fd[fd]
                 for msg in sock.poll_notifications():
-                    decoded = decode_message(msg, spec, None, False)
-                    line = {"family": family.name, "group": name, **decoded}
+                    line = {"family": family.name, "group": name, **decode_message(sock, msg)}
                     _print_json(line, pretty=False)
                     sys.stdout.flush()
                     printed += 1
@@ -499,6 +548,12 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="seconds to wait for the kernel (default 10)"
     )
+    parser.add_argument(
+        "--spec",
+        action="append",
+        metavar="FILE",
+        help="a YNL spec file (YAML or JSON) to use before any other; may repeat",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -519,17 +574,33 @@ def make_parser() -> argparse.ArgumentParser:
         p.add_argument("family")
         p.add_argument("cmd", help="command name (with a definition) or number")
         p.add_argument(
-            "attrs", nargs="*", metavar="ATTR=VALUE", help="attribute by name or NUM[:KIND]=VALUE"
+            "attrs",
+            nargs="*",
+            metavar="ATTR=VALUE",
+            help="attribute by name (a.b=VALUE inside nests) or NUM[:KIND]=VALUE",
         )
         p.add_argument(
             "--json-attrs", metavar="JSON", help="attributes as a JSON object (nests as objects)"
         )
         p.add_argument("--json", action="store_true", help="print JSON (always so here)")
+        p.add_argument("--jsonl", action="store_true", help="one JSON object per line")
+        for flag, text in (
+            ("create", "NLM_F_CREATE"),
+            ("excl", "NLM_F_EXCL"),
+            ("replace", "NLM_F_REPLACE"),
+            ("append", "NLM_F_APPEND"),
+        ):
+            p.add_argument(f"--{flag}", action="store_true", help=f"set {text}")
         p.set_defaults(run=cmd_request, parser=p)
+
+    p = sub.add_parser("specs", help="every family and where its definition comes from")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=cmd_specs, parser=p)
 
     p = sub.add_parser("monitor", help="print notifications as JSON lines")
     p.add_argument("family")
     p.add_argument("groups", nargs="*", metavar="GROUP", help="groups to join (default: all)")
+    p.add_argument("--json", action="store_true", help="print JSON lines (always so here)")
     p.add_argument("--count", type=_positive_int, help="exit after N notifications")
     # Its own dest: sharing "timeout" with the global option would let this
     # default (None) silently replace a global --timeout given before "monitor".

@@ -31,6 +31,10 @@ NLM_F_DUMP = lib.NLM_F_DUMP
 NLM_F_DUMP_INTR = lib.NLM_F_DUMP_INTR
 NLM_F_CAPPED = lib.NLM_F_CAPPED
 NLM_F_ACK_TLVS = lib.NLM_F_ACK_TLVS
+NLM_F_REPLACE = lib.NLM_F_REPLACE
+NLM_F_EXCL = lib.NLM_F_EXCL
+NLM_F_CREATE = lib.NLM_F_CREATE
+NLM_F_APPEND = lib.NLM_F_APPEND
 
 _NLMSGHDR = struct.Struct("=IHHII")
 _REQ_HDR = struct.Struct("=IHHIIBBH")  # nlmsghdr + genlmsghdr, what every request starts with
@@ -101,6 +105,8 @@ class ExtAck:
     attribute_names: tuple[str, ...] = ()
     missing_type: int | None = None
     missing_nest: int | None = None
+    missing_name: str | None = None
+    """The missing attribute's name, where the family's spec has one."""
     cookie: bytes | None = None
     policy: bytes | None = field(default=None, repr=False)
 
@@ -115,7 +121,7 @@ class ExtAck:
         elif self.offset is not None:
             parts.append(f"offending offset {self.offset}")
         if self.missing_type is not None:
-            parts.append(f"missing attribute {self.missing_type}")
+            parts.append(f"missing attribute {self.missing_name or self.missing_type}")
         return "; ".join(parts)
 
 
@@ -230,6 +236,11 @@ class GenlMessage:
         if attrs is None:
             attrs = self._attrs = Attributes(self._data, self._attrs_at, len(self._data))
         return attrs
+
+    @property
+    def attrs_offset(self) -> int:
+        """Where the attributes start in :attr:`data` (after the headers)."""
+        return self._attrs_at
 
     @property
     def data(self) -> bytes:

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import time
@@ -25,7 +24,6 @@ from conftest import (
     genl_ctrl_list,
     in_ci,
     ip,
-    parse_attrs,
     require_root,
 )
 
@@ -219,7 +217,9 @@ def test_family_nlctrl_json_has_the_kernel_policies() -> None:
     assert sorted(policies["tables"]) == sorted(str(i) for i in policy.policies)
     for index, table in policy.policies.items():
         got = policies["tables"][str(index)]
-        assert [{k: v for k, v in e.items() if k != "name"} for e in got] == [
+        # Beside the kernel's policy, the spec's own type of each attribute.
+        assert {e["name"]: e["spec-type"] for e in got}.get("family-name") in ("string", None)
+        assert [{k: v for k, v in e.items() if k not in ("name", "spec-type")} for e in got] == [
             table[t].to_dict() for t in sorted(table)
         ]
     for op_id in (lib.CTRL_CMD_GETFAMILY, lib.CTRL_CMD_GETPOLICY):
@@ -242,7 +242,7 @@ def test_family_nlctrl_human_output() -> None:
     assert first.startswith(f"nlctrl: id {lib.GENL_ID_CTRL:#06x}, version 2")
     lines = [line.split() for line in rest]
     assert ["3", "getfamily", "do,dump,policy"] in [cells[:3] for cells in lines]
-    assert ["2", "family-name", "nul-string", "max-length=15"] in lines
+    assert ["2", "family-name", "string", "nul-string", "max-length=15"] in lines
     assert ["groups:"] in lines and ["16", "notify"] in lines
 
 
@@ -265,7 +265,7 @@ def test_family_unknown_is_one_line() -> None:
 )
 def test_do_nlctrl_getfamily(args: tuple[str, ...]) -> None:
     (reply,) = run_json("do", "nlctrl", *args)
-    assert reply["cmd"] == "newfamily"
+    assert reply["cmd"] == "getfamily"  # the operation the reply answers
     assert reply["attrs"]["family-name"] == "nlctrl"
     assert reply["attrs"]["family-id"] == 16
     assert {op["id"] for op in reply["attrs"]["ops"]} == {
@@ -292,14 +292,14 @@ def test_do_ethtool_linkstate_get_nested_json_attrs() -> None:
     (reply,) = run_json(
         "do", "ethtool", "linkstate-get", "--json-attrs", '{"header": {"dev-name": "lo"}}'
     )
-    assert reply["cmd"] == "linkstate-get-reply"
+    assert reply["cmd"] == "linkstate-get"
     assert reply["attrs"]["header"] == {"dev-index": 1, "dev-name": "lo"}
     assert "link" in reply["attrs"]
 
 
-@pytest.mark.parametrize("attr", ["1={pid}", "1:u32={pid}", '--json-attrs={{"1": {pid}}}'])
-def test_do_taskstats_by_number(root: None, attr: str) -> None:
-    """A family without a definition: command and attributes by number, typed by the policy."""
+@pytest.mark.parametrize("attr", ["1={pid}", "pid={pid}", '--json-attrs={{"1": {pid}}}'])
+def test_do_taskstats_by_number_or_name(root: None, attr: str) -> None:
+    """TASKSTATS by its built-in spec: numbers and names alike, struct taskstats by field."""
     taskstats = require_family("TASKSTATS")
     with GenlSocket(timeout=5) as sock:
         policy = sock.get_policy(taskstats)
@@ -307,11 +307,18 @@ def test_do_taskstats_by_number(root: None, attr: str) -> None:
     assert table is not None and table[TASKSTATS_CMD_ATTR_PID].kind == "u32"
     pid = os.getpid()
     (reply,) = run_json("do", "TASKSTATS", str(TASKSTATS_CMD_GET), attr.format(pid=pid))
-    assert reply["cmd"] == TASKSTATS_CMD_NEW
-    assert all(key.isdigit() for key in reply["attrs"]), reply["attrs"]
-    # The reply's attribute has no policy (replies are not validated): raw hex.
-    aggregate = parse_attrs(bytes.fromhex(reply["attrs"][str(TASKSTATS_TYPE_AGGR_PID)]))
-    assert aggregate[TASKSTATS_TYPE_PID] == struct.pack("=I", pid)
+    assert reply["cmd"] == "new"  # TASKSTATS_CMD_NEW answers TASKSTATS_CMD_GET
+    aggregate = reply["attrs"]["aggr-pid"]
+    assert aggregate["pid"] == pid
+    assert aggregate["stats"]["ac_pid"] == pid
+
+
+def test_do_by_number_with_an_explicit_kind(root: None) -> None:
+    """NUM:KIND types what no spec or policy does; it goes out as given."""
+    require_family("TASKSTATS")
+    pid = os.getpid()
+    (reply,) = run_json("do", "TASKSTATS", "1", f"1:u32={pid}")
+    assert reply["attrs"]["aggr-pid"]["pid"] == pid
 
 
 # -- monitor ------------------------------------------------------------------------------------
@@ -451,7 +458,7 @@ def test_monitor_timeout_is_apart_from_the_global_timeout() -> None:
         (("do", "nlctrl", "getfamily", "1:u99=3"), 2, "u99"),
         (("do", "nlctrl", "300"), 2, "300"),
         (("do", "TASKSTATS", "1", "1=abc"), 2, "u32"),
-        (("do", "TASKSTATS", "get"), 2, "number"),
+        (("do", "TASKSTATS", "nosuch"), 2, "known: cgroupstats-get, get"),
         (("monitor", "nlctrl", "--count", "0"), 2, "--count"),
         (("monitor", "nlctrl", "no-such-group", "--timeout", "1"), 1, "no-such-group"),
         (("frobnicate",), 2, "frobnicate"),
@@ -547,12 +554,13 @@ def test_family_json_names_ops_by_their_request_names() -> None:
     assert names[13] == "privflags-get"
 
 
-def test_bad_hex_for_a_binary_policy_attribute_is_a_usage_error() -> None:
+def test_bad_hex_for_an_untyped_binary_attribute_is_a_usage_error() -> None:
     from libnl_py.cli import UsageError, build_attrs
-    from libnl_py.genl.policy import AttrPolicy
+    from libnl_py.spec.codec import Typed
 
     with pytest.raises(UsageError) as info:
-        build_attrs(None, None, {1: AttrPolicy(1, "binary")}, [], '{"1": "zz"}')
-    assert str(info.value) == "attribute 1: binary needs hex, not 'zz'"
-    data = build_attrs(None, None, {1: AttrPolicy(1, "binary")}, [], '{"1": "0aff"}')
-    assert data == struct.pack("=HH", 6, 1) + b"\x0a\xff\0\0"
+        build_attrs(None, None, [], '{"1:binary": "zz"}')
+    assert str(info.value) == "1:binary: binary values are hex, not 'zz'"
+    assert build_attrs(None, None, [], '{"1:binary": "0aff"}') == {1: Typed("binary", b"\n\xff")}
+    with pytest.raises(UsageError, match="nothing types it here"):
+        build_attrs(None, None, ["1=5"], None)

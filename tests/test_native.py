@@ -23,7 +23,7 @@ from libnl_py._ffi import ffi, native
 from libnl_py.attrs import AttributeEncoder, Attributes, MalformedAttributesError
 from libnl_py.bindings import genl as _g
 from libnl_py.errors import ParseError
-from libnl_py.genl import GenlSocket, families
+from libnl_py.genl import GenlSocket
 from libnl_py.genl.family import (
     Family,
     MulticastGroup,
@@ -38,6 +38,7 @@ from libnl_py.message import (
     pack_genl_request,
     split_datagram,
 )
+from libnl_py.spec import registry as families
 from libnl_py.testing import FakePeer
 
 NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid

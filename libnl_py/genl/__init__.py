@@ -1,18 +1,14 @@
-"""Generic netlink: :class:`GenlSocket`, families, groups, family definitions."""
+"""Generic netlink: :class:`GenlSocket`, families, groups; specs are :mod:`libnl_py.spec`."""
 
 from __future__ import annotations
 
 from libnl_py.genl.family import Family, MulticastGroup, Operation, family_from_message
 from libnl_py.genl.socket import DEFAULT_TIMEOUT, GenlSocket, OverrunError
-from libnl_py.genl.spec import Attr, AttrSet, Command, Enum, FamilySpec
 from libnl_py.message import ExtAck, GenlMessage
+from libnl_py.spec import FamilySpec, Typed
 
 __all__ = [
     "DEFAULT_TIMEOUT",
-    "Attr",
-    "AttrSet",
-    "Command",
-    "Enum",
     "ExtAck",
     "Family",
     "FamilySpec",
@@ -21,5 +17,6 @@ __all__ = [
     "MulticastGroup",
     "Operation",
     "OverrunError",
+    "Typed",
     "family_from_message",
 ]

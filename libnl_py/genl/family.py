@@ -14,8 +14,8 @@ from libnl_py._ffi import lib, native
 from libnl_py.attrs import Attribute, Attributes
 from libnl_py.bindings import genl as _g
 from libnl_py.errors import NotFoundError, ParseError
-from libnl_py.genl import families as _families
 from libnl_py.message import NLMSG_HDRLEN, GenlMessage, MalformedMessageError, split_datagram
+from libnl_py.spec import registry as _specs
 
 __all__ = [
     "Family",
@@ -175,7 +175,7 @@ def family_from_attrs(attrs: Attributes, op_names: Mapping[int, str] | None = No
     family_id = _need(attrs, lib.CTRL_ATTR_FAMILY_ID, "CTRL_ATTR_FAMILY_ID").u16()
     name = _need(attrs, lib.CTRL_ATTR_FAMILY_NAME, "CTRL_ATTR_FAMILY_NAME").string()
     if op_names is None and ops:
-        op_names = _families.command_names(name)
+        op_names = _specs.command_names(name)
     names = op_names or {}
     return Family(
         id=family_id,
@@ -190,5 +190,5 @@ def family_from_attrs(attrs: Attributes, op_names: Mapping[int, str] | None = No
 
 # The C decoder builds these classes, naming operations from the registry.
 native.configure_families(
-    Family, Operation, MulticastGroup, _families.command_names_cache, _families.command_names
+    Family, Operation, MulticastGroup, _specs.command_names_cache, _specs.command_names
 )

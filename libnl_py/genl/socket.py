@@ -33,7 +33,7 @@ import select
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Callable, Union
 
 from libnl_py._ffi import lib
@@ -50,10 +50,7 @@ from libnl_py.errors import (
     error_for,
     from_errno,
 )
-from libnl_py.genl import families as _families
 from libnl_py.genl.family import Family, decode_batch, family_from_bytes
-from libnl_py.genl.policy import FamilyPolicy, parse_policy_dump
-from libnl_py.genl.spec import AttrSet, FamilySpec
 from libnl_py.message import (
     GENL_HDRLEN,
     NLM_F_ACK,
@@ -74,6 +71,11 @@ from libnl_py.message import (
     split_datagram,
 )
 from libnl_py.socket import Socket
+from libnl_py.spec import registry as _specs
+from libnl_py.spec.codec import Codec
+from libnl_py.spec.loader import Catalog
+from libnl_py.spec.model import AttrSet, FamilySpec, Operation
+from libnl_py.spec.policy import FamilyPolicy, parse_policy_dump, spec_from_policy
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -138,6 +140,7 @@ class _Request:
     """One request in flight: what it sent and what came back."""
 
     __slots__ = (
+        "catalog",
         "cmd",
         "data",
         "done",
@@ -181,9 +184,26 @@ class _Request:
         self.interrupted = False
         self.error: BaseException | None = None
         self.on_done: Callable[[_Request], None] | None = None
+        self.catalog: Catalog | None = None  # the socket's own specs, if it was given any
+
+    def spec(self) -> FamilySpec | None:
+        """The spec of the request's family (looked up on error only: off the hot path)."""
+        if self.family_name is None:
+            return None
+        try:
+            found = self.catalog.find(self.family_name) if self.catalog is not None else None
+            return found if found is not None else _specs.get(self.family_name)
+        except Exception:  # a broken spec file: errors are still reported, without names
+            return None  # (this runs while routing, which must not stop half-way)
 
     def describe(self) -> str:
-        """What the request was, for error messages."""
+        """What the request was, for error messages: by names where a spec has them."""
+        spec = self.spec()
+        op = spec.operation(self.cmd) if spec is not None else None
+        if op is not None:
+            return f"{spec.name} {op.name}"  # type: ignore[union-attr]
+        if self.family_name is not None:
+            return f"{self.what} {self.family_name} cmd {self.cmd}"
         return f"{self.what} family {self.family_id} cmd {self.cmd}"
 
 
@@ -204,6 +224,7 @@ class GenlSocket(Socket):
     __slots__ = (
         "_batch",
         "_by_id",
+        "_catalog",
         "_cond",
         "_families",
         "_groups",
@@ -211,6 +232,7 @@ class GenlSocket(Socket):
         "_notifications",
         "_peer",
         "_pending",
+        "_policy_specs",
         "_polling",
         "_port",
         "_sleepers",
@@ -229,8 +251,14 @@ class GenlSocket(Socket):
         local_port: int = 0,
         peer_port: int = 0,
         rcvbuf: int | None = DEFAULT_RCVBUF,
+        specs: Iterable[str | os.PathLike[str] | FamilySpec] = (),
     ) -> None:
         super().__init__()
+        # The caller's specs come before every other source (see libnl_py.spec.loader).
+        self._catalog = (
+            Catalog(specs, search_path="", builtin=False, system=False) if specs else None
+        )
+        self._policy_specs: dict[str, FamilySpec | None] = {}
         self.timeout = timeout if timeout is DEFAULT_TIMEOUT else _b.checked_timeout(timeout)
         self._pending: dict[int, _Request] = {}
         # Notifications in arrival order; an OverrunError marks where some were lost.
@@ -402,16 +430,51 @@ class GenlSocket(Socket):
         resolved = self._family(family)
         return resolved.id, resolved.version, resolved.hdrsize, resolved.name
 
-    def spec_for(self, family_id: int) -> FamilySpec | None:
-        """The definition used to decode messages of ``family_id``, if one is known.
+    def spec_for(self, family: FamilyRef) -> FamilySpec | None:
+        """The spec that names ``family``'s operations and attributes, if one is known.
 
-        Definitions are looked up by the family's name each time, so one
-        registered with :func:`libnl_py.genl.families.register` applies at once.
+        ``family`` is a name, a :class:`Family` or an id this socket has
+        resolved. Specs given to this socket come first, then
+        :func:`libnl_py.spec.registry.get` (registered, ``LIBNL_PY_SPEC_PATH``,
+        built-in, the system's). Looked up each time, so a spec registered
+        later applies at once.
         """
-        known = self._by_id.get(family_id)
-        if known is not None:
-            return _families.get(known.name)
-        return _families.get("nlctrl") if family_id == _GENL_ID_CTRL else None
+        if isinstance(family, Family):
+            name: str | None = family.name
+        elif isinstance(family, str):
+            name = family
+        else:
+            known = self._by_id.get(family)
+            name = (
+                known.name if known is not None else ("nlctrl" if family == _GENL_ID_CTRL else None)
+            )
+        return self._spec(name) if name is not None else None
+
+    def _spec(self, name: str) -> FamilySpec | None:
+        if self._catalog is not None:
+            found = self._catalog.find(name)
+            if found is not None:
+                return found
+        return _specs.get(name)
+
+    def spec_or_policy(self, family: FamilyRef) -> FamilySpec | None:
+        """:meth:`spec_for`, else a spec made from the kernel's policy (``source == "policy"``)."""
+        spec = self.spec_for(family)
+        if spec is None and not isinstance(family, int):
+            resolved = self._family(family)
+            spec = self._policy_spec(resolved.name, resolved)
+        return spec
+
+    def _policy_spec(self, name: str, family: object) -> FamilySpec | None:
+        """A spec made from the kernel's policy, for a family no spec describes (cached)."""
+        if name in self._policy_specs:
+            return self._policy_specs[name]
+        try:
+            spec: FamilySpec | None = spec_from_policy(name, self.get_policy(name))
+        except NetlinkError:
+            spec = None  # no policy to be had (a peer that is no kernel, say)
+        self._policy_specs[name] = spec
+        return spec
 
     # -- requests --------------------------------------------------------------
 
@@ -483,46 +546,70 @@ class GenlSocket(Socket):
         raise AssertionError("unreachable")
 
     def _encode(
-        self, name: str | None, cmd: int | str, attrs: RequestAttrs, family: object
-    ) -> tuple[int, bytes]:
+        self, name: str | None, cmd: int | str, attrs: RequestAttrs, family: object, dump: bool
+    ) -> tuple[int, bytes, bytes | None]:
+        """(cmd id, attributes, fixed header or None) of a request."""
         if type(cmd) is int and 0 <= cmd <= 0xFF:  # the common case, first
             if type(attrs) is bytes:
-                return cmd, attrs
+                return cmd, attrs, None
             if type(attrs) is AttributeEncoder:
-                return cmd, attrs.encode()
+                return cmd, attrs.encode(), None
             if attrs is None:
-                return cmd, b""
-        spec = _families.get(name) if name is not None else None
-        command = None
+                return cmd, b"", None
+        spec = self._spec(name) if name is not None else None
         if isinstance(cmd, str):
             if spec is None:
                 raise NotFoundError(
                     function="execute",
-                    message=f"command {cmd!r} given by name, but family {family!r}"
-                    " has no definition",
+                    message=f"command {cmd!r} given by name, but no spec describes"
+                    f" family {family!r} (give the command as a number)",
                 )
-            command = spec.command(cmd)
-            cmd_id = command.id
+            op = spec.operation(cmd)
+            if op is None or op.req_value is None:
+                calls = sorted(o.name for o in spec.operations if o.is_call)
+                raise NotFoundError(
+                    function="execute",
+                    message=f"family {spec.name!r} has no operation {cmd!r}"
+                    f" (known: {', '.join(calls)})",
+                )
+            cmd_id = op.req_value
         else:
             cmd_id = _b.checked_uint(cmd, "cmd", 0xFF)
         if attrs is None:
-            return cmd_id, b""
+            return cmd_id, b"", None
         if isinstance(attrs, AttributeEncoder):
-            return cmd_id, attrs.encode()
+            return cmd_id, attrs.encode(), None
         if isinstance(attrs, (bytes, bytearray, memoryview)):
-            return cmd_id, bytes(attrs)
-        if isinstance(attrs, Mapping):
-            if spec is None:
+            return cmd_id, bytes(attrs), None
+        if not isinstance(attrs, Mapping):
+            raise TypeError(
+                f"attrs must be bytes, an AttributeEncoder or a mapping, not {type(attrs).__name__}"
+            )
+        op = spec.operation(cmd_id) if spec is not None else None
+        if op is None and name is not None:
+            # No spec knows this command: type it as the kernel validates it.
+            policy = self._policy_spec(name, family)
+            if policy is not None:
+                spec, op = policy, policy.operation(cmd_id)
+        if spec is None or op is None or op.attribute_set is None:
+            if all(isinstance(k, int) for k in attrs):
+                spec = spec or _UNTYPED
+                op = _UNTYPED_OP
+            else:
                 raise NotFoundError(
                     function="execute",
-                    message=f"attributes given by name, but family {family!r} has no definition",
+                    message=f"attributes given by name, but no spec or policy describes"
+                    f" family {family!r} cmd {cmd_id}",
                 )
-            if command is None:
-                command = spec.command(cmd_id)
-            return cmd_id, spec.encode(command.attribute_set, attrs)
-        raise TypeError(
-            f"attrs must be bytes, an AttributeEncoder or a mapping, not {type(attrs).__name__}"
-        )
+        codec = _specs.codec_for(spec)
+        values = dict(attrs)
+        fixed = None
+        if op.fixed_header is not None:
+            header_spec = spec.struct(op.fixed_header)
+            fields = {m.name: values.pop(m.name) for m in header_spec.members if m.name in values}
+            fixed = codec.encode_header(op.fixed_header, fields)
+        assert op.attribute_set is not None
+        return cmd_id, codec.encode(op.attribute_set, values), fixed
 
     def _send(
         self,
@@ -535,7 +622,9 @@ class GenlSocket(Socket):
         what: str,
     ) -> tuple[_Request | None, list[Any]]:
         family_id, default_version, hdrsize, name = self._target(family)
-        cmd_id, payload = self._encode(name, cmd, attrs, family)
+        cmd_id, payload, fixed = self._encode(name, cmd, attrs, family, what == "dump")
+        if fixed is not None and not header:
+            header = fixed
         if type(flags) is not int or not 0 <= flags <= _b.U16_MAX:
             flags = _b.checked_uint(flags, "flags", _b.U16_MAX)
         flags |= NLM_F_REQUEST
@@ -586,6 +675,7 @@ class GenlSocket(Socket):
                 return None, self._batch.replies(desc, GenlMessage, hdrsize)
             req = _Request(seq, dump, family_id, cmd, body, hdrsize, name, what)
             req.families = families
+            req.catalog = self._catalog
             self._pending[seq] = req
             try:
                 self._pump(req, first=(result, desc))
@@ -914,6 +1004,8 @@ class GenlSocket(Socket):
                 path = tuple(attribute_path(req.data, body_offset, req.hdrsize))
                 names = _attribute_names(req, path)
                 ext_ack = dataclasses.replace(ext_ack, attribute_path=path, attribute_names=names)
+        if ext_ack is not None and ext_ack.missing_type is not None:
+            ext_ack = dataclasses.replace(ext_ack, missing_name=_missing_name(req, ext_ack))
         exc = from_errno(error, req.describe())
         if ext_ack is not None:
             detail = ext_ack.describe()
@@ -1008,13 +1100,34 @@ class GenlSocket(Socket):
                 return
 
     def decode(self, msg: GenlMessage) -> dict[Any, Any]:
-        """Decode a message by its family's definition; by attribute number otherwise."""
+        """A message as plain Python values, named by its family's spec.
+
+        Without a spec, the kernel's policy types the attributes (fetched once
+        per family); what neither knows stays bytes under its attribute number.
+        A message with a sequence number is taken for a reply, one without for
+        a notification (families number the two apart).
+        """
         if not isinstance(msg, GenlMessage):
             raise TypeError(f"decode() takes a GenlMessage, not {type(msg).__name__}")
-        spec = self.spec_for(msg.family_id)
-        if spec is not None:
-            return spec.decode_message(msg)
-        return {attr.type: attr.payload for attr in msg.attrs}
+        codec = self._codec_for(msg.family_id)
+        _op, values = codec.decode_message(
+            msg.data, msg.attrs_offset, msg.header, msg.cmd, reply=msg.seq != 0
+        )
+        return values
+
+    def operation_name(self, msg: GenlMessage) -> str | None:
+        """The name of what ``msg`` is (its operation, notification or event), if a spec knows."""
+        spec = self._codec_for(msg.family_id).spec
+        op = spec.received(msg.cmd, reply=msg.seq != 0)
+        return op.name if op is not None else None
+
+    def _codec_for(self, family_id: int) -> Codec:
+        spec = self.spec_for(family_id)
+        if spec is None:
+            known = self._by_id.get(family_id)
+            if known is not None:
+                spec = self._policy_spec(known.name, known)
+        return _specs.codec_for(spec if spec is not None else _UNTYPED)
 
     # -- state -----------------------------------------------------------------
 
@@ -1111,25 +1224,37 @@ def _fix_dump_only_op(policy: FamilyPolicy, family: Family) -> None:
 
 
 def _attribute_names(req: _Request, path: tuple[int, ...]) -> tuple[str, ...]:
-    if req.family_name is None or not path:
+    spec = req.spec()
+    if spec is None or not path:
+        return ()
+    op = spec.operation(req.cmd)
+    if op is None or op.attribute_set is None:
         return ()
     try:
-        spec = _families.get(req.family_name)
-    except Exception:  # a broken definition: the error message goes without names
-        return ()  # (this runs while routing, which must not stop half-way)
-    if spec is None:
+        return _specs.codec_for(spec).attribute_names(op.attribute_set, path)
+    except (KeyError, ValueError):  # a broken spec: the error goes without names
         return ()
-    try:
-        aset: AttrSet | None = spec.attribute_set(spec.command(req.cmd).attribute_set)
-    except (NetlinkError, KeyError):
-        return ()
-    names = []
-    for attr_type in path:
-        attr = aset.by_type.get(attr_type) if aset is not None else None
-        if attr is None:
-            names.append(str(attr_type))
-            aset = None
-            continue
-        names.append(attr.name)
-        aset = spec.attribute_set(attr.nested) if attr.nested and attr.kind == "nest" else None
-    return tuple(names)
+
+
+def _missing_name(req: _Request, ext_ack: ExtAck) -> str | None:
+    """The name of the attribute the kernel says is missing (in the nest it points at)."""
+    path: tuple[int, ...] = ()
+    if ext_ack.missing_nest is not None:
+        body_offset = ext_ack.missing_nest - NLMSG_HDRLEN - GENL_HDRLEN
+        if body_offset < req.hdrsize:
+            return None
+        path = tuple(attribute_path(req.data, body_offset, req.hdrsize))
+    assert ext_ack.missing_type is not None
+    names = _attribute_names(req, (*path, ext_ack.missing_type))
+    return names[-1] if names and not names[-1].isdigit() else None
+
+
+# Attributes no spec or policy types: decoded under their numbers, as bytes.
+_UNTYPED = FamilySpec(
+    name="(untyped)",
+    protocol="genetlink",
+    attribute_sets={"attrs": AttrSet("attrs", (), numbered=True)},
+    operations=(),
+    source="none",
+)
+_UNTYPED_OP = Operation("(untyped)", None, None, "attrs", frozenset({"do"}))

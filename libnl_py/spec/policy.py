@@ -12,10 +12,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from libnl_py._ffi import lib
-from libnl_py.attrs import Attribute, Attributes, MalformedAttributesError
+from libnl_py.attrs import Attributes
 from libnl_py.message import GenlMessage
+from libnl_py.spec.model import AttrSet, AttrSpec, FamilySpec, Operation
 
-__all__ = ["ATTR_TYPE_NAMES", "AttrPolicy", "FamilyPolicy", "decode_by_policy", "parse_policy_dump"]
+__all__ = [
+    "ATTR_TYPE_NAMES",
+    "AttrPolicy",
+    "FamilyPolicy",
+    "parse_policy_dump",
+    "policy_set_name",
+    "spec_from_policy",
+    "spec_type",
+]
 
 # enum netlink_attribute_type (<linux/netlink.h>); SINT and UINT since Linux 6.8.
 ATTR_TYPE_NAMES = {
@@ -139,37 +148,89 @@ def parse_policy_dump(messages: Iterable[GenlMessage], family_id: int) -> Family
     return result
 
 
-def _value(attr: Attribute, pol: AttrPolicy | None, policy: FamilyPolicy, depth: int) -> Any:
-    kind = pol.kind if pol is not None else None
-    try:
-        if kind in ("u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "uint", "sint"):
-            return getattr(attr, kind)()
-        if kind in ("string", "nul-string"):
-            return attr.string()
-        if kind == "flag":
-            return True
-        if kind == "nested" and pol is not None and pol.policy is not None and depth < 32:
-            return decode_by_policy(
-                attr.nested(), policy, policy.policies.get(pol.policy), depth + 1
+_POLICY_TYPES = {
+    "u8": "u8",
+    "u16": "u16",
+    "u32": "u32",
+    "u64": "u64",
+    "s8": "s8",
+    "s16": "s16",
+    "s32": "s32",
+    "s64": "s64",
+    "uint": "uint",
+    "sint": "sint",
+    "flag": "flag",
+    "binary": "binary",
+    "string": "string",
+    "nul-string": "string",
+    "bitfield32": "bitfield32",
+}
+
+
+def spec_type(pol: AttrPolicy) -> str | None:
+    """The YNL type of a policy entry (``nested`` -> ``nest``), or None if it names none."""
+    if pol.kind == "nested":
+        return "nest" if pol.policy is not None else "binary"
+    if pol.kind == "nested-array":
+        return "indexed-array" if pol.policy is not None else "binary"
+    return _POLICY_TYPES.get(pol.kind)
+
+
+def policy_set_name(index: int) -> str:
+    return f"policy-{index}"
+
+
+def spec_from_policy(name: str, policy: FamilyPolicy) -> FamilySpec:
+    """A spec made from the kernel's policies: every attribute under its number, typed.
+
+    For a family no spec describes: requests are typed as the kernel validates
+    them, and messages decode under attribute numbers (the one shape of
+    attributes without names). Each policy table is a set ``policy-N``; each
+    op's request and reply use its do policy (its dump policy for a dump-only op).
+    """
+    sets = {}
+    for index, table in policy.policies.items():
+        attrs = []
+        for attr_type, pol in sorted(table.items()):
+            kind = spec_type(pol)
+            if kind is None:
+                continue
+            nested = None
+            if kind in ("nest", "indexed-array") and pol.policy is not None:
+                nested = policy_set_name(pol.policy)
+                if pol.policy not in policy.policies:
+                    kind, nested = "binary", None
+            attrs.append(
+                AttrSpec(
+                    name=str(attr_type),
+                    value=attr_type,
+                    type=kind,
+                    nested_attributes=nested,
+                    sub_type="nest" if kind == "indexed-array" else None,
+                )
             )
-        if kind == "nested-array" and pol is not None and depth < 32:
-            inner = policy.policies.get(pol.policy) if pol.policy is not None else None
-            return [decode_by_policy(e.nested(), policy, inner, depth + 1) for e in attr.nested()]
-    except MalformedAttributesError:
-        pass
-    return attr.payload.hex()
-
-
-def decode_by_policy(
-    attrs: Attributes,
-    policy: FamilyPolicy,
-    table: dict[int, AttrPolicy] | None,
-    depth: int = 0,
-) -> dict[int, Any]:
-    """Attributes by number, typed by the kernel's policy; unknown or untyped ones as hex."""
-    pols = table or {}
-    found: dict[int, list[Any]] = {}
-    for attr in attrs:
-        found.setdefault(attr.type, []).append(_value(attr, pols.get(attr.type), policy, depth))
-    # An attribute that repeats becomes the list of its values.
-    return {t: values[0] if len(values) == 1 else values for t, values in found.items()}
+        set_name = policy_set_name(index)
+        sets[set_name] = AttrSet(set_name, tuple(attrs), numbered=True)
+    ops = []
+    for cmd, forms in sorted(policy.ops.items()):
+        op_index = forms.get("do", forms.get("dump"))
+        modes = frozenset(k for k in ("do", "dump") if k in forms)
+        ops.append(
+            Operation(
+                name=str(cmd),
+                req_value=cmd,
+                rsp_value=cmd,
+                attribute_set=policy_set_name(op_index) if op_index is not None else None,
+                modes=modes or frozenset({"do"}),
+            )
+        )
+    if not policy.ops and 0 in policy.policies:
+        # One policy for every op: the family reports only index 0.
+        sets.setdefault(policy_set_name(0), AttrSet(policy_set_name(0), (), numbered=True))
+    return FamilySpec(
+        name=name,
+        protocol="genetlink",
+        attribute_sets=sets,
+        operations=tuple(ops),
+        source="policy",
+    )

@@ -1,0 +1,930 @@
+"""One table-driven codec for every spec: Python values to attributes and back.
+
+:class:`Codec` compiles a :class:`~libnl_py.spec.model.FamilySpec` once into
+per-set tables (attribute number -> name, reader), so decoding walks a
+message's attributes without building an object per attribute. Every YNL
+type is handled: integers with byte order (``uint``/``sint`` 4 or 8 bytes),
+``string``, ``binary`` (raw, a ``struct``, a C array by ``sub-type``, or a
+display hint), ``flag``, ``bitfield32``, ``nest``, ``multi-attr``,
+``indexed-array``, ``nest-type-value``, ``sub-message`` with its selector,
+and fixed headers. Enums decode to names and flags to lists of names; both
+are accepted back, as are numbers. Display hints decode to text (``ipv4``,
+``ipv6``, ``ipv4-or-v6``, ``mac``, ``fddi``, ``uuid``) and text or
+:mod:`ipaddress` objects encode wherever the wire form fits.
+
+Shapes of what a spec does not know, the same everywhere:
+
+* an attribute number a set lacks decodes under its number (an ``int`` key)
+  as bytes, or as the kernel's policy types it when a fallback is given;
+* on encoding, a number a set lacks takes only bytes (or an explicit
+  :class:`Typed` value): a guessed type is never put on the wire.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from libnl_py.attrs import NLA_TYPE_MASK, AttributeEncoder, MalformedAttributesError
+from libnl_py.spec.model import (
+    INT_TYPES,
+    AttrSet,
+    AttrSpec,
+    EnumSet,
+    FamilySpec,
+    Operation,
+    Struct,
+)
+
+__all__ = [
+    "Codec",
+    "EncodeError",
+    "EncodeTypeError",
+    "Typed",
+    "UnknownAttributeError",
+    "decode_scalar_kind",
+    "encode_kind",
+]
+
+_HDR = struct.Struct("=HH")
+_BITFIELD = struct.Struct("=II")
+_FORMATS = {
+    "u8": "B",
+    "u16": "H",
+    "u32": "I",
+    "u64": "Q",
+    "s8": "b",
+    "s16": "h",
+    "s32": "i",
+    "s64": "q",
+}
+_RANGES = {
+    kind: (
+        (-(1 << (8 * struct.calcsize(c) - 1)), (1 << (8 * struct.calcsize(c) - 1)) - 1)
+        if c.islower()
+        else (0, (1 << (8 * struct.calcsize(c))) - 1)
+    )
+    for kind, c in _FORMATS.items()
+}
+_RANGES["uint"] = (0, (1 << 64) - 1)
+_RANGES["sint"] = (-(1 << 63), (1 << 63) - 1)
+_MAX_DEPTH = 32
+
+Value = Any
+Reader = Callable[[bytes, int, int], Value]
+
+
+class EncodeError(ValueError):
+    """A value that cannot be encoded as its attribute: says which attribute, and why."""
+
+
+class UnknownAttributeError(EncodeError, KeyError):
+    """A name the attribute set does not have (a ``KeyError`` too, as for a mapping)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class EncodeTypeError(EncodeError, TypeError):
+    """A value of the wrong Python type for its attribute (a ``TypeError`` too)."""
+
+
+@dataclass(frozen=True)
+class Typed:
+    """A value with an explicit type, for an attribute no spec or policy types.
+
+    ``Typed("u32", 5)``; ``kind`` is any YNL scalar type, ``string``,
+    ``binary`` or ``flag``, optionally with a byte order (``"be32"`` style
+    names are accepted too).
+    """
+
+    kind: str
+    value: Value
+
+
+def _struct(kind: str, order: str | None) -> struct.Struct:
+    return struct.Struct((">" if order == "big-endian" else "=") + _FORMATS[kind])
+
+
+_ALIASES = {
+    "be16": ("u16", "big-endian"),
+    "be32": ("u32", "big-endian"),
+    "be64": ("u64", "big-endian"),
+}
+
+
+# -- scalars -------------------------------------------------------------------------------
+
+
+def _int_reader(kind: str, order: str | None) -> Reader:
+    if kind in ("uint", "sint"):
+        signed = kind == "sint"
+
+        def read_var(data: bytes, start: int, end: int) -> int:
+            size = end - start
+            if size not in (1, 2, 4, 8):
+                raise MalformedAttributesError(f"{size} bytes is no width for {kind}", start)
+            return int.from_bytes(data[start:end], "little", signed=signed)
+
+        return read_var
+    fmt = _struct(kind, order)
+    size = fmt.size
+    unpack = fmt.unpack_from
+
+    def read(data: bytes, start: int, end: int) -> int:
+        if end - start < size:
+            raise MalformedAttributesError(f"{end - start} bytes too short for {kind}", start)
+        value: int = unpack(data, start)[0]
+        return value
+
+    return read
+
+
+def _check_int(kind: str, value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise EncodeTypeError(f"{what}: {kind} needs an integer, not {value!r}")
+    low, high = _RANGES[kind]
+    if not low <= value <= high:
+        raise EncodeError(f"{what}: {value} is out of range for {kind} ({low}..{high})")
+    return value
+
+
+def _pack_int(kind: str, order: str | None, value: int) -> bytes:
+    if kind in ("uint", "sint"):
+        signed = kind == "sint"
+        size = 4 if (-(1 << 31) <= value < 1 << 31 if signed else value < 1 << 32) else 8
+        return value.to_bytes(size, "little", signed=signed)
+    return _struct(kind, order).pack(value)
+
+
+# -- display hints ---------------------------------------------------------------------------
+
+
+def _hint_text(hint: str, raw: bytes) -> Value:
+    """Bytes as a display hint shows them; raw bytes where the length does not fit."""
+    if hint in ("ipv4", "ipv6", "ipv4-or-v6") and len(raw) in (4, 16):
+        return str(ipaddress.ip_address(raw))
+    if hint in ("mac", "fddi") and raw:
+        return ":".join(f"{b:02x}" for b in raw)
+    if hint == "uuid" and len(raw) == 16:
+        return str(uuid.UUID(bytes=raw))
+    return raw
+
+
+def _hint_bytes(hint: str | None, value: Any, what: str) -> bytes:
+    """A binary attribute's value as bytes: bytes-like, or text/objects of its display hint."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        return value.packed
+    if isinstance(value, uuid.UUID):
+        return value.bytes
+    if isinstance(value, str) and hint is not None:
+        try:
+            if hint in ("ipv4", "ipv6", "ipv4-or-v6"):
+                return ipaddress.ip_address(value).packed
+            if hint in ("mac", "fddi"):
+                return bytes(int(part, 16) for part in value.replace("-", ":").split(":"))
+            if hint == "uuid":
+                return uuid.UUID(value).bytes
+            if hint == "hex":
+                return bytes.fromhex(value)
+        except ValueError:
+            raise EncodeError(f"{what}: {value!r} is not a {hint} value") from None
+    raise EncodeTypeError(f"{what}: binary needs bytes, not {type(value).__name__}")
+
+
+# -- the codec -------------------------------------------------------------------------------
+
+
+class Codec:
+    """Encoder and decoder of one family's attributes, compiled from its spec once."""
+
+    def __init__(self, spec: FamilySpec) -> None:
+        self.spec = spec
+        self._tables: dict[str, dict[int, tuple[str | int, Reader | None, bool]]] = {}
+        self._structs: dict[str, Callable[[bytes, int, int], dict[str, Value]]] = {}
+
+    # -- decoding ------------------------------------------------------------------------
+
+    def decode(
+        self, set_name: str, data: bytes, start: int = 0, end: int | None = None
+    ) -> dict[str | int, Value]:
+        """The attributes in ``data[start:end]`` as set ``set_name`` names them."""
+        return self._walk(self._table(set_name), data, start, len(data) if end is None else end)
+
+    def _table(self, set_name: str) -> dict[int, tuple[str | int, Reader | None, bool]]:
+        table = self._tables.get(set_name)
+        if table is None:
+            aset = self.spec.attr_set(set_name)
+            table = {}
+            self._tables[set_name] = table  # first: nests may refer back to this set
+            for attr in aset.attributes:
+                reader = None if attr.type in ("pad", "unused") else self._reader(aset, attr)
+                key: str | int = attr.value if aset.numbered else attr.name
+                table[attr.value] = (key, reader, attr.multi_attr)
+        return table
+
+    def _walk(
+        self,
+        table: Mapping[int, tuple[str | int, Reader | None, bool]],
+        data: bytes,
+        start: int,
+        end: int,
+    ) -> dict[str | int, Value]:
+        out: dict[str | int, Value] = {}
+        repeated: set[int] | None = None
+        pos = start
+        unpack = _HDR.unpack_from
+        while end - pos >= 4:
+            length, raw_type = unpack(data, pos)
+            if length < 4:
+                raise MalformedAttributesError(f"attribute length {length} below header size", pos)
+            if pos + length > end:
+                raise MalformedAttributesError(
+                    f"attribute length {length} runs past the end ({end - pos} bytes left)", pos
+                )
+            attr_type = raw_type & NLA_TYPE_MASK
+            entry = table.get(attr_type)
+            if entry is None:
+                name: str | int = attr_type
+                value: Value = data[pos + 4 : pos + length]
+                multi = False
+            else:
+                name, reader, multi = entry
+                if reader is None:
+                    pos += (length + 3) & ~3
+                    continue
+                value = reader(data, pos + 4, pos + length)
+            if multi:
+                found = out.get(name)
+                if found is None:
+                    out[name] = [value]
+                else:
+                    found.append(value)
+            elif type(name) is int and name in out:
+                # Under a number (no spec names it), a repeated attribute becomes
+                # the list of its values, in order: nothing is lost.
+                if repeated is None:
+                    repeated = set()
+                if name not in repeated:
+                    repeated.add(name)
+                    out[name] = [out[name]]
+                out[name].append(value)
+            else:
+                out[name] = value
+            pos += (length + 3) & ~3
+        return out
+
+    def _reader(self, aset: AttrSet, attr: AttrSpec) -> Reader:
+        kind = attr.type
+        if kind in INT_TYPES:
+            return self._scalar_reader(
+                kind, attr.byte_order, attr.enum, attr.enum_as_flags, attr.display_hint
+            )
+        if kind == "string":
+            return _read_string
+        if kind == "flag":
+            return _read_flag
+        if kind == "binary":
+            return self._binary_reader(attr)
+        if kind == "bitfield32":
+            enum = self.spec.enum(attr.enum) if attr.enum else None
+
+            def read_bitfield(data: bytes, start: int, end: int) -> Value:
+                if end - start < 8:
+                    raise MalformedAttributesError("bitfield32 shorter than 8 bytes", start)
+                value, selector = _BITFIELD.unpack_from(data, start)
+                if enum is not None:
+                    return {
+                        "value": _flag_names(enum, value, True),
+                        "selector": _flag_names(enum, selector, True),
+                    }
+                return {"value": value, "selector": selector}
+
+            return read_bitfield
+        if kind == "nest":
+            assert attr.nested_attributes is not None
+            return self._nest_reader(attr.nested_attributes)
+        if kind == "indexed-array":
+            return self._array_reader(aset, attr)
+        if kind == "nest-type-value":
+            assert attr.nested_attributes is not None
+            return self._type_value_reader(attr.nested_attributes, max(1, len(attr.type_value)))
+        if kind == "sub-message":
+            return _read_binary  # needs its selector: decoded by _walk_sub_messages
+        raise AssertionError(kind)
+
+    def _scalar_reader(
+        self, kind: str, order: str | None, enum_name: str | None, as_flags: bool, hint: str | None
+    ) -> Reader:
+        read = _int_reader(kind, order)
+        if enum_name is not None:
+            enum = self.spec.enum(enum_name)
+            flags = enum.is_flags or as_flags
+            by_value = enum.by_value
+
+            def read_enum(data: bytes, start: int, end: int) -> Value:
+                value = read(data, start, end)
+                if flags:
+                    return _flag_names(enum, value, True)
+                return by_value.get(value, value)
+
+            return read_enum
+        if hint in ("ipv4", "ipv4-or-v6") and kind == "u32":
+            fmt = _struct("u32", order)
+
+            def read_ipv4(data: bytes, start: int, end: int) -> Value:
+                value = read(data, start, end)
+                return str(
+                    ipaddress.IPv4Address(
+                        value if order == "big-endian" else int.from_bytes(fmt.pack(value), "big")
+                    )
+                )
+
+            return read_ipv4
+        return read
+
+    def _binary_reader(self, attr: AttrSpec) -> Reader:
+        if attr.struct is not None:
+            return self._struct_reader(attr.struct)
+        if attr.sub_type in INT_TYPES and attr.sub_type not in ("uint", "sint"):
+            fmt = _struct(attr.sub_type, attr.byte_order)
+            size = fmt.size
+
+            def read_array(data: bytes, start: int, end: int) -> Value:
+                count = (end - start) // size
+                return list(struct.unpack_from(fmt.format[0] + fmt.format[1:] * count, data, start))
+
+            return read_array
+        hint = attr.display_hint
+        if hint is not None and hint != "hex":
+
+            def read_hinted(data: bytes, start: int, end: int) -> Value:
+                return _hint_text(hint, data[start:end])
+
+            return read_hinted
+        return _read_binary
+
+    def _nest_reader(self, set_name: str) -> Reader:
+        def read_nest(data: bytes, start: int, end: int) -> Value:
+            return self._walk_set(set_name, data, start, end)
+
+        return read_nest
+
+    def _walk_set(self, set_name: str, data: bytes, start: int, end: int) -> dict[str | int, Value]:
+        decoded = self._walk(self._table(set_name), data, start, end)
+        if self._has_sub_messages(set_name):
+            self._walk_sub_messages(set_name, decoded)
+        return decoded
+
+    def _has_sub_messages(self, set_name: str) -> bool:
+        return any(a.type == "sub-message" for a in self.spec.attr_set(set_name).attributes)
+
+    def _walk_sub_messages(self, set_name: str, decoded: dict[str | int, Value]) -> None:
+        """Decode sub-message attributes by their selector, now that the siblings are known."""
+        for attr in self.spec.attr_set(set_name).attributes:
+            if attr.type != "sub-message" or attr.name not in decoded:
+                continue
+            raw = decoded[attr.name]
+            fmt = self._sub_format(attr, decoded)
+            if fmt is None:
+                continue  # an unknown selector value: the payload stays bytes
+            aset, header = fmt
+            out: dict[str | int, Value] = {}
+            pos = 0
+            if header is not None:
+                hstruct = self.spec.struct(header)
+                out.update(self._struct_reader(header)(raw, 0, len(raw)))
+                pos = hstruct.size
+            if aset is not None:
+                out.update(self._walk_set(aset, raw, pos, len(raw)))
+            decoded[attr.name] = out
+
+    def _sub_format(
+        self, attr: AttrSpec, siblings: Mapping[str | int, Value]
+    ) -> tuple[str | None, str | None] | None:
+        assert attr.sub_message is not None and attr.selector is not None
+        sub = self.spec.sub_messages[attr.sub_message]
+        selector = siblings.get(attr.selector)
+        if selector is None:
+            return None
+        return sub.formats.get(str(selector))
+
+    def _array_reader(self, aset: AttrSet, attr: AttrSpec) -> Reader:
+        if attr.sub_type == "nest":
+            assert attr.nested_attributes is not None
+            inner = self._nest_reader(attr.nested_attributes)
+        else:
+            element = AttrSpec(
+                attr.name,
+                0,
+                attr.sub_type or "binary",
+                attr.byte_order,
+                enum=attr.enum,
+                enum_as_flags=attr.enum_as_flags,
+                display_hint=attr.display_hint,
+                struct=attr.struct,
+            )
+            inner = self._reader(aset, element)
+
+        def read_indexed(data: bytes, start: int, end: int) -> Value:
+            return [inner(data, s, e) for _t, s, e in _entries(data, start, end)]
+
+        return read_indexed
+
+    def _type_value_reader(self, set_name: str, depth: int) -> Reader:
+        def read_level(data: bytes, start: int, end: int, level: int) -> Value:
+            if level > 1:
+                return {
+                    t: read_level(data, s, e, level - 1) for t, s, e in _entries(data, start, end)
+                }
+            return {
+                t: self._walk_set(set_name, data, s, e) for t, s, e in _entries(data, start, end)
+            }
+
+        def read_type_value(data: bytes, start: int, end: int) -> Value:
+            return read_level(data, start, end, depth)
+
+        return read_type_value
+
+    def _struct_reader(self, name: str) -> Callable[[bytes, int, int], dict[str, Value]]:
+        reader = self._structs.get(name)
+        if reader is not None:
+            return reader
+        definition = self.spec.struct(name)
+        steps: list[tuple[str, int, Callable[[bytes, int, int], Value] | None]] = []
+        for member in definition.members:
+            steps.append((member.name, member.size, self._member_reader(member)))
+        size = definition.size
+
+        def read_struct(data: bytes, start: int, end: int) -> dict[str, Value]:
+            if end - start < size:
+                raise MalformedAttributesError(
+                    f"{end - start} bytes too short for struct {name} ({size})", start
+                )
+            out: dict[str, Value] = {}
+            pos = start
+            for member_name, member_size, read in steps:
+                if read is not None:
+                    out[member_name] = read(data, pos, pos + member_size)
+                pos += member_size
+            return out
+
+        self._structs[name] = read_struct
+        return read_struct
+
+    def _member_reader(self, member: Any) -> Callable[[bytes, int, int], Value] | None:
+        if member.type == "pad":
+            return None
+        if member.struct is not None:
+            return self._struct_reader(member.struct)
+        if member.type in INT_TYPES:
+            return self._scalar_reader(
+                member.type, member.byte_order, member.enum, False, member.display_hint
+            )
+        if member.type == "string":
+            return _read_string
+        hint = member.display_hint
+        if hint is not None and hint != "hex":
+            return lambda data, start, end: _hint_text(hint, data[start:end])
+        return _read_binary
+
+    # -- messages ------------------------------------------------------------------------
+
+    def message_operation(self, cmd: int, reply: bool) -> Operation | None:
+        return self.spec.received(cmd, reply)
+
+    def decode_message(
+        self, data: bytes, attrs_at: int, header: bytes, cmd: int, reply: bool
+    ) -> tuple[Operation | None, dict[str | int, Value]]:
+        """(operation, values) of a received message: fixed header fields, then attributes.
+
+        A cmd the spec does not know decodes by attribute number, as bytes.
+        """
+        op = self.spec.received(cmd, reply)
+        if op is None or op.attribute_set is None:
+            return op, self._walk({}, data, attrs_at, len(data))
+        out: dict[str | int, Value] = {}
+        if op.fixed_header is not None and header:
+            out.update(self._struct_reader(op.fixed_header)(header, 0, len(header)))
+        out.update(self._walk_set(op.attribute_set, data, attrs_at, len(data)))
+        return op, out
+
+    # -- encoding ------------------------------------------------------------------------
+
+    def encode(self, set_name: str, values: Mapping[Any, Value]) -> bytes:
+        """``values`` (names or numbers of ``set_name``'s attributes) as attributes."""
+        enc = AttributeEncoder()
+        self._encode_set(enc, self.spec.attr_set(set_name), values, f"{self.spec.name}", 0)
+        return enc.encode()  # an attribute over 64 KiB raises AttributeSizeError here
+
+    def encode_header(self, name: str, values: Mapping[str, Value]) -> bytes:
+        """A fixed header (a struct) from its member values; absent members are 0."""
+        return self._pack_struct(self.spec.struct(name), values, f"{self.spec.name} {name}")
+
+    def _encode_set(
+        self,
+        enc: AttributeEncoder,
+        aset: AttrSet,
+        values: Mapping[Any, Value],
+        where: str,
+        depth: int,
+    ) -> None:
+        if not isinstance(values, Mapping):
+            raise EncodeError(f"{where}: {aset.name} needs a mapping, not {type(values).__name__}")
+        if depth > _MAX_DEPTH:
+            raise EncodeError(f"{where}: nested deeper than {_MAX_DEPTH}")
+        for key, value in values.items():
+            attr = aset.by_name.get(key) if isinstance(key, str) else None
+            if attr is None and isinstance(key, int) and not isinstance(key, bool):
+                attr = aset.by_value.get(key)
+                if attr is None:
+                    encode_kind(enc, key, value, f"{where} {aset.name}.{key}")
+                    continue
+            if attr is None:
+                raise UnknownAttributeError(
+                    f"{where}: attribute set {aset.name} has no attribute {key!r}"
+                    f" (known: {', '.join(a.name for a in aset.attributes if a.type != 'unused')})"
+                )
+            what = f"{where} {aset.name}.{attr.name}"
+            if attr.multi_attr and isinstance(value, (list, tuple)):
+                for item in value:
+                    self._encode_attr(enc, aset, attr, item, what, depth, values)
+            else:
+                self._encode_attr(enc, aset, attr, value, what, depth, values)
+
+    def _encode_attr(
+        self,
+        enc: AttributeEncoder,
+        aset: AttrSet,
+        attr: AttrSpec,
+        value: Value,
+        what: str,
+        depth: int,
+        siblings: Mapping[Any, Value],
+    ) -> None:
+        kind = attr.type
+        if isinstance(value, Typed):
+            encode_kind(enc, attr.value, value, what)
+        elif kind in INT_TYPES:
+            number = self._to_int(
+                kind, attr.enum, attr.enum_as_flags, attr.display_hint, attr.byte_order, value, what
+            )
+            _apply_checks(attr, number, what)
+            enc.put(attr.value, _pack_int(kind, attr.byte_order, number))
+        elif kind == "string":
+            if not isinstance(value, str):
+                raise EncodeTypeError(f"{what}: string needs str, not {type(value).__name__}")
+            _apply_checks(attr, len(value.encode()), what, lengths=True)
+            enc.string(attr.value, value)
+        elif kind == "binary":
+            data = self._binary_bytes(attr, value, what)
+            _apply_checks(attr, len(data), what, lengths=True)
+            enc.put(attr.value, data)
+        elif kind == "flag":
+            if not isinstance(value, bool):
+                raise EncodeError(f"{what}: a flag takes True or False, not {value!r}")
+            enc.flag(attr.value, value)
+        elif kind == "bitfield32":
+            if not isinstance(value, Mapping) or set(value) - {"value", "selector"}:
+                raise EncodeError(f"{what}: bitfield32 takes {{'value': ..., 'selector': ...}}")
+            bits = self._to_int("u32", attr.enum, True, None, None, value.get("value", 0), what)
+            sel = self._to_int(
+                "u32", attr.enum, True, None, None, value.get("selector", bits), what
+            )
+            enc.put(attr.value, _BITFIELD.pack(bits, sel))
+        elif kind == "nest":
+            assert attr.nested_attributes is not None
+            token = enc.nest_start(attr.value)
+            self._encode_set(
+                enc, self.spec.attr_set(attr.nested_attributes), value, what, depth + 1
+            )
+            enc.nest_end(token)
+        elif kind == "indexed-array":
+            if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+                raise EncodeError(f"{what}: indexed-array takes a list")
+            token = enc.nest_start(attr.value)
+            for index, item in enumerate(value, 1):
+                if attr.sub_type == "nest":
+                    assert attr.nested_attributes is not None
+                    inner = enc.nest_start(index)
+                    self._encode_set(
+                        enc, self.spec.attr_set(attr.nested_attributes), item, what, depth + 1
+                    )
+                    enc.nest_end(inner)
+                else:
+                    element = AttrSpec(
+                        attr.name,
+                        index,
+                        attr.sub_type or "binary",
+                        attr.byte_order,
+                        enum=attr.enum,
+                        enum_as_flags=attr.enum_as_flags,
+                        display_hint=attr.display_hint,
+                        struct=attr.struct,
+                    )
+                    self._encode_attr(enc, aset, element, item, what, depth + 1, siblings)
+            enc.nest_end(token)
+        elif kind == "nest-type-value":
+            assert attr.nested_attributes is not None
+            token = enc.nest_start(attr.value)
+            self._encode_type_value(
+                enc, attr.nested_attributes, value, max(1, len(attr.type_value)), what, depth
+            )
+            enc.nest_end(token)
+        elif kind == "sub-message":
+            fmt = self._sub_format(attr, siblings)
+            if fmt is None:
+                if isinstance(value, (bytes, bytearray, memoryview)):
+                    enc.put(attr.value, value)
+                    return
+                raise EncodeError(
+                    f"{what}: no format for selector {attr.selector}="
+                    f"{siblings.get(attr.selector)!r}"
+                )
+            set_name, header = fmt
+            if not isinstance(value, Mapping):
+                raise EncodeError(f"{what}: a sub-message takes a mapping")
+            body = dict(value)
+            head = b""
+            if header is not None:
+                definition = self.spec.struct(header)
+                fields = {m.name: body.pop(m.name) for m in definition.members if m.name in body}
+                head = self._pack_struct(definition, fields, what)
+            token = enc.nest_start(attr.value)
+            enc.put_raw(head)
+            if set_name is not None:
+                self._encode_set(enc, self.spec.attr_set(set_name), body, what, depth + 1)
+            elif body:
+                raise EncodeError(f"{what}: this format has no attributes ({', '.join(body)})")
+            enc.nest_end(token)
+        else:
+            raise EncodeError(f"{what}: a {kind} attribute cannot be sent")
+
+    def _encode_type_value(
+        self, enc: AttributeEncoder, set_name: str, value: Value, level: int, what: str, depth: int
+    ) -> None:
+        if not isinstance(value, Mapping):
+            raise EncodeError(f"{what}: nest-type-value takes a mapping of numbers")
+        for key, inner in value.items():
+            if isinstance(key, bool) or not isinstance(key, int):
+                raise EncodeError(f"{what}: nest-type-value keys are numbers, not {key!r}")
+            token = enc.nest_start(key)
+            if level > 1:
+                self._encode_type_value(enc, set_name, inner, level - 1, what, depth + 1)
+            else:
+                self._encode_set(enc, self.spec.attr_set(set_name), inner, what, depth + 1)
+            enc.nest_end(token)
+
+    def _to_int(
+        self,
+        kind: str,
+        enum_name: str | None,
+        as_flags: bool,
+        hint: str | None,
+        order: str | None,
+        value: Value,
+        what: str,
+    ) -> int:
+        if enum_name is not None and not (isinstance(value, int) and not isinstance(value, bool)):
+            enum = self.spec.enum(enum_name)
+            if enum.is_flags or as_flags:
+                names = [value] if isinstance(value, str) else value
+                if not isinstance(names, Iterable):
+                    raise EncodeError(f"{what}: flags {enum.name} take names, not {value!r}")
+                mask = 0
+                for item in names:
+                    if isinstance(item, int) and not isinstance(item, bool):
+                        mask |= item
+                        continue
+                    bit = enum.entries.get(item) if isinstance(item, str) else None
+                    if bit is None:
+                        raise EncodeError(
+                            f"{what}: {item!r} is not a flag of {enum.name}"
+                            f" (known: {', '.join(enum.entries)})"
+                        )
+                    mask |= 1 << bit
+                value = mask
+            else:
+                found = enum.entries.get(value) if isinstance(value, str) else None
+                if found is None:
+                    raise EncodeError(
+                        f"{what}: {value!r} is not a value of {enum.name}"
+                        f" (known: {', '.join(enum.entries)})"
+                    )
+                value = found
+        elif hint in ("ipv4", "ipv4-or-v6") and kind == "u32":
+            if isinstance(value, (str, ipaddress.IPv4Address)):
+                try:
+                    address = int(ipaddress.IPv4Address(value))
+                except ValueError:
+                    raise EncodeError(f"{what}: {value!r} is not an IPv4 address") from None
+                # The address in network order on the wire, whatever the attribute's order.
+                value = (
+                    address
+                    if order == "big-endian"
+                    else int.from_bytes(address.to_bytes(4, "big"), "little")
+                )
+        elif isinstance(value, str) and hint == "hex":
+            try:
+                value = int(value, 16)
+            except ValueError:
+                raise EncodeError(f"{what}: {value!r} is not hex") from None
+        return _check_int(kind, value, what)
+
+    def _binary_bytes(self, attr: AttrSpec, value: Value, what: str) -> bytes:
+        if attr.struct is not None and isinstance(value, Mapping):
+            return self._pack_struct(self.spec.struct(attr.struct), value, what)
+        if (
+            attr.sub_type in INT_TYPES
+            and attr.sub_type not in ("uint", "sint")
+            and isinstance(value, (list, tuple))
+        ):
+            kind = attr.sub_type
+            return b"".join(
+                _struct(kind, attr.byte_order).pack(_check_int(kind, v, what)) for v in value
+            )
+        return _hint_bytes(attr.display_hint, value, what)
+
+    def _pack_struct(self, definition: Struct, values: Mapping[str, Value], what: str) -> bytes:
+        if not isinstance(values, Mapping):
+            raise EncodeError(f"{what}: struct {definition.name} takes a mapping")
+        known = {m.name for m in definition.members}
+        extra = [k for k in values if k not in known]
+        if extra:
+            raise EncodeError(f"{what}: struct {definition.name} has no member {extra[0]!r}")
+        out = bytearray()
+        for member in definition.members:
+            value = values.get(member.name)
+            mwhat = f"{what}.{member.name}"
+            if member.type == "pad" or value is None:
+                out += bytes(member.size)
+            elif member.struct is not None:
+                out += self._pack_struct(self.spec.struct(member.struct), value, mwhat)
+            elif member.type in INT_TYPES:
+                number = self._to_int(
+                    member.type,
+                    member.enum,
+                    False,
+                    member.display_hint,
+                    member.byte_order,
+                    value,
+                    mwhat,
+                )
+                out += _pack_int(member.type, member.byte_order, number)
+            else:
+                if member.type == "string":
+                    if not isinstance(value, str):
+                        raise EncodeError(f"{mwhat}: string needs str")
+                    data = value.encode()
+                else:
+                    data = _hint_bytes(member.display_hint, value, mwhat)
+                if len(data) > member.size:
+                    raise EncodeError(f"{mwhat}: {len(data)} bytes do not fit in {member.size}")
+                out += data + bytes(member.size - len(data))
+        return bytes(out)
+
+    # -- naming ----------------------------------------------------------------------------
+
+    def attribute_names(self, set_name: str, path: Iterable[int]) -> tuple[str, ...]:
+        """Names for a path of attribute numbers (outermost first), numbers where unknown."""
+        names: list[str] = []
+        aset: AttrSet | None = self.spec.attr_set(set_name)
+        in_array = False
+        for attr_type in path:
+            if aset is None:
+                names.append(str(attr_type))
+                continue
+            if in_array:
+                names.append(str(attr_type))
+                in_array = False
+                continue
+            attr = aset.by_value.get(attr_type)
+            if attr is None:
+                names.append(str(attr_type))
+                aset = None
+                continue
+            names.append(attr.name)
+            nested = attr.nested_attributes
+            if attr.type == "indexed-array" and attr.sub_type == "nest":
+                in_array = True
+            aset = self.spec.attr_set(nested) if nested and attr.type != "nest-type-value" else None
+        return tuple(names)
+
+
+def _flag_names(enum: EnumSet, value: int, flags: bool) -> list[Value]:
+    """Names of the bits set in ``value``; a bit the enum lacks stays its mask value."""
+    names: list[Value] = []
+    by_value = enum.by_value
+    bit = 0
+    while value >> bit:
+        if value >> bit & 1:
+            names.append(by_value.get(bit, 1 << bit))
+        bit += 1
+    return names
+
+
+def _read_string(data: bytes, start: int, end: int) -> str:
+    raw = data[start:end]
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        raw = raw[:nul]
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _read_flag(data: bytes, start: int, end: int) -> bool:
+    return True
+
+
+def _read_binary(data: bytes, start: int, end: int) -> bytes:
+    return data[start:end]
+
+
+def _entries(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    """(type, payload start, payload end) of each attribute in data[start:end], checked."""
+    out = []
+    pos = start
+    while end - pos >= 4:
+        length, raw_type = _HDR.unpack_from(data, pos)
+        if length < 4 or pos + length > end:
+            raise MalformedAttributesError(f"attribute length {length} invalid", pos)
+        out.append((raw_type & NLA_TYPE_MASK, pos + 4, pos + length))
+        pos += (length + 3) & ~3
+    return out
+
+
+def _apply_checks(attr: AttrSpec, number: int, what: str, lengths: bool = False) -> None:
+    checks = attr.checks
+    if not checks:
+        return
+    keys = ("min-len", "max-len", "exact-len") if lengths else ("min", "max")
+    for key in keys:
+        limit = checks.get(key)
+        if not isinstance(limit, int):
+            continue  # a limit by name (a C constant) is the kernel's to check
+        if key in ("min", "min-len") and number < limit:
+            raise EncodeError(f"{what}: {number} is below its {key} {limit}")
+        if key in ("max", "max-len") and number > limit:
+            raise EncodeError(f"{what}: {number} is above its {key} {limit}")
+        if key == "exact-len" and number != limit:
+            raise EncodeError(f"{what}: {number} bytes, the attribute takes exactly {limit}")
+
+
+# -- explicit kinds (no spec, or a number the spec lacks) ---------------------------------------
+
+
+def encode_kind(enc: AttributeEncoder, attr_type: int, value: Value, what: str) -> None:
+    """Encode one attribute that only the caller types: bytes, or a :class:`Typed` value."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        enc.put(attr_type, value)
+        return
+    if not isinstance(value, Typed):
+        raise EncodeError(
+            f"{what}: no spec or policy says its type: give bytes or Typed(kind, value)"
+        )
+    kind, order = value.kind, None
+    if kind in _ALIASES:
+        kind, order = _ALIASES[kind]
+    inner = value.value
+    if kind in INT_TYPES:
+        enc.put(attr_type, _pack_int(kind, order, _check_int(kind, inner, what)))
+    elif kind == "string":
+        if not isinstance(inner, str):
+            raise EncodeError(f"{what}: string needs str, not {type(inner).__name__}")
+        enc.string(attr_type, inner)
+    elif kind == "binary":
+        enc.put(attr_type, _hint_bytes("hex", inner, what))
+    elif kind == "flag":
+        if not isinstance(inner, bool):
+            raise EncodeError(f"{what}: a flag takes True or False")
+        enc.flag(attr_type, inner)
+    elif kind == "nest":
+        if not isinstance(inner, Mapping):
+            raise EncodeError(f"{what}: nest takes a mapping")
+        token = enc.nest_start(attr_type)
+        for key, item in inner.items():
+            if isinstance(key, bool) or not isinstance(key, int):
+                raise EncodeError(f"{what}: untyped nests take attribute numbers, not {key!r}")
+            encode_kind(enc, key, item, f"{what}.{key}")
+        enc.nest_end(token)
+    else:
+        raise EncodeError(f"{what}: unknown kind {value.kind!r}")
+
+
+def decode_scalar_kind(kind: str, data: bytes) -> Value:
+    """A payload read as a policy's kind (``u32``, ``string``, ...); bytes for other kinds."""
+    if kind in INT_TYPES:
+        try:
+            return _int_reader(kind, None)(data, 0, len(data))
+        except MalformedAttributesError:
+            return data
+    if kind in ("string", "nul-string"):
+        return _read_string(data, 0, len(data))
+    if kind == "flag":
+        return True
+    return data

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 CHUNKS = 10
@@ -45,6 +46,28 @@ LINKINFO_U8 = ("port", "phyaddr", "tp-mdix", "tp-mdix-ctrl", "transceiver")
 """ethtool linkinfo's u8 attributes, by name; C's check sums the same fields."""
 
 
+def _linkinfo_enums() -> dict[str, dict[int, str]]:
+    """Names of the values of linkinfo's enum fields (port, tp-mdix, transceiver).
+
+    Read from libnl-py's built-in ethtool definition (a file, so that the
+    socket+struct and pyroute2 processes need no libnl_py): every Python
+    implementation names them, as libnl-py does, and the check maps names back.
+    """
+    path = Path(__file__).resolve().parent.parent / "libnl_py/spec/builtin/ethtool.json"
+    spec = json.loads(path.read_text())
+    enums = {
+        d["name"]: {e["value"]: e["name"] for e in d["entries"]}
+        for d in spec["definitions"]
+        if d.get("type") == "enum"
+    }
+    (linkinfo,) = (s for s in spec["attribute-sets"] if s["name"] == "linkinfo")
+    return {a["name"]: enums[a["enum"]] for a in linkinfo["attributes"] if "enum" in a}
+
+
+LINKINFO_ENUMS = _linkinfo_enums()
+_LINKINFO_NUMBERS = {k: {v: n for n, v in names.items()} for k, names in LINKINFO_ENUMS.items()}
+
+
 def check_links(links: list[dict[Any, Any]]) -> dict[str, int]:
     """W5's check: ethtool linkinfo replies decoded to dicts by names."""
     ifindexes = name_bytes = fields = 0
@@ -52,7 +75,9 @@ def check_links(links: list[dict[Any, Any]]) -> dict[str, int]:
         header = link.get("header", {})
         ifindexes += header.get("dev-index", 0)
         name_bytes += len(header.get("dev-name", ""))
-        fields += sum(link.get(k, 0) for k in LINKINFO_U8)
+        for k in LINKINFO_U8:
+            value = link.get(k, 0)
+            fields += _LINKINFO_NUMBERS[k][value] if isinstance(value, str) else value
     return {
         "messages": len(links),
         "ifindex_sum": ifindexes,

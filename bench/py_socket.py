@@ -227,6 +227,7 @@ _HEADER_ATTRS = {
 }
 # ETHTOOL_A_LINKINFO_* after the header: all u8
 _LINKINFO_U8 = dict(zip(range(2, 7), benchlib.LINKINFO_U8))
+_LINKINFO_NAMES = benchlib.LINKINFO_ENUMS  # enums by name, as libnl-py decodes them
 _EMPTY_HEADER = _NLA.pack(4, NLA_F_NESTED | ETHTOOL_A_LINKINFO_HEADER)
 
 
@@ -262,7 +263,10 @@ def decode_linkinfo(data: bytes, start: int, end: int) -> dict[Any, Any]:
         if attr_type == ETHTOOL_A_LINKINFO_HEADER:
             out["header"] = decode_header(data, pos + 4, pos + length)
         elif attr_type in _LINKINFO_U8:
-            out[_LINKINFO_U8[attr_type]] = data[pos + 4]
+            name = _LINKINFO_U8[attr_type]
+            names = _LINKINFO_NAMES.get(name)
+            value = data[pos + 4]
+            out[name] = names.get(value, value) if names is not None else value
         else:
             out[attr_type] = data[pos + 4 : pos + length]
         pos += (length + 3) & ~3

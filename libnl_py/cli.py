@@ -22,7 +22,7 @@ from libnl_py.message import NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLA
 from libnl_py.spec import registry as _specs
 from libnl_py.spec.codec import EncodeError, Typed
 from libnl_py.spec.model import INT_TYPES, OP_FLAGS, AttrSet, AttrSpec, FamilySpec
-from libnl_py.spec.policy import AttrPolicy, FamilyPolicy, spec_type
+from libnl_py.spec.policy import AttrPolicy, FamilyPolicy, policy_sets, spec_type
 
 __all__ = ["main"]
 
@@ -64,30 +64,6 @@ assert {bit for bit, _ in _OP_FLAGS} >= set(OP_FLAGS.values())
 
 def _op_flags(flags: int) -> str:
     return ",".join(name for bit, name in _OP_FLAGS if flags & bit) or "-"
-
-
-def policy_sets(policy: FamilyPolicy, spec: FamilySpec | None) -> dict[int, AttrSet]:
-    """Which attribute set of the spec each policy index describes."""
-    if spec is None:
-        return {}
-    found: dict[int, AttrSet] = {}
-    for op_id, forms in policy.ops.items():
-        op = spec.operation(op_id)
-        if op is None or op.attribute_set is None:
-            continue
-        for index in forms.values():
-            found.setdefault(index, spec.attr_set(op.attribute_set))
-    todo = list(found.items())
-    while todo:
-        index, aset = todo.pop()
-        for attr_type, pol in policy.policies.get(index, {}).items():
-            attr = aset.by_value.get(attr_type)
-            if pol.policy is None or attr is None or not attr.nested_attributes:
-                continue
-            if pol.policy not in found:
-                found[pol.policy] = spec.attr_set(attr.nested_attributes)
-                todo.append((pol.policy, found[pol.policy]))
-    return found
 
 
 _COMPATIBLE = {

@@ -10,7 +10,7 @@ from conftest import newfamily
 
 from libnl_py import lib
 from libnl_py.attrs import MalformedAttributesError
-from libnl_py.genl import GenlSocket, families
+from libnl_py.genl import GenlSocket
 from libnl_py.genl.family import (
     Family,
     MulticastGroup,
@@ -20,6 +20,7 @@ from libnl_py.genl.family import (
     family_from_bytes,
 )
 from libnl_py.message import GenlMessage, split_datagram
+from libnl_py.spec import registry
 
 
 def test_family_from_bytes_decodes_every_field() -> None:
@@ -72,7 +73,7 @@ def test_kernel_dump_decodes_alike(genl_socket_for_family: GenlSocket) -> None:
     raw = [msg.data for msg in messages]
     assert listed == families_from_bytes(raw)
     in_python = [
-        family_from_attrs(msg.attrs, families.command_names(msg.attrs.string(2)))
+        family_from_attrs(msg.attrs, registry.command_names(msg.attrs.string(2)))
         for msg in messages
     ]
     assert listed == in_python

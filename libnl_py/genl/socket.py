@@ -225,6 +225,7 @@ class GenlSocket(Socket):
         "_batch",
         "_by_id",
         "_catalog",
+        "_codecs",
         "_cond",
         "_families",
         "_groups",
@@ -232,6 +233,7 @@ class GenlSocket(Socket):
         "_notifications",
         "_peer",
         "_pending",
+        "_policy_codecs",
         "_policy_specs",
         "_polling",
         "_port",
@@ -259,6 +261,9 @@ class GenlSocket(Socket):
             Catalog(specs, search_path="", builtin=False, system=False) if specs else None
         )
         self._policy_specs: dict[str, FamilySpec | None] = {}
+        self._policy_codecs: dict[tuple[int, int], Codec] = {}
+        # Family id -> (registry generation, codec): decode() looks a family up once.
+        self._codecs: dict[int, tuple[int, Codec]] = {}
         self.timeout = timeout if timeout is DEFAULT_TIMEOUT else _b.checked_timeout(timeout)
         self._pending: dict[int, _Request] = {}
         # Notifications in arrival order; an OverrunError marks where some were lost.
@@ -369,6 +374,7 @@ class GenlSocket(Socket):
         """Cache one family."""
         self._families[family.name] = family
         self._by_id[family.id] = family
+        self._codecs.pop(family.id, None)  # the id may name another family now
         return family
 
     def _remember_all(self, families: list[Family]) -> list[Family]:
@@ -1109,11 +1115,40 @@ class GenlSocket(Socket):
         """
         if not isinstance(msg, GenlMessage):
             raise TypeError(f"decode() takes a GenlMessage, not {type(msg).__name__}")
-        codec = self._codec_for(msg.family_id)
+        found = self._codecs.get(msg.family_id)
+        if found is not None and found[0] == _specs.generation[0]:
+            codec = found[1]  # the common case: this family's codec, looked up before
+        else:
+            codec = self._codec_for(msg.family_id)
+            if msg.family_id in self._by_id or msg.family_id == _GENL_ID_CTRL:
+                self._codecs[msg.family_id] = (_specs.generation[0], codec)
         _op, values = codec.decode_message(
             msg.data, msg.attrs_offset, msg.header, msg.cmd, reply=msg.seq != 0
         )
+        if codec.saw_unknown and codec.spec.source != "policy":
+            # Attributes the spec lacks: the kernel may be newer than the spec.
+            # Its policy types them (fetched once per family), under their numbers.
+            typed = self._policy_codec(msg.family_id, codec)
+            if msg.family_id in self._codecs:
+                self._codecs[msg.family_id] = (_specs.generation[0], typed)
+            if typed is not codec:
+                _op, values = typed.decode_message(
+                    msg.data, msg.attrs_offset, msg.header, msg.cmd, reply=msg.seq != 0
+                )
         return values
+
+    def _policy_codec(self, family_id: int, codec: Codec) -> Codec:
+        """``codec`` with the kernel's policy typing what its spec lacks; ``codec`` if none."""
+        key = (family_id, id(codec.spec))
+        found = self._policy_codecs.get(key)
+        if found is None:
+            found = codec
+            known = self._by_id.get(family_id)
+            if known is not None and self._peer == 0:  # only the kernel has policies
+                with contextlib.suppress(NetlinkError):  # no policy: bytes stay bytes
+                    found = Codec(codec.spec, self.get_policy(known))
+            self._policy_codecs[key] = found
+        return found
 
     def operation_name(self, msg: GenlMessage) -> str | None:
         """The name of what ``msg`` is (its operation, notification or event), if a spec knows."""
@@ -1127,7 +1162,11 @@ class GenlSocket(Socket):
             known = self._by_id.get(family_id)
             if known is not None:
                 spec = self._policy_spec(known.name, known)
-        return _specs.codec_for(spec if spec is not None else _UNTYPED)
+        codec = _specs.codec_for(spec if spec is not None else _UNTYPED)
+        if codec.saw_unknown:
+            # Once a spec fell short, the codec with the kernel's policy decodes for it.
+            return self._policy_codecs.get((family_id, id(codec.spec)), codec)
+        return codec
 
     # -- state -----------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from libnl_py.spec.model import (
     Operation,
     Struct,
 )
+from libnl_py.spec.policy import AttrPolicy, FamilyPolicy, policy_sets, spec_type
 
 __all__ = [
     "Codec",
@@ -204,10 +205,26 @@ def _hint_bytes(hint: str | None, value: Any, what: str) -> bytes:
 class Codec:
     """Encoder and decoder of one family's attributes, compiled from its spec once."""
 
-    def __init__(self, spec: FamilySpec) -> None:
+    def __init__(self, spec: FamilySpec, policy: FamilyPolicy | None = None) -> None:
         self.spec = spec
-        self._tables: dict[str, dict[int, tuple[str | int, Reader | None, bool]]] = {}
+        # The kernel's policy types what the spec lacks (a kernel newer than the spec):
+        # set name -> {attribute number: policy}, for the numbers the set does not have.
+        self._fallback: dict[str, dict[int, AttrPolicy]] = {}
+        if policy is not None:
+            for index, aset in policy_sets(policy, spec).items():
+                extra = self._fallback.setdefault(aset.name, {})
+                for attr_type, pol in policy.policies.get(index, {}).items():
+                    if attr_type not in aset.by_value:
+                        extra.setdefault(attr_type, pol)
+        self._tables: dict[str, dict[int, tuple[str | int, Reader | None, bool | int]]] = {}
         self._structs: dict[str, Callable[[bytes, int, int], dict[str, Value]]] = {}
+        self._with_sub_messages = {
+            name
+            for name, aset in spec.attribute_sets.items()
+            if any(a.type == "sub-message" for a in aset.attributes)
+        }
+        self.saw_unknown = False
+        """Set (and left set) once a decode met an attribute number its set lacks."""
 
     # -- decoding ------------------------------------------------------------------------
 
@@ -215,68 +232,62 @@ class Codec:
         self, set_name: str, data: bytes, start: int = 0, end: int | None = None
     ) -> dict[str | int, Value]:
         """The attributes in ``data[start:end]`` as set ``set_name`` names them."""
-        return self._walk(self._table(set_name), data, start, len(data) if end is None else end)
+        end = len(data) if end is None else end
+        try:
+            return self._walk_set(set_name, data, start, end)
+        except RecursionError:
+            raise MalformedAttributesError("attributes nested too deep", start) from None
 
-    def _table(self, set_name: str) -> dict[int, tuple[str | int, Reader | None, bool]]:
+    def _table(self, set_name: str) -> dict[int, tuple[str | int, Reader | None, bool | int]]:
         table = self._tables.get(set_name)
         if table is None:
             aset = self.spec.attr_set(set_name)
             table = {}
-            self._tables[set_name] = table  # first: nests may refer back to this set
+            self._tables[set_name] = table  # noqa: RUF100  # first: nests may refer back to this set
             for attr in aset.attributes:
                 reader = None if attr.type in ("pad", "unused") else self._reader(aset, attr)
                 key: str | int = attr.value if aset.numbered else attr.name
-                table[attr.value] = (key, reader, attr.multi_attr)
+                multi: bool | int = attr.multi_attr or (_NUMBERED if aset.numbered else False)
+                table[attr.value] = (key, reader, multi)
+            for attr_type, pol in self._fallback.get(set_name, {}).items():
+                kind = spec_type(pol)
+                if kind in INT_TYPES or kind in ("string", "flag", "bitfield32"):
+                    typed = AttrSpec(str(attr_type), attr_type, kind)
+                    table[attr_type] = (attr_type, self._reader(aset, typed), _NUMBERED)
         return table
 
     def _walk(
         self,
-        table: Mapping[int, tuple[str | int, Reader | None, bool]],
+        table: Mapping[int, tuple[str | int, Reader | None, bool | int]],
         data: bytes,
         start: int,
         end: int,
     ) -> dict[str | int, Value]:
         out: dict[str | int, Value] = {}
-        repeated: set[int] | None = None
         pos = start
         unpack = _HDR.unpack_from
+        get = table.get
         while end - pos >= 4:
             length, raw_type = unpack(data, pos)
-            if length < 4:
-                raise MalformedAttributesError(f"attribute length {length} below header size", pos)
-            if pos + length > end:
-                raise MalformedAttributesError(
-                    f"attribute length {length} runs past the end ({end - pos} bytes left)", pos
-                )
-            attr_type = raw_type & NLA_TYPE_MASK
-            entry = table.get(attr_type)
+            if length < 4 or length > end - pos:
+                _bad_length(length, pos, end)
+            entry = get(raw_type & NLA_TYPE_MASK)
             if entry is None:
-                name: str | int = attr_type
-                value: Value = data[pos + 4 : pos + length]
-                multi = False
+                self.saw_unknown = True
+                _put_numbered(out, raw_type & NLA_TYPE_MASK, data[pos + 4 : pos + length])
             else:
                 name, reader, multi = entry
-                if reader is None:
-                    pos += (length + 3) & ~3
-                    continue
-                value = reader(data, pos + 4, pos + length)
-            if multi:
-                found = out.get(name)
-                if found is None:
-                    out[name] = [value]
-                else:
-                    found.append(value)
-            elif type(name) is int and name in out:
-                # Under a number (no spec names it), a repeated attribute becomes
-                # the list of its values, in order: nothing is lost.
-                if repeated is None:
-                    repeated = set()
-                if name not in repeated:
-                    repeated.add(name)
-                    out[name] = [out[name]]
-                out[name].append(value)
-            else:
-                out[name] = value
+                if reader is not None:
+                    if not multi:  # the common case, first
+                        out[name] = reader(data, pos + 4, pos + length)
+                    elif multi is True:
+                        found = out.get(name)
+                        if found is None:
+                            out[name] = [reader(data, pos + 4, pos + length)]
+                        else:
+                            found.append(reader(data, pos + 4, pos + length))
+                    else:
+                        _put_numbered(out, name, reader(data, pos + 4, pos + length))
             pos += (length + 3) & ~3
         return out
 
@@ -377,13 +388,11 @@ class Codec:
         return read_nest
 
     def _walk_set(self, set_name: str, data: bytes, start: int, end: int) -> dict[str | int, Value]:
-        decoded = self._walk(self._table(set_name), data, start, end)
-        if self._has_sub_messages(set_name):
+        table = self._tables.get(set_name)
+        decoded = self._walk(self._table(set_name) if table is None else table, data, start, end)
+        if set_name in self._with_sub_messages:
             self._walk_sub_messages(set_name, decoded)
         return decoded
-
-    def _has_sub_messages(self, set_name: str) -> bool:
-        return any(a.type == "sub-message" for a in self.spec.attr_set(set_name).attributes)
 
     def _walk_sub_messages(self, set_name: str, decoded: dict[str | int, Value]) -> None:
         """Decode sub-message attributes by their selector, now that the siblings are known."""
@@ -512,7 +521,10 @@ class Codec:
         out: dict[str | int, Value] = {}
         if op.fixed_header is not None and header:
             out.update(self._struct_reader(op.fixed_header)(header, 0, len(header)))
-        out.update(self._walk_set(op.attribute_set, data, attrs_at, len(data)))
+        try:
+            out.update(self._walk_set(op.attribute_set, data, attrs_at, len(data)))
+        except RecursionError:
+            raise MalformedAttributesError("attributes nested too deep", attrs_at) from None
         return op, out
 
     # -- encoding ------------------------------------------------------------------------
@@ -580,8 +592,9 @@ class Codec:
         elif kind == "string":
             if not isinstance(value, str):
                 raise EncodeTypeError(f"{what}: string needs str, not {type(value).__name__}")
-            _apply_checks(attr, len(value.encode()), what, lengths=True)
-            enc.string(attr.value, value)
+            raw = _string_bytes(value, what)
+            _apply_checks(attr, len(raw), what, lengths=True)
+            enc.put(attr.value, raw + b"\0")
         elif kind == "binary":
             data = self._binary_bytes(attr, value, what)
             _apply_checks(attr, len(data), what, lengths=True)
@@ -730,6 +743,8 @@ class Codec:
                     if order == "big-endian"
                     else int.from_bytes(address.to_bytes(4, "big"), "little")
                 )
+        elif isinstance(value, ipaddress.IPv4Address) and kind == "u32" and order == "big-endian":
+            value = int(value)  # the wire form fits: a big-endian u32 is an address in order
         elif isinstance(value, str) and hint == "hex":
             try:
                 value = int(value, 16)
@@ -817,6 +832,40 @@ class Codec:
         return tuple(names)
 
 
+_NUMBERED = 2
+"""The ``multi`` of a table entry under a number: a repeat makes a list of the values."""
+
+
+def _put_numbered(out: dict[str | int, Value], key: str | int, value: Value) -> None:
+    """Store an attribute kept under its number: a repeated one becomes the list of its values.
+
+    (Lists of one kind only: the first repeat wraps the value it finds in a
+    :class:`_Repeats`, a list, so a value that is itself a list is never extended.)
+    """
+    found = out.get(key, _MISSING)
+    if found is _MISSING:
+        out[key] = value
+    elif type(found) is _Repeats:
+        found.append(value)
+    else:
+        out[key] = _Repeats((found, value))
+
+
+class _Repeats(list):  # type: ignore[type-arg]
+    """The values of an attribute that came more than once under its number."""
+
+
+_MISSING = object()
+
+
+def _bad_length(length: int, pos: int, end: int) -> None:
+    if length < 4:
+        raise MalformedAttributesError(f"attribute length {length} below header size", pos)
+    raise MalformedAttributesError(
+        f"attribute length {length} runs past the end ({end - pos} bytes left)", pos
+    )
+
+
 def _flag_names(enum: EnumSet, value: int, flags: bool) -> list[Value]:
     """Names of the bits set in ``value``; a bit the enum lacks stays its mask value."""
     names: list[Value] = []
@@ -827,6 +876,17 @@ def _flag_names(enum: EnumSet, value: int, flags: bool) -> list[Value]:
             names.append(by_value.get(bit, 1 << bit))
         bit += 1
     return names
+
+
+def _string_bytes(value: str, what: str) -> bytes:
+    """A string's bytes: UTF-8, with the bytes a decode escaped put back as they were."""
+    try:
+        raw = value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raise EncodeError(f"{what}: {value!r} cannot be encoded as UTF-8") from None
+    if b"\0" in raw:
+        raise EncodeError(f"{what}: a string cannot hold NUL")
+    return raw
 
 
 def _read_string(data: bytes, start: int, end: int) -> str:

@@ -46,7 +46,7 @@ _SUFFIXES = (".yaml", ".yml", ".json", ".yaml.gz", ".yml.gz", ".json.gz")
 _NAME = re.compile(rb"^name:\s*['\"]?([A-Za-z0-9_.-]+)", re.MULTILINE)
 
 _lock = threading.Lock()
-_parsed: dict[tuple[str, float], FamilySpec] = {}
+_parsed: dict[tuple[str, float, str], FamilySpec] = {}
 
 
 def _read(path: Path) -> bytes:
@@ -72,7 +72,7 @@ def load(path: str | os.PathLike[str], source: str | None = None) -> FamilySpec:
     """The spec in file ``path`` (parsed once per process while the file is unchanged)."""
     path = Path(path)
     try:
-        key = (str(path.resolve()), path.stat().st_mtime)
+        key = (str(path.resolve()), path.stat().st_mtime, source or "")
     except OSError as exc:
         raise SpecError(str(path), f"cannot read: {exc.strerror}") from None
     spec = _parsed.get(key)
@@ -159,6 +159,7 @@ class Catalog:
         if system:
             self._folders.extend(("system", p) for p in system_dirs())
         self._indexes: list[dict[str, Path] | None] = [None] * len(self._folders)
+        self._found: dict[str, FamilySpec | None] = {}
         self._lock = threading.Lock()
 
     def _folder_index(self, i: int) -> dict[str, Path]:
@@ -185,15 +186,24 @@ class Catalog:
         return None
 
     def find(self, name: str) -> FamilySpec | None:
-        """The spec of family ``name``, or None if no source has one."""
+        """The spec of family ``name``, or None if no source has one (answers are kept)."""
+        try:
+            return self._found[name]
+        except KeyError:
+            pass
         given = self._given.get(name)
         if isinstance(given, FamilySpec):
             return given
         found = self._locate(name)
-        if found is None:
-            return None
-        kind, path = found
-        return load(path, "built-in" if kind == "built-in" else None)
+        spec = None
+        if found is not None:
+            kind, path = found
+            spec = load(path, "built-in" if kind == "built-in" else None)
+        with self._lock:
+            if len(self._found) >= 1024:
+                self._found.clear()  # names a peer made up must not pile up
+            self._found[name] = spec
+        return spec
 
     def sources(self) -> dict[str, str]:
         """Family name -> where its spec comes from (a path, ``built-in`` or ``given``)."""

@@ -392,10 +392,29 @@ class _Builder:
                 out[name] = elem.get("value")
             else:
                 raise SpecError(where, f"unknown definition type {kind!r}")
-        for i, elem in enumerate(_list(self.raw, "definitions", self.source)):
-            if elem.get("type") == "struct":
-                where = self.where("definitions", i)
-                out[elem["name"]] = Struct(elem["name"], self.members(elem, out, where))
+        raws = {
+            elem["name"]: (i, elem)
+            for i, elem in enumerate(_list(self.raw, "definitions", self.source))
+            if elem.get("type") == "struct"
+        }
+        done: set[str] = set()
+
+        def resolve(name: str, chain: tuple[str, ...]) -> None:
+            # A struct's size needs the structs it holds: resolve those first.
+            if name in done:
+                return
+            if name in chain:
+                raise SpecError(self.where("definitions", raws[name][0]), "a struct holds itself")
+            i, elem = raws[name]
+            for member in elem.get("members") or ():
+                inner = member.get("struct") if isinstance(member, Mapping) else None
+                if isinstance(inner, str) and inner in raws:
+                    resolve(inner, (*chain, name))
+            out[name] = Struct(name, self.members(elem, out, self.where("definitions", i)))
+            done.add(name)
+
+        for name in raws:
+            resolve(name, ())
         return out
 
     def enum_set(self, elem: Mapping[str, Any], name: str, kind: str, where: str) -> EnumSet:
@@ -657,8 +676,6 @@ class _Builder:
                 continue  # a reserved id: YNL counts it, nothing uses it
             if model == "directional" and not modes & {"do", "dump"}:
                 req = None
-            if model == "directional" and modes & {"do", "dump"} and not replies:
-                rsp = None
             out.append(
                 Operation(
                     name=name,
@@ -694,7 +711,13 @@ class _Builder:
         if reply is not None and reply.get("value"):
             rsp = reply["value"]
         assert req is not None and rsp is not None
-        return req, rsp, req + 1, rsp + (1 if reply is not None else 0)
+        # As YNL: the form that numbers (do, else dump) says whether there is a reply id.
+        return (
+            req,
+            rsp if reply is not None else None,
+            req + 1,
+            rsp + (1 if reply is not None else 0),
+        )
 
     def op_attrs(
         self, elem: Mapping[str, Any], by_name: Mapping[str, Any], where: str

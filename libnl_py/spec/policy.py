@@ -22,6 +22,7 @@ __all__ = [
     "FamilyPolicy",
     "parse_policy_dump",
     "policy_set_name",
+    "policy_sets",
     "spec_from_policy",
     "spec_type",
 ]
@@ -234,3 +235,27 @@ def spec_from_policy(name: str, policy: FamilyPolicy) -> FamilySpec:
         operations=tuple(ops),
         source="policy",
     )
+
+
+def policy_sets(policy: FamilyPolicy, spec: FamilySpec | None) -> dict[int, AttrSet]:
+    """Which attribute set of the spec each policy index describes."""
+    if spec is None:
+        return {}
+    found: dict[int, AttrSet] = {}
+    for op_id, forms in policy.ops.items():
+        op = spec.operation(op_id)
+        if op is None or op.attribute_set is None:
+            continue
+        for index in forms.values():
+            found.setdefault(index, spec.attr_set(op.attribute_set))
+    todo = list(found.items())
+    while todo:
+        index, aset = todo.pop()
+        for attr_type, pol in policy.policies.get(index, {}).items():
+            attr = aset.by_value.get(attr_type)
+            if pol.policy is None or attr is None or not attr.nested_attributes:
+                continue
+            if pol.policy not in found:
+                found[pol.policy] = spec.attr_set(attr.nested_attributes)
+                todo.append((pol.policy, found[pol.policy]))
+    return found

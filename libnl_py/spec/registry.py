@@ -29,6 +29,8 @@ _lock = threading.Lock()
 _registered: dict[str, FamilySpec] = {}
 _catalog: Catalog | None = None
 _codecs: dict[int, tuple[FamilySpec, Codec]] = {}
+generation = [0]
+"""Bumped by every :func:`register`: lets a caller keep a lookup until the registry changes."""
 
 _CACHE_MAX = 1024
 command_names_cache: dict[str, Mapping[int, str]] = {}
@@ -62,6 +64,7 @@ def register(spec: FamilySpec) -> None:
     with _lock:
         _registered[spec.name] = spec
         command_names_cache[spec.name] = spec.command_names()
+        generation[0] += 1
 
 
 def codec_for(spec: FamilySpec) -> Codec:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+import sys
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 _HDR = struct.Struct("=HH")
+_LITTLE = sys.byteorder == "little"
 _BITFIELD = struct.Struct("=II")
 _FORMATS = {
     "u8": "B",
@@ -135,6 +137,14 @@ def _int_reader(kind: str, order: str | None) -> Reader:
     fmt = _struct(kind, order)
     size = fmt.size
     unpack = fmt.unpack_from
+    if kind == "u8":  # indexing: no tuple made, as unpack_from makes one
+
+        def read_u8(data: bytes, start: int, end: int) -> int:
+            if end <= start:
+                raise MalformedAttributesError("0 bytes too short for u8", start)
+            return data[start]
+
+        return read_u8
 
     def read(data: bytes, start: int, end: int) -> int:
         if end - start < size:
@@ -267,8 +277,13 @@ class Codec:
         pos = start
         unpack = _HDR.unpack_from
         get = table.get
+        little = _LITTLE
         while end - pos >= 4:
-            length, raw_type = unpack(data, pos)
+            if little:  # no tuple per attribute (see _int_reader)
+                length = data[pos] | data[pos + 1] << 8
+                raw_type = data[pos + 2] | data[pos + 3] << 8
+            else:
+                length, raw_type = unpack(data, pos)
             if length < 4 or length > end - pos:
                 _bad_length(length, pos, end)
             entry = get(raw_type & NLA_TYPE_MASK)
@@ -429,17 +444,7 @@ class Codec:
             assert attr.nested_attributes is not None
             inner = self._nest_reader(attr.nested_attributes)
         else:
-            element = AttrSpec(
-                attr.name,
-                0,
-                attr.sub_type or "binary",
-                attr.byte_order,
-                enum=attr.enum,
-                enum_as_flags=attr.enum_as_flags,
-                display_hint=attr.display_hint,
-                struct=attr.struct,
-            )
-            inner = self._reader(aset, element)
+            inner = self._reader(aset, _element(attr, 0))
 
         def read_indexed(data: bytes, start: int, end: int) -> Value:
             return [inner(data, s, e) for _t, s, e in _entries(data, start, end)]
@@ -631,16 +636,7 @@ class Codec:
                     )
                     enc.nest_end(inner)
                 else:
-                    element = AttrSpec(
-                        attr.name,
-                        index,
-                        attr.sub_type or "binary",
-                        attr.byte_order,
-                        enum=attr.enum,
-                        enum_as_flags=attr.enum_as_flags,
-                        display_hint=attr.display_hint,
-                        struct=attr.struct,
-                    )
+                    element = _element(attr, index)
                     self._encode_attr(enc, aset, element, item, what, depth + 1, siblings)
             enc.nest_end(token)
         elif kind == "nest-type-value":
@@ -830,6 +826,20 @@ class Codec:
                 in_array = True
             aset = self.spec.attr_set(nested) if nested and attr.type != "nest-type-value" else None
         return tuple(names)
+
+
+def _element(attr: AttrSpec, index: int) -> AttrSpec:
+    """Entry ``index`` of an indexed-array of scalars: an attribute of its ``sub-type``."""
+    return AttrSpec(
+        attr.name,
+        index,
+        attr.sub_type or "binary",
+        attr.byte_order,
+        enum=attr.enum,
+        enum_as_flags=attr.enum_as_flags,
+        display_hint=attr.display_hint,
+        struct=attr.struct,
+    )
 
 
 _NUMBERED = 2

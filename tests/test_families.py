@@ -1148,7 +1148,7 @@ def attr_offset(raw: bytes, path: Sequence[int]) -> int:
     raise AssertionError("empty path")
 
 
-Answer = Callable[[FakePeer, Request, str, dict[str | int, Any]], None]
+Answer = Callable[[FakePeer, Request, str, "dict[str | int, Any]"], None]
 
 
 class SpecPeer:

@@ -65,7 +65,8 @@ def _parse(path: Path, data: bytes) -> Any:
     try:
         return yaml.load(data, Loader=loader)
     except yaml.YAMLError as exc:
-        raise SpecError(str(path), f"not valid YAML: {exc}") from None
+        detail = " ".join(str(exc).split())  # one line: PyYAML's message spans several
+        raise SpecError(str(path), f"not valid YAML: {detail}") from None
 
 
 def load(path: str | os.PathLike[str], source: str | None = None) -> FamilySpec:

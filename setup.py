@@ -1,3 +1,12 @@
-from setuptools import setup
+import platform
 
-setup(cffi_modules=["build_libnl.py:ffibuilder"])
+from setuptools import Extension, setup
+
+# libnl_py._decoder: the CPython-API accelerator of libnl_py.spec.codec, kept apart from
+# the cffi binding of libnl. Without it (PyPy) the codec decodes in Python.
+DECODER = Extension("libnl_py._decoder", ["csrc/decoder.c"], extra_compile_args=["-O2"])
+
+setup(
+    cffi_modules=["build_libnl.py:ffibuilder"],
+    ext_modules=[] if platform.python_implementation() == "PyPy" else [DECODER],
+)

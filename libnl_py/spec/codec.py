@@ -42,6 +42,12 @@ from libnl_py.spec.model import (
 )
 from libnl_py.spec.policy import AttrPolicy, FamilyPolicy, policy_sets, spec_type
 
+try:
+    from libnl_py import _decoder
+except ImportError:  # PyPy, or a build without the accelerator: the Python readers decode
+    _decoder = None  # type: ignore[assignment]
+_d: Any = _decoder if _decoder is not None else None
+
 __all__ = [
     "Codec",
     "EncodeError",
@@ -78,7 +84,8 @@ _RANGES["sint"] = (-(1 << 63), (1 << 63) - 1)
 _MAX_DEPTH = 32
 
 Value = Any
-Reader = Callable[[bytes, int, int], Value]
+Reader = Callable[[bytes, int, int, int], Value]
+"""Reads one payload, ``data[start:end]``, at nesting ``depth`` (0 at the top)."""
 
 
 class EncodeError(ValueError):
@@ -127,7 +134,7 @@ def _int_reader(kind: str, order: str | None) -> Reader:
     if kind in ("uint", "sint"):
         signed = kind == "sint"
 
-        def read_var(data: bytes, start: int, end: int) -> int:
+        def read_var(data: bytes, start: int, end: int, depth: int) -> int:
             size = end - start
             if size not in (1, 2, 4, 8):
                 raise MalformedAttributesError(f"{size} bytes is no width for {kind}", start)
@@ -139,14 +146,14 @@ def _int_reader(kind: str, order: str | None) -> Reader:
     unpack = fmt.unpack_from
     if kind == "u8":  # indexing: no tuple made, as unpack_from makes one
 
-        def read_u8(data: bytes, start: int, end: int) -> int:
+        def read_u8(data: bytes, start: int, end: int, depth: int) -> int:
             if end <= start:
                 raise MalformedAttributesError("0 bytes too short for u8", start)
             return data[start]
 
         return read_u8
 
-    def read(data: bytes, start: int, end: int) -> int:
+    def read(data: bytes, start: int, end: int, depth: int) -> int:
         if end - start < size:
             raise MalformedAttributesError(f"{end - start} bytes too short for {kind}", start)
         value: int = unpack(data, start)[0]
@@ -215,7 +222,14 @@ def _hint_bytes(hint: str | None, value: Any, what: str) -> bytes:
 class Codec:
     """Encoder and decoder of one family's attributes, compiled from its spec once."""
 
-    def __init__(self, spec: FamilySpec, policy: FamilyPolicy | None = None) -> None:
+    def __init__(
+        self,
+        spec: FamilySpec,
+        policy: FamilyPolicy | None = None,
+        *,
+        accelerate: bool | None = None,
+    ) -> None:
+        """``accelerate``: decode in C (True), in Python (False), or in C where built (None)."""
         self.spec = spec
         # The kernel's policy types what the spec lacks (a kernel newer than the spec):
         # set name -> {attribute number: policy}, for the numbers the set does not have.
@@ -227,14 +241,193 @@ class Codec:
                     if attr_type not in aset.by_value:
                         extra.setdefault(attr_type, pol)
         self._tables: dict[str, dict[int, tuple[str | int, Reader | None, bool | int]]] = {}
-        self._structs: dict[str, Callable[[bytes, int, int], dict[str, Value]]] = {}
+        self._structs: dict[str, Callable[[bytes, int, int, int], dict[str, Value]]] = {}
         self._with_sub_messages = {
             name
             for name, aset in spec.attribute_sets.items()
             if any(a.type == "sub-message" for a in aset.attributes)
         }
-        self.saw_unknown = False
-        """Set (and left set) once a decode met an attribute number its set lacks."""
+        self._saw_unknown = False
+        # The C accelerator: the same tables, compiled for libnl_py._decoder on first use.
+        self._native = (
+            _decoder.Decoder(MalformedAttributesError, _Repeats)
+            if (_decoder is not None if accelerate is None else accelerate)
+            else None
+        )
+        if accelerate and _decoder is None:
+            raise RuntimeError("libnl_py._decoder, the C accelerator, is not built here")
+        self._set_index: dict[str, int] = {}
+        self._struct_index: dict[str, int] = {}
+
+    @property
+    def accelerated(self) -> bool:
+        """Whether this codec decodes in C (:mod:`libnl_py._decoder`), not in Python."""
+        return self._native is not None
+
+    @property
+    def saw_unknown(self) -> bool:
+        """True (and left so) once a decode met an attribute number its set lacks."""
+        return self._saw_unknown or (self._native is not None and self._native.saw_unknown)
+
+    # -- the accelerator's tables -------------------------------------------------------
+    #
+    # The same rules as the Python readers below, as entries of libnl_py._decoder:
+    # (number or offset, key, op, multi, width, flags, map, index, obj, kind, size, inner).
+    # What C does not read itself it hands to the Python reader (OP_PYTHON).
+
+    def _compile_set(self, set_name: str) -> int:
+        native = self._native
+        assert native is not None
+        index: int = native.new_table(False)
+        self._set_index[set_name] = index  # first: nests may refer back to this set
+        try:
+            self._fill_set(index, set_name)
+        except BaseException:
+            del self._set_index[set_name]  # never left half-made: the next use tries again
+            raise
+        return index
+
+    def _fill_set(self, index: int, set_name: str) -> None:
+        native = self._native
+        assert native is not None
+        entries = []
+        post = None
+        if set_name is not _NO_SET:
+            aset = self.spec.attr_set(set_name)
+            for attr in aset.attributes:
+                key: str | int = attr.value if aset.numbered else attr.name
+                multi = (
+                    _d.MULTI_LIST
+                    if attr.multi_attr
+                    else _d.MULTI_NUMBERED
+                    if aset.numbered
+                    else _d.MULTI_ONE
+                )
+                entries.append(self._native_entry(aset, attr, key, multi))
+            for typed in self._fallback_attrs(set_name):
+                entries.append(self._native_entry(aset, typed, typed.value, _d.MULTI_NUMBERED))
+            if set_name in self._with_sub_messages:
+
+                def post(decoded: dict[str | int, Value], depth: int) -> None:
+                    self._walk_sub_messages(set_name, decoded, depth)
+
+        native.fill(index, entries, post)
+
+    def _compile_struct(self, name: str) -> int:
+        native = self._native
+        assert native is not None
+        definition = self.spec.struct(name)
+        index: int = native.new_table(True)
+        members = []
+        offset = 0
+        for member in definition.members:
+            members.append(self._native_member(member, offset))
+            offset += member.size
+        native.fill(index, members, None, name, definition.size)
+        self._struct_index[name] = index  # structs cannot hold themselves: made whole first
+        return index
+
+    def _native_entry(self, aset: AttrSet, attr: AttrSpec, key: str | int, multi: int) -> tuple:  # type: ignore[type-arg]
+        kind = attr.type
+        number = attr.value
+        if kind in ("pad", "unused"):
+            return _entry(number, key, multi, _d.OP_SKIP)
+        if kind in INT_TYPES:
+            return self._native_int(
+                number,
+                key,
+                multi,
+                kind,
+                attr.byte_order,
+                attr.enum,
+                attr.enum_as_flags,
+                attr.display_hint,
+            )
+        if kind == "string":
+            return _entry(number, key, multi, _d.OP_STRING)
+        if kind == "flag":
+            return _entry(number, key, multi, _d.OP_FLAG)
+        if kind == "binary":
+            if attr.struct is not None:
+                index = self._struct_index.get(attr.struct)
+                if index is None:
+                    index = self._compile_struct(attr.struct)
+                return _entry(number, key, multi, _d.OP_STRUCT, index=index)
+            if attr.sub_type in INT_TYPES and attr.sub_type not in ("uint", "sint"):
+                width, flags = _int_layout(attr.sub_type, attr.byte_order)
+                return _entry(number, key, multi, _d.OP_ARRAY, width, flags, kind=attr.sub_type)
+            if attr.display_hint is not None and attr.display_hint != "hex":
+                return _entry(number, key, multi, _d.OP_PYTHON, obj=self._binary_reader(attr))
+            return _entry(number, key, multi, _d.OP_BINARY)
+        if kind == "nest":
+            assert attr.nested_attributes is not None
+            index = self._set_index.get(attr.nested_attributes)
+            if index is None:
+                index = self._compile_set(attr.nested_attributes)
+            return _entry(number, key, multi, _d.OP_NEST, index=index)
+        if kind == "indexed-array":
+            if attr.sub_type == "nest":
+                assert attr.nested_attributes is not None
+                index = self._set_index.get(attr.nested_attributes)
+                if index is None:
+                    index = self._compile_set(attr.nested_attributes)
+                inner = _entry(0, 0, _d.MULTI_ONE, _d.OP_NEST, index=index)
+            else:
+                inner = self._native_entry(aset, _element(attr, 0), 0, _d.MULTI_ONE)
+            return _entry(number, key, multi, _d.OP_INDEXED, inner=inner)
+        if kind == "sub-message":
+            return _entry(number, key, multi, _d.OP_BINARY)  # decoded by the set's post
+        # bitfield32, nest-type-value: their Python readers.
+        return _entry(number, key, multi, _d.OP_PYTHON, obj=self._reader(aset, attr))
+
+    def _native_int(
+        self,
+        number: int,
+        key: str | int,
+        multi: int,
+        kind: str,
+        order: str | None,
+        enum_name: str | None,
+        as_flags: bool,
+        hint: str | None,
+    ) -> tuple:  # type: ignore[type-arg]
+        width, flags = _int_layout(kind, order)
+        mapping, obj = _d.MAP_NONE, None
+        if enum_name is not None:
+            enum = self.spec.enum(enum_name)
+            mapping = _d.MAP_FLAGS if enum.is_flags or as_flags else _d.MAP_ENUM
+            obj = enum.by_value
+        elif hint in ("ipv4", "ipv4-or-v6") and kind == "u32":
+            mapping = _d.MAP_IPV4
+        return _entry(number, key, multi, _d.OP_INT, width, flags, mapping, obj=obj, kind=kind)
+
+    def _native_member(self, member: Any, offset: int) -> tuple:  # type: ignore[type-arg]
+        name, size = member.name, member.size
+        if member.type == "pad":
+            return _entry(offset, name, 0, _d.OP_SKIP, size=size)
+        if member.struct is not None:
+            index = self._struct_index.get(member.struct)
+            if index is None:
+                index = self._compile_struct(member.struct)
+            return _entry(offset, name, 0, _d.OP_STRUCT, index=index, size=size)
+        if member.type in INT_TYPES:
+            entry = self._native_int(
+                offset,
+                name,
+                0,
+                member.type,
+                member.byte_order,
+                member.enum,
+                False,
+                member.display_hint,
+            )
+            return (*entry[:10], size, None)
+        if member.type == "string":
+            return _entry(offset, name, 0, _d.OP_STRING, size=size)
+        reader = self._member_reader(member)
+        if reader is not _read_binary:
+            return _entry(offset, name, 0, _d.OP_PYTHON, obj=reader, size=size)
+        return _entry(offset, name, 0, _d.OP_BINARY, size=size)
 
     # -- decoding ------------------------------------------------------------------------
 
@@ -244,27 +437,62 @@ class Codec:
         """The attributes in ``data[start:end]`` as set ``set_name`` names them."""
         end = len(data) if end is None else end
         try:
-            return self._walk_set(set_name, data, start, end)
+            return self._decode_set(set_name, data, start, end, 0)
         except RecursionError:
             raise MalformedAttributesError("attributes nested too deep", start) from None
+
+    def _decode_set(
+        self, set_name: str, data: bytes, start: int, end: int, depth: int
+    ) -> dict[str | int, Value]:
+        """One attribute set's values: in C when accelerated, else by :meth:`_walk_set`."""
+        native = self._native
+        if native is None:
+            return self._walk_set(set_name, data, start, end, depth)
+        index = self._set_index.get(set_name)
+        if index is None:
+            index = self._compile_set(set_name)
+        decoded: dict[str | int, Value] = native.decode(index, data, start, end, depth)
+        return decoded
+
+    def _decode_struct(
+        self, name: str, data: bytes, start: int, end: int, depth: int
+    ) -> dict[str, Value]:
+        native = self._native
+        if native is None:
+            return self._struct_reader(name)(data, start, end, depth)
+        index = self._struct_index.get(name)
+        if index is None:
+            index = self._compile_struct(name)
+        decoded: dict[str, Value] = native.decode_struct(index, data, start, end, depth)
+        return decoded
 
     def _table(self, set_name: str) -> dict[int, tuple[str | int, Reader | None, bool | int]]:
         table = self._tables.get(set_name)
         if table is None:
             aset = self.spec.attr_set(set_name)
             table = {}
-            self._tables[set_name] = table  # noqa: RUF100  # first: nests may refer back to this set
-            for attr in aset.attributes:
-                reader = None if attr.type in ("pad", "unused") else self._reader(aset, attr)
-                key: str | int = attr.value if aset.numbered else attr.name
-                multi: bool | int = attr.multi_attr or (_NUMBERED if aset.numbered else False)
-                table[attr.value] = (key, reader, multi)
-            for attr_type, pol in self._fallback.get(set_name, {}).items():
-                kind = spec_type(pol)
-                if kind in INT_TYPES or kind in ("string", "flag", "bitfield32"):
-                    typed = AttrSpec(str(attr_type), attr_type, kind)
-                    table[attr_type] = (attr_type, self._reader(aset, typed), _NUMBERED)
+            self._tables[set_name] = table  # first: nests may refer back to this set
+            try:
+                for attr in aset.attributes:
+                    reader = None if attr.type in ("pad", "unused") else self._reader(aset, attr)
+                    key: str | int = attr.value if aset.numbered else attr.name
+                    multi: bool | int = attr.multi_attr or (_NUMBERED if aset.numbered else False)
+                    table[attr.value] = (key, reader, multi)
+                for typed in self._fallback_attrs(set_name):
+                    table[typed.value] = (typed.value, self._reader(aset, typed), _NUMBERED)
+            except BaseException:
+                del self._tables[set_name]  # never left half-made: the next use tries again
+                raise
         return table
+
+    def _fallback_attrs(self, set_name: str) -> list[AttrSpec]:
+        """Attributes the set lacks that the kernel's policy types (as scalars), by number."""
+        found = []
+        for attr_type, pol in self._fallback.get(set_name, {}).items():
+            kind = spec_type(pol)
+            if kind in INT_TYPES or kind in ("string", "flag", "bitfield32"):
+                found.append(AttrSpec(str(attr_type), attr_type, kind))
+        return found
 
     def _walk(
         self,
@@ -272,6 +500,7 @@ class Codec:
         data: bytes,
         start: int,
         end: int,
+        depth: int,
     ) -> dict[str | int, Value]:
         out: dict[str | int, Value] = {}
         pos = start
@@ -288,21 +517,21 @@ class Codec:
                 _bad_length(length, pos, end)
             entry = get(raw_type & NLA_TYPE_MASK)
             if entry is None:
-                self.saw_unknown = True
+                self._saw_unknown = True
                 _put_numbered(out, raw_type & NLA_TYPE_MASK, data[pos + 4 : pos + length])
             else:
                 name, reader, multi = entry
                 if reader is not None:
                     if not multi:  # the common case, first
-                        out[name] = reader(data, pos + 4, pos + length)
+                        out[name] = reader(data, pos + 4, pos + length, depth)
                     elif multi is True:
                         found = out.get(name)
                         if found is None:
-                            out[name] = [reader(data, pos + 4, pos + length)]
+                            out[name] = [reader(data, pos + 4, pos + length, depth)]
                         else:
-                            found.append(reader(data, pos + 4, pos + length))
+                            found.append(reader(data, pos + 4, pos + length, depth))
                     else:
-                        _put_numbered(out, name, reader(data, pos + 4, pos + length))
+                        _put_numbered(out, name, reader(data, pos + 4, pos + length, depth))
             pos += (length + 3) & ~3
         return out
 
@@ -321,7 +550,7 @@ class Codec:
         if kind == "bitfield32":
             enum = self.spec.enum(attr.enum) if attr.enum else None
 
-            def read_bitfield(data: bytes, start: int, end: int) -> Value:
+            def read_bitfield(data: bytes, start: int, end: int, depth: int) -> Value:
                 if end - start < 8:
                     raise MalformedAttributesError("bitfield32 shorter than 8 bytes", start)
                 value, selector = _BITFIELD.unpack_from(data, start)
@@ -354,18 +583,18 @@ class Codec:
             flags = enum.is_flags or as_flags
             by_value = enum.by_value
 
-            def read_enum(data: bytes, start: int, end: int) -> Value:
-                value = read(data, start, end)
-                if flags:
-                    return _flag_names(enum, value, True)
+            def read_enum(data: bytes, start: int, end: int, depth: int) -> Value:
+                value = read(data, start, end, depth)
+                if flags:  # a negative value (a signed kind) names no bits
+                    return _flag_names(enum, value, True) if value >= 0 else value
                 return by_value.get(value, value)
 
             return read_enum
         if hint in ("ipv4", "ipv4-or-v6") and kind == "u32":
             fmt = _struct("u32", order)
 
-            def read_ipv4(data: bytes, start: int, end: int) -> Value:
-                value = read(data, start, end)
+            def read_ipv4(data: bytes, start: int, end: int, depth: int) -> Value:
+                value = read(data, start, end, depth)
                 return str(
                     ipaddress.IPv4Address(
                         value if order == "big-endian" else int.from_bytes(fmt.pack(value), "big")
@@ -382,7 +611,7 @@ class Codec:
             fmt = _struct(attr.sub_type, attr.byte_order)
             size = fmt.size
 
-            def read_array(data: bytes, start: int, end: int) -> Value:
+            def read_array(data: bytes, start: int, end: int, depth: int) -> Value:
                 count = (end - start) // size
                 return list(struct.unpack_from(fmt.format[0] + fmt.format[1:] * count, data, start))
 
@@ -390,26 +619,36 @@ class Codec:
         hint = attr.display_hint
         if hint is not None and hint != "hex":
 
-            def read_hinted(data: bytes, start: int, end: int) -> Value:
+            def read_hinted(data: bytes, start: int, end: int, depth: int) -> Value:
                 return _hint_text(hint, data[start:end])
 
             return read_hinted
         return _read_binary
 
     def _nest_reader(self, set_name: str) -> Reader:
-        def read_nest(data: bytes, start: int, end: int) -> Value:
-            return self._walk_set(set_name, data, start, end)
+        def read_nest(data: bytes, start: int, end: int, depth: int) -> Value:
+            return self._decode_set(set_name, data, start, end, depth + 1)
 
         return read_nest
 
-    def _walk_set(self, set_name: str, data: bytes, start: int, end: int) -> dict[str | int, Value]:
+    def _walk_set(
+        self, set_name: str, data: bytes, start: int, end: int, depth: int
+    ) -> dict[str | int, Value]:
+        if depth > _MAX_DEPTH:
+            raise MalformedAttributesError("attributes nested too deep", start)
+        if set_name is _NO_SET:
+            return self._walk({}, data, start, end, depth)
         table = self._tables.get(set_name)
-        decoded = self._walk(self._table(set_name) if table is None else table, data, start, end)
+        decoded = self._walk(
+            self._table(set_name) if table is None else table, data, start, end, depth
+        )
         if set_name in self._with_sub_messages:
-            self._walk_sub_messages(set_name, decoded)
+            self._walk_sub_messages(set_name, decoded, depth)
         return decoded
 
-    def _walk_sub_messages(self, set_name: str, decoded: dict[str | int, Value]) -> None:
+    def _walk_sub_messages(
+        self, set_name: str, decoded: dict[str | int, Value], depth: int
+    ) -> None:
         """Decode sub-message attributes by their selector, now that the siblings are known."""
         for attr in self.spec.attr_set(set_name).attributes:
             if attr.type != "sub-message" or attr.name not in decoded:
@@ -423,10 +662,10 @@ class Codec:
             pos = 0
             if header is not None:
                 hstruct = self.spec.struct(header)
-                out.update(self._struct_reader(header)(raw, 0, len(raw)))
+                out.update(self._decode_struct(header, raw, 0, len(raw), depth))
                 pos = hstruct.size
             if aset is not None:
-                out.update(self._walk_set(aset, raw, pos, len(raw)))
+                out.update(self._decode_set(aset, raw, pos, len(raw), depth + 1))
             decoded[attr.name] = out
 
     def _sub_format(
@@ -446,37 +685,39 @@ class Codec:
         else:
             inner = self._reader(aset, _element(attr, 0))
 
-        def read_indexed(data: bytes, start: int, end: int) -> Value:
-            return [inner(data, s, e) for _t, s, e in _entries(data, start, end)]
+        def read_indexed(data: bytes, start: int, end: int, depth: int) -> Value:
+            return [inner(data, s, e, depth) for _t, s, e in _entries(data, start, end)]
 
         return read_indexed
 
-    def _type_value_reader(self, set_name: str, depth: int) -> Reader:
-        def read_level(data: bytes, start: int, end: int, level: int) -> Value:
+    def _type_value_reader(self, set_name: str, levels: int) -> Reader:
+        def read_level(data: bytes, start: int, end: int, level: int, depth: int) -> Value:
             if level > 1:
                 return {
-                    t: read_level(data, s, e, level - 1) for t, s, e in _entries(data, start, end)
+                    t: read_level(data, s, e, level - 1, depth)
+                    for t, s, e in _entries(data, start, end)
                 }
             return {
-                t: self._walk_set(set_name, data, s, e) for t, s, e in _entries(data, start, end)
+                t: self._decode_set(set_name, data, s, e, depth + 1)
+                for t, s, e in _entries(data, start, end)
             }
 
-        def read_type_value(data: bytes, start: int, end: int) -> Value:
-            return read_level(data, start, end, depth)
+        def read_type_value(data: bytes, start: int, end: int, depth: int) -> Value:
+            return read_level(data, start, end, levels, depth)
 
         return read_type_value
 
-    def _struct_reader(self, name: str) -> Callable[[bytes, int, int], dict[str, Value]]:
+    def _struct_reader(self, name: str) -> Callable[[bytes, int, int, int], dict[str, Value]]:
         reader = self._structs.get(name)
         if reader is not None:
             return reader
         definition = self.spec.struct(name)
-        steps: list[tuple[str, int, Callable[[bytes, int, int], Value] | None]] = []
+        steps: list[tuple[str, int, Callable[[bytes, int, int, int], Value] | None]] = []
         for member in definition.members:
             steps.append((member.name, member.size, self._member_reader(member)))
         size = definition.size
 
-        def read_struct(data: bytes, start: int, end: int) -> dict[str, Value]:
+        def read_struct(data: bytes, start: int, end: int, depth: int) -> dict[str, Value]:
             if end - start < size:
                 raise MalformedAttributesError(
                     f"{end - start} bytes too short for struct {name} ({size})", start
@@ -485,14 +726,14 @@ class Codec:
             pos = start
             for member_name, member_size, read in steps:
                 if read is not None:
-                    out[member_name] = read(data, pos, pos + member_size)
+                    out[member_name] = read(data, pos, pos + member_size, depth)
                 pos += member_size
             return out
 
         self._structs[name] = read_struct
         return read_struct
 
-    def _member_reader(self, member: Any) -> Callable[[bytes, int, int], Value] | None:
+    def _member_reader(self, member: Any) -> Callable[[bytes, int, int, int], Value] | None:
         if member.type == "pad":
             return None
         if member.struct is not None:
@@ -505,7 +746,7 @@ class Codec:
             return _read_string
         hint = member.display_hint
         if hint is not None and hint != "hex":
-            return lambda data, start, end: _hint_text(hint, data[start:end])
+            return lambda data, start, end, depth: _hint_text(hint, data[start:end])
         return _read_binary
 
     # -- messages ------------------------------------------------------------------------
@@ -522,15 +763,18 @@ class Codec:
         """
         op = self.spec.received(cmd, reply)
         if op is None or op.attribute_set is None:
-            return op, self._walk({}, data, attrs_at, len(data))
-        out: dict[str | int, Value] = {}
-        if op.fixed_header is not None and header:
-            out.update(self._struct_reader(op.fixed_header)(header, 0, len(header)))
+            return op, self._decode_set(_NO_SET, data, attrs_at, len(data), 0)
         try:
-            out.update(self._walk_set(op.attribute_set, data, attrs_at, len(data)))
+            values = self._decode_set(op.attribute_set, data, attrs_at, len(data), 0)
         except RecursionError:
             raise MalformedAttributesError("attributes nested too deep", attrs_at) from None
-        return op, out
+        if op.fixed_header is not None and header:
+            # The header's fields first, then the attributes (which win a name both have).
+            fields: dict[str | int, Value] = {}
+            fields.update(self._decode_struct(op.fixed_header, header, 0, len(header), 0))
+            fields.update(values)
+            return op, fields
+        return op, values
 
     # -- encoding ------------------------------------------------------------------------
 
@@ -842,6 +1086,36 @@ def _element(attr: AttrSpec, index: int) -> AttrSpec:
     )
 
 
+def _entry(
+    number: int,
+    key: str | int,
+    multi: int,
+    op: int,
+    width: int = 0,
+    flags: int = 0,
+    mapping: int = 0,
+    *,
+    index: int = 0,
+    obj: Any = None,
+    kind: str = "",
+    size: int = 0,
+    inner: tuple | None = None,  # type: ignore[type-arg]
+) -> tuple:  # type: ignore[type-arg]
+    """One entry of a :mod:`libnl_py._decoder` table, in the order its ``fill`` takes."""
+    return (number, key, op, multi, width, flags, mapping, index, obj, kind, size, inner)
+
+
+def _int_layout(kind: str, order: str | None) -> tuple[int, int]:
+    """(width, flags) of an integer kind for the accelerator: 0 width for uint/sint."""
+    signed = _d.F_SIGNED if kind[0] == "s" else 0
+    if kind in ("uint", "sint"):
+        return 0, signed | _d.F_VAR
+    return struct.calcsize(_FORMATS[kind]), signed | (_d.F_BIG if order == "big-endian" else 0)
+
+
+_NO_SET = "\0no set"
+"""The set of a message no operation names: every attribute decodes under its number."""
+
 _NUMBERED = 2
 """The ``multi`` of a table entry under a number: a repeat makes a list of the values."""
 
@@ -899,7 +1173,7 @@ def _string_bytes(value: str, what: str) -> bytes:
     return raw
 
 
-def _read_string(data: bytes, start: int, end: int) -> str:
+def _read_string(data: bytes, start: int, end: int, depth: int) -> str:
     raw = data[start:end]
     nul = raw.find(b"\0")
     if nul >= 0:
@@ -907,11 +1181,11 @@ def _read_string(data: bytes, start: int, end: int) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _read_flag(data: bytes, start: int, end: int) -> bool:
+def _read_flag(data: bytes, start: int, end: int, depth: int) -> bool:
     return True
 
 
-def _read_binary(data: bytes, start: int, end: int) -> bytes:
+def _read_binary(data: bytes, start: int, end: int, depth: int) -> bytes:
     return data[start:end]
 
 
@@ -990,11 +1264,11 @@ def decode_scalar_kind(kind: str, data: bytes) -> Value:
     """A payload read as a policy's kind (``u32``, ``string``, ...); bytes for other kinds."""
     if kind in INT_TYPES:
         try:
-            return _int_reader(kind, None)(data, 0, len(data))
+            return _int_reader(kind, None)(data, 0, len(data), 0)
         except MalformedAttributesError:
             return data
     if kind in ("string", "nul-string"):
-        return _read_string(data, 0, len(data))
+        return _read_string(data, 0, len(data), 0)
     if kind == "flag":
         return True
     return data

@@ -1,0 +1,961 @@
+/* libnl_py._decoder: the C accelerator of libnl_py.spec.codec's decoder.
+ *
+ * The pure-Python codec (libnl_py/spec/codec.py) is the reference. This module
+ * walks the same attribute sets, compiled once by the codec into tables, and
+ * builds the same Python values (dicts, lists, ints, strings, names of enums
+ * and flags) without a Python call per attribute. What it does not do itself
+ * (display hints other than ipv4 on a u32, bitfield32, nest-type-value,
+ * sub-messages) the table hands back to a Python reader of the codec's, so
+ * there is one set of rules; tests/test_spec_decoder.py proves both agree on
+ * every input, errors included.
+ *
+ * It takes buffers (anything with the buffer protocol) and table indexes, never
+ * addresses, holds no lock and is called with the GIL held.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Entry kinds: what an attribute's payload (or a struct member) becomes. */
+enum {
+    OP_ABSENT = 0, /* not in the set: decoded under its number, as bytes */
+    OP_SKIP,       /* pad or unused: dropped */
+    OP_INT,        /* fixed-width or variable-width integer */
+    OP_STRING,     /* text up to the first NUL, UTF-8 with escaped bytes */
+    OP_FLAG,       /* True */
+    OP_BINARY,     /* bytes */
+    OP_NEST,       /* a nested attribute set: `index` is its table */
+    OP_ARRAY,      /* a C array of fixed-width integers (binary with a sub-type) */
+    OP_STRUCT,     /* a struct: `index` is its table */
+    OP_INDEXED,    /* indexed-array: `inner` reads each entry */
+    OP_PYTHON,     /* the codec's Python reader: obj(data, start, end, depth) */
+    OP_LAST
+};
+
+/* How a decoded integer is shown. */
+enum { MAP_NONE = 0, MAP_ENUM, MAP_FLAGS, MAP_IPV4, MAP_LAST };
+
+/* multi: how a repeated attribute is kept (codec.py's table entries). */
+enum { MULTI_ONE = 0, MULTI_LIST = 1, MULTI_NUMBERED = 2 };
+
+#define F_SIGNED 1
+#define F_BIG 2 /* big-endian on the wire (else the host's order) */
+#define F_VAR 4 /* uint/sint: 1, 2, 4 or 8 bytes, little-endian */
+
+#define TYPE_MASK 0x3fff /* ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) */
+#define MAX_DEPTH 32     /* codec.py's _MAX_DEPTH: nests deeper than this are refused */
+
+typedef struct Entry {
+    uint8_t op, multi, width, flags, map;
+    Py_ssize_t index;    /* OP_NEST, OP_STRUCT: a table */
+    Py_ssize_t offset;   /* struct members: where the member starts */
+    Py_ssize_t size;     /* struct members: its size */
+    PyObject *key;       /* the name (str) or number (int) it is stored under */
+    PyObject *obj;       /* MAP_ENUM/MAP_FLAGS: {value: name}; OP_PYTHON: the reader */
+    PyObject *kind;      /* OP_INT, OP_ARRAY: the type's name, for errors */
+    struct Entry *inner; /* OP_INDEXED: how each entry is read */
+} Entry;
+
+typedef struct {
+    int filled, is_struct;
+    Py_ssize_t n;      /* attribute sets: entries by type, 0..n-1; structs: members */
+    Entry *entries;
+    PyObject *post;    /* attribute sets: called as post(values, depth) after the walk */
+    PyObject *name;    /* structs: the name, for errors */
+    Py_ssize_t size;   /* structs: the size */
+} Table;
+
+typedef struct {
+    PyObject_HEAD
+    /* Each table allocated alone, so it never moves: a walk keeps its Table * across the
+     * Python calls (readers, post) that may add tables. */
+    Table **tables;
+    Py_ssize_t ntables, cap;
+    PyObject *error;   /* MalformedAttributesError(message, offset) */
+    PyObject *repeats; /* codec._Repeats: the values of a number that came more than once */
+    int saw_unknown;
+} Decoder;
+
+static PyObject *Py_True_ref(void)
+{
+    Py_INCREF(Py_True);
+    return Py_True;
+}
+
+/* Raise the decoder's MalformedAttributesError(message, offset); returns NULL. */
+static PyObject *malformed(Decoder *d, Py_ssize_t offset, const char *format, ...)
+{
+    va_list ap;
+    PyObject *message, *exc;
+
+    va_start(ap, format);
+    message = PyUnicode_FromFormatV(format, ap);
+    va_end(ap);
+    if (message == NULL)
+        return NULL;
+    exc = PyObject_CallFunction(d->error, "On", message, offset);
+    Py_DECREF(message);
+    if (exc != NULL) {
+        PyErr_SetObject((PyObject *) Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+    return NULL;
+}
+
+/* ---- reading values ------------------------------------------------------------------ */
+
+static uint64_t read_uint(const uint8_t *p, int width, int big)
+{
+    uint64_t v = 0;
+    int i;
+
+    if (big)
+        for (i = 0; i < width; i++)
+            v = v << 8 | p[i];
+    else
+        for (i = width - 1; i >= 0; i--)
+            v = v << 8 | p[i];
+    return v;
+}
+
+static PyObject *int_object(uint64_t raw, int width, int is_signed)
+{
+    if (is_signed) {
+        int64_t v;
+
+        if (width < 8) {
+            uint64_t sign = (uint64_t) 1 << (8 * width - 1);
+            v = (int64_t) ((raw ^ sign) - sign);
+        } else {
+            v = (int64_t) raw;
+        }
+        return PyLong_FromLongLong(v);
+    }
+    return PyLong_FromUnsignedLongLong(raw);
+}
+
+/* Names of the bits set in value: enum[bit], or the bit's mask where the enum lacks it. */
+static PyObject *flag_names(PyObject *by_value, uint64_t value)
+{
+    PyObject *names = PyList_New(0), *bit_obj, *name;
+    int bit;
+
+    if (names == NULL)
+        return NULL;
+    for (bit = 0; bit < 64 && (value >> bit); bit++) {
+        if (!((value >> bit) & 1))
+            continue;
+        bit_obj = PyLong_FromLong(bit);
+        if (bit_obj == NULL)
+            goto fail;
+        name = PyDict_GetItemWithError(by_value, bit_obj);
+        Py_DECREF(bit_obj);
+        if (name != NULL) {
+            Py_INCREF(name);
+        } else {
+            if (PyErr_Occurred())
+                goto fail;
+            name = PyLong_FromUnsignedLongLong((uint64_t) 1 << bit);
+            if (name == NULL)
+                goto fail;
+        }
+        if (PyList_Append(names, name) < 0) {
+            Py_DECREF(name);
+            goto fail;
+        }
+        Py_DECREF(name);
+    }
+    return names;
+fail:
+    Py_DECREF(names);
+    return NULL;
+}
+
+static PyObject *read_int(Decoder *d, const Entry *e, const uint8_t *buf, Py_ssize_t start,
+                          Py_ssize_t end)
+{
+    Py_ssize_t size = end - start;
+    int width = e->width, is_signed = e->flags & F_SIGNED;
+    uint64_t raw;
+    PyObject *value, *name;
+
+    if (e->flags & F_VAR) {
+        if (size != 1 && size != 2 && size != 4 && size != 8)
+            return malformed(d, start, "%zd bytes is no width for %U", size, e->kind);
+        width = (int) size;
+        raw = read_uint(buf + start, width, 0);
+    } else {
+        if (size < width)
+            return malformed(d, start, "%zd bytes too short for %U", size, e->kind);
+        raw = read_uint(buf + start, width, e->flags & F_BIG ? 1 : PY_BIG_ENDIAN);
+    }
+    switch (e->map) {
+    case MAP_IPV4: {
+        const uint8_t *p = buf + start; /* the address is the payload's bytes, in order */
+
+        return PyUnicode_FromFormat("%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
+    }
+    case MAP_FLAGS:
+        if (is_signed && (raw >> (8 * width - 1)) & 1)
+            return int_object(raw, width, is_signed); /* a negative value names no bits */
+        return flag_names(e->obj, raw);
+    case MAP_ENUM:
+        value = int_object(raw, width, is_signed);
+        if (value == NULL)
+            return NULL;
+        name = PyDict_GetItemWithError(e->obj, value);
+        if (name != NULL) {
+            Py_INCREF(name);
+            Py_DECREF(value);
+            return name;
+        }
+        if (PyErr_Occurred()) {
+            Py_DECREF(value);
+            return NULL;
+        }
+        return value;
+    default:
+        return int_object(raw, width, is_signed);
+    }
+}
+
+static PyObject *read_string(const uint8_t *buf, Py_ssize_t start, Py_ssize_t end)
+{
+    const uint8_t *nul = memchr(buf + start, 0, (size_t) (end - start));
+    Py_ssize_t len = nul != NULL ? nul - (buf + start) : end - start;
+
+    return PyUnicode_DecodeUTF8((const char *) buf + start, len, "surrogateescape");
+}
+
+static PyObject *read_array(const Entry *e, const uint8_t *buf, Py_ssize_t start, Py_ssize_t end)
+{
+    Py_ssize_t count = (end - start) / e->width, i;
+    int big = e->flags & F_BIG ? 1 : PY_BIG_ENDIAN;
+    PyObject *list = PyList_New(count), *item;
+
+    if (list == NULL)
+        return NULL;
+    for (i = 0; i < count; i++) {
+        item = int_object(read_uint(buf + start + i * e->width, e->width, big), e->width,
+                          e->flags & F_SIGNED);
+        if (item == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, item);
+    }
+    return list;
+}
+
+static PyObject *walk_set(Decoder *d, Py_ssize_t index, PyObject *data, const uint8_t *buf,
+                          Py_ssize_t start, Py_ssize_t end, int depth);
+static PyObject *read_struct(Decoder *d, Py_ssize_t index, PyObject *data, const uint8_t *buf,
+                             Py_ssize_t start, Py_ssize_t end, int depth);
+
+static PyObject *read_indexed(Decoder *d, const Entry *e, PyObject *data, const uint8_t *buf,
+                              Py_ssize_t start, Py_ssize_t end, int depth);
+
+static PyObject *read_value(Decoder *d, const Entry *e, PyObject *data, const uint8_t *buf,
+                            Py_ssize_t start, Py_ssize_t end, int depth)
+{
+    switch (e->op) {
+    case OP_INT:
+        return read_int(d, e, buf, start, end);
+    case OP_STRING:
+        return read_string(buf, start, end);
+    case OP_FLAG:
+        return Py_True_ref();
+    case OP_BINARY:
+        return PyBytes_FromStringAndSize((const char *) buf + start, end - start);
+    case OP_NEST:
+        return walk_set(d, e->index, data, buf, start, end, depth + 1);
+    case OP_ARRAY:
+        return read_array(e, buf, start, end);
+    case OP_STRUCT:
+        return read_struct(d, e->index, data, buf, start, end, depth);
+    case OP_INDEXED:
+        return read_indexed(d, e, data, buf, start, end, depth);
+    case OP_PYTHON:
+        return PyObject_CallFunction(e->obj, "Onni", data, start, end, depth);
+    default:
+        PyErr_Format(PyExc_SystemError, "decoder entry of unknown kind %d", e->op);
+        return NULL;
+    }
+}
+
+static PyObject *read_struct(Decoder *d, Py_ssize_t index, PyObject *data, const uint8_t *buf,
+                             Py_ssize_t start, Py_ssize_t end, int depth)
+{
+    const Table *t = d->tables[index];
+    PyObject *out, *value;
+    Py_ssize_t i;
+
+    if (end - start < t->size)
+        return malformed(d, start, "%zd bytes too short for struct %U (%zd)", end - start,
+                         t->name, t->size);
+    out = PyDict_New();
+    if (out == NULL)
+        return NULL;
+    for (i = 0; i < t->n; i++) {
+        const Entry *m = &t->entries[i];
+        Py_ssize_t at = start + m->offset;
+
+        if (m->op == OP_SKIP)
+            continue;
+        value = read_value(d, m, data, buf, at, at + m->size, depth);
+        if (value == NULL || PyDict_SetItem(out, m->key, value) < 0) {
+            Py_XDECREF(value);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(value);
+    }
+    return out;
+}
+
+static PyObject *read_indexed(Decoder *d, const Entry *e, PyObject *data, const uint8_t *buf,
+                              Py_ssize_t start, Py_ssize_t end, int depth)
+{
+    /* Every entry is checked before any is read, as codec._entries does. */
+    PyObject *list, *item;
+    Py_ssize_t pos = start;
+    uint16_t length;
+
+    while (end - pos >= 4) {
+        memcpy(&length, buf + pos, 2);
+        if (length < 4 || pos + length > end)
+            return malformed(d, pos, "attribute length %u invalid", (unsigned) length);
+        pos += (length + 3) & ~3;
+    }
+    list = PyList_New(0);
+    if (list == NULL)
+        return NULL;
+    for (pos = start; end - pos >= 4; pos += (length + 3) & ~3) {
+        memcpy(&length, buf + pos, 2);
+        item = read_value(d, e->inner, data, buf, pos + 4, pos + length, depth);
+        if (item == NULL || PyList_Append(list, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(list);
+            return NULL;
+        }
+        Py_DECREF(item);
+    }
+    return list;
+}
+
+/* out[key] = value for an attribute kept under its number: a repeat makes a _Repeats list. */
+static int put_numbered(Decoder *d, PyObject *out, PyObject *key, PyObject *value)
+{
+    PyObject *found = PyDict_GetItemWithError(out, key), *pair, *list;
+    int rc;
+
+    if (found == NULL)
+        return PyErr_Occurred() ? -1 : PyDict_SetItem(out, key, value);
+    if (Py_TYPE(found) == (PyTypeObject *) d->repeats)
+        return PyList_Append(found, value);
+    pair = PyTuple_Pack(2, found, value);
+    if (pair == NULL)
+        return -1;
+    list = PyObject_CallOneArg(d->repeats, pair);
+    Py_DECREF(pair);
+    if (list == NULL)
+        return -1;
+    rc = PyDict_SetItem(out, key, list);
+    Py_DECREF(list);
+    return rc;
+}
+
+static PyObject *walk_set(Decoder *d, Py_ssize_t index, PyObject *data, const uint8_t *buf,
+                          Py_ssize_t start, Py_ssize_t end, int depth)
+{
+    const Table *t = d->tables[index];
+    PyObject *out, *value, *found, *key;
+    Py_ssize_t pos = start;
+    uint16_t length, raw_type;
+    int rc;
+
+    if (depth > MAX_DEPTH)
+        return malformed(d, start, "attributes nested too deep");
+    if (!t->filled) {
+        PyErr_SetString(PyExc_SystemError, "decoder table used before it was filled");
+        return NULL;
+    }
+    out = PyDict_New();
+    if (out == NULL)
+        return NULL;
+    while (end - pos >= 4) {
+        const Entry *e;
+
+        memcpy(&length, buf + pos, 2);
+        memcpy(&raw_type, buf + pos + 2, 2);
+        if (length < 4) {
+            malformed(d, pos, "attribute length %u below header size", (unsigned) length);
+            goto fail;
+        }
+        if (length > end - pos) {
+            malformed(d, pos, "attribute length %u runs past the end (%zd bytes left)",
+                      (unsigned) length, end - pos);
+            goto fail;
+        }
+        raw_type &= TYPE_MASK;
+        e = raw_type < t->n ? &t->entries[raw_type] : NULL;
+        if (e == NULL || e->op == OP_ABSENT) {
+            d->saw_unknown = 1;
+            key = PyLong_FromLong(raw_type);
+            value = key == NULL ? NULL
+                                : PyBytes_FromStringAndSize((const char *) buf + pos + 4, length - 4);
+            rc = value == NULL ? -1 : put_numbered(d, out, key, value);
+            Py_XDECREF(key);
+            Py_XDECREF(value);
+            if (rc < 0)
+                goto fail;
+        } else if (e->op != OP_SKIP) {
+            value = read_value(d, e, data, buf, pos + 4, pos + length, depth);
+            if (value == NULL)
+                goto fail;
+            if (e->multi == MULTI_ONE) {
+                rc = PyDict_SetItem(out, e->key, value);
+            } else if (e->multi == MULTI_LIST) {
+                found = PyDict_GetItemWithError(out, e->key);
+                if (found != NULL) {
+                    rc = PyList_Append(found, value);
+                } else if (PyErr_Occurred()) {
+                    rc = -1;
+                } else {
+                    PyObject *list = PyList_New(1);
+
+                    if (list == NULL) {
+                        rc = -1;
+                    } else {
+                        Py_INCREF(value);
+                        PyList_SET_ITEM(list, 0, value);
+                        rc = PyDict_SetItem(out, e->key, list);
+                        Py_DECREF(list);
+                    }
+                }
+            } else {
+                rc = put_numbered(d, out, e->key, value);
+            }
+            Py_DECREF(value);
+            if (rc < 0)
+                goto fail;
+        }
+        pos += (length + 3) & ~3;
+    }
+    if (t->post != NULL) {
+        PyObject *r = PyObject_CallFunction(t->post, "Oi", out, depth);
+
+        if (r == NULL)
+            goto fail;
+        Py_DECREF(r);
+    }
+    return out;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* ---- building tables ------------------------------------------------------------------- */
+
+static void entry_clear(Entry *e)
+{
+    Py_CLEAR(e->key);
+    Py_CLEAR(e->obj);
+    Py_CLEAR(e->kind);
+    if (e->inner != NULL) {
+        entry_clear(e->inner);
+        PyMem_Free(e->inner);
+        e->inner = NULL;
+    }
+}
+
+static int entry_traverse(Entry *e, visitproc visit, void *arg)
+{
+    Py_VISIT(e->key);
+    Py_VISIT(e->obj);
+    Py_VISIT(e->kind);
+    if (e->inner != NULL)
+        return entry_traverse(e->inner, visit, arg);
+    return 0;
+}
+
+/* An entry from codec.py's tuple:
+ * (number or offset, key, op, multi, width, flags, map, index, obj, kind, size, inner). */
+static int entry_from(Decoder *d, PyObject *tuple, Entry *e, Py_ssize_t *number)
+{
+    int op, multi, width, flags, map;
+    Py_ssize_t index, size;
+    PyObject *key, *obj, *kind, *inner;
+
+    if (!PyArg_ParseTuple(tuple, "nOiiiiinOOnO;a decoder entry is a 12-tuple", number, &key, &op,
+                          &multi, &width, &flags, &map, &index, &obj, &kind, &size, &inner))
+        return -1;
+    if (op <= OP_ABSENT || op >= OP_LAST || multi < 0 || multi > MULTI_NUMBERED || map < 0
+        || map >= MAP_LAST || size < 0) {
+        PyErr_SetString(PyExc_ValueError, "decoder entry out of range");
+        return -1;
+    }
+    if ((op == OP_INT && !(flags & F_VAR)) || op == OP_ARRAY) {
+        if (width != 1 && width != 2 && width != 4 && width != 8) {
+            PyErr_SetString(PyExc_ValueError, "decoder entry: width is 1, 2, 4 or 8");
+            return -1;
+        }
+    }
+    if ((op == OP_NEST || op == OP_STRUCT) && (index < 0 || index >= d->ntables)) {
+        PyErr_SetString(PyExc_ValueError, "decoder entry: no such table");
+        return -1;
+    }
+    if (op == OP_NEST && d->tables[index]->is_struct) {
+        PyErr_SetString(PyExc_ValueError, "decoder entry: a nest needs an attribute set");
+        return -1;
+    }
+    if (op == OP_STRUCT && !d->tables[index]->is_struct) {
+        PyErr_SetString(PyExc_ValueError, "decoder entry: a struct needs a struct table");
+        return -1;
+    }
+    if (op == OP_PYTHON && !PyCallable_Check(obj)) {
+        PyErr_SetString(PyExc_TypeError, "decoder entry: a Python reader must be callable");
+        return -1;
+    }
+    if (op == OP_INT && (map == MAP_ENUM || map == MAP_FLAGS) && !PyDict_Check(obj)) {
+        PyErr_SetString(PyExc_TypeError, "decoder entry: an enum is a dict");
+        return -1;
+    }
+    if ((op == OP_INT || op == OP_ARRAY) && !PyUnicode_Check(kind)) {
+        PyErr_SetString(PyExc_TypeError, "decoder entry: an integer's kind is a str");
+        return -1;
+    }
+    memset(e, 0, sizeof(*e));
+    if (op == OP_INDEXED) {
+        Py_ssize_t ignored;
+
+        if (!PyTuple_Check(inner)) {
+            PyErr_SetString(PyExc_TypeError, "decoder entry: an indexed-array has an inner entry");
+            return -1;
+        }
+        e->inner = PyMem_Calloc(1, sizeof(Entry));
+        if (e->inner == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        if (entry_from(d, inner, e->inner, &ignored) < 0) {
+            PyMem_Free(e->inner);
+            e->inner = NULL;
+            return -1;
+        }
+    }
+    e->op = (uint8_t) op;
+    e->multi = (uint8_t) multi;
+    e->width = (uint8_t) width;
+    e->flags = (uint8_t) flags;
+    e->map = (uint8_t) map;
+    e->index = index;
+    e->size = size;
+    Py_INCREF(key);
+    e->key = key;
+    Py_INCREF(obj);
+    e->obj = obj;
+    Py_INCREF(kind);
+    e->kind = kind;
+    return 0;
+}
+
+static void table_clear(Table *t)
+{
+    Py_ssize_t i;
+
+    if (t->entries != NULL) {
+        for (i = 0; i < t->n; i++)
+            entry_clear(&t->entries[i]);
+        PyMem_Free(t->entries);
+        t->entries = NULL;
+    }
+    t->n = 0;
+    Py_CLEAR(t->post);
+    Py_CLEAR(t->name);
+}
+
+static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"error", "repeats", NULL};
+    PyObject *error, *repeats;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO:Decoder", kwlist, &error, &repeats))
+        return -1;
+    if (!PyType_Check(repeats) || !PyType_IsSubtype((PyTypeObject *) repeats, &PyList_Type)) {
+        PyErr_SetString(PyExc_TypeError, "repeats must be a list subclass");
+        return -1;
+    }
+    Py_INCREF(error);
+    Py_XSETREF(self->error, error);
+    Py_INCREF(repeats);
+    Py_XSETREF(self->repeats, repeats);
+    return 0;
+}
+
+static int Decoder_traverse(Decoder *self, visitproc visit, void *arg)
+{
+    Py_ssize_t i, j;
+
+    Py_VISIT(self->error);
+    Py_VISIT(self->repeats);
+    for (i = 0; i < self->ntables; i++) {
+        Table *t = self->tables[i];
+
+        Py_VISIT(t->post);
+        Py_VISIT(t->name);
+        for (j = 0; j < t->n; j++) {
+            int rc = entry_traverse(&t->entries[j], visit, arg);
+
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int Decoder_clear(Decoder *self)
+{
+    Py_ssize_t i;
+
+    for (i = 0; i < self->ntables; i++) {
+        table_clear(self->tables[i]);
+        PyMem_Free(self->tables[i]);
+    }
+    PyMem_Free(self->tables);
+    self->tables = NULL;
+    self->ntables = self->cap = 0;
+    Py_CLEAR(self->error);
+    Py_CLEAR(self->repeats);
+    return 0;
+}
+
+static void Decoder_dealloc(Decoder *self)
+{
+    PyObject_GC_UnTrack(self);
+    Decoder_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *) self);
+}
+
+static int decoder_ready(Decoder *self)
+{
+    if (self->error == NULL || self->repeats == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Decoder not initialised");
+        return -1;
+    }
+    return 0;
+}
+
+/* new_table(is_struct) -> index: an empty table, to be filled by fill(); nests may refer
+ * to it meanwhile (sets that contain themselves). */
+static PyObject *Decoder_new_table(Decoder *self, PyObject *arg)
+{
+    int is_struct = PyObject_IsTrue(arg);
+    Table *table;
+
+    if (is_struct < 0 || decoder_ready(self) < 0)
+        return NULL;
+    if (self->ntables == self->cap) {
+        Py_ssize_t cap = self->cap ? self->cap * 2 : 16;
+        Table **grown = PyMem_Realloc(self->tables, (size_t) cap * sizeof(Table *));
+
+        if (grown == NULL)
+            return PyErr_NoMemory();
+        self->tables = grown;
+        self->cap = cap;
+    }
+    table = PyMem_Calloc(1, sizeof(Table));
+    if (table == NULL)
+        return PyErr_NoMemory();
+    table->is_struct = is_struct;
+    self->tables[self->ntables] = table;
+    return PyLong_FromSsize_t(self->ntables++);
+}
+
+/* fill(index, entries, post=None, name=None, size=0): an attribute set's entries (by their
+ * numbers, with post called after each walk) or a struct's members (by offset). Once. */
+static PyObject *Decoder_fill(Decoder *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"index", "entries", "post", "name", "size", NULL};
+    Py_ssize_t index, size = 0, i, n, number, max_number = -1;
+    PyObject *entries, *post = Py_None, *name = Py_None, *seq;
+    Entry *built;
+    Table *t;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO|OOn:fill", kwlist, &index, &entries, &post,
+                                     &name, &size))
+        return NULL;
+    if (decoder_ready(self) < 0)
+        return NULL;
+    if (index < 0 || index >= self->ntables) {
+        PyErr_SetString(PyExc_IndexError, "no such decoder table");
+        return NULL;
+    }
+    t = self->tables[index];
+    if (t->filled) {
+        PyErr_SetString(PyExc_ValueError, "decoder table already filled");
+        return NULL;
+    }
+    if (post != Py_None && !PyCallable_Check(post)) {
+        PyErr_SetString(PyExc_TypeError, "post must be callable or None");
+        return NULL;
+    }
+    seq = PySequence_Fast(entries, "entries must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    n = PySequence_Fast_GET_SIZE(seq);
+    /* Attribute sets are indexed by number: find the largest first. */
+    if (!t->is_struct) {
+        for (i = 0; i < n; i++) {
+            PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+
+            if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) < 1) {
+                PyErr_SetString(PyExc_TypeError, "a decoder entry is a 12-tuple");
+                goto fail_seq;
+            }
+            number = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 0));
+            if (number == -1 && PyErr_Occurred())
+                goto fail_seq;
+            if (number < 0 || number > TYPE_MASK) {
+                PyErr_SetString(PyExc_ValueError, "attribute number out of range");
+                goto fail_seq;
+            }
+            if (number > max_number)
+                max_number = number;
+        }
+    }
+    {
+        Py_ssize_t slots = t->is_struct ? n : max_number + 1;
+
+        built = PyMem_Calloc(slots ? (size_t) slots : 1, sizeof(Entry));
+        if (built == NULL) {
+            PyErr_NoMemory();
+            goto fail_seq;
+        }
+        for (i = 0; i < n; i++) {
+            Entry e;
+
+            if (entry_from(self, PySequence_Fast_GET_ITEM(seq, i), &e, &number) < 0)
+                goto fail_built;
+            if (t->is_struct) {
+                if (number < 0 || e.size < 0 || number + e.size > size) {
+                    entry_clear(&e);
+                    PyErr_SetString(PyExc_ValueError, "struct member outside the struct");
+                    goto fail_built;
+                }
+                e.offset = number;
+                built[i] = e;
+            } else {
+                entry_clear(&built[number]); /* a number given twice: the last wins */
+                built[number] = e;
+            }
+        }
+        t->entries = built;
+        t->n = slots;
+    }
+    Py_DECREF(seq);
+    if (post != Py_None) {
+        Py_INCREF(post);
+        t->post = post;
+    }
+    if (name != Py_None) {
+        Py_INCREF(name);
+        t->name = name;
+    } else if (t->is_struct) {
+        t->name = PyUnicode_FromString("?");
+        if (t->name == NULL)
+            return NULL;
+    }
+    t->size = size;
+    t->filled = 1;
+    Py_RETURN_NONE;
+fail_built:
+    for (i = 0; i < (t->is_struct ? n : max_number + 1); i++)
+        entry_clear(&built[i]);
+    PyMem_Free(built);
+fail_seq:
+    Py_DECREF(seq);
+    return NULL;
+}
+
+/* Parse (index, data, start, end, depth) and check the span; fills view. */
+static int decode_args(Decoder *self, PyObject *const *args, Py_ssize_t nargs, const char *what,
+                       int want_struct, Py_ssize_t *index, Py_buffer *view, Py_ssize_t *start,
+                       Py_ssize_t *end, int *depth)
+{
+    if (nargs < 2 || nargs > 5) {
+        PyErr_Format(PyExc_TypeError, "%s(index, data, start=0, end=None, depth=0)", what);
+        return -1;
+    }
+    if (decoder_ready(self) < 0)
+        return -1;
+    *index = PyLong_AsSsize_t(args[0]);
+    if (*index == -1 && PyErr_Occurred())
+        return -1;
+    if (*index < 0 || *index >= self->ntables || self->tables[*index]->is_struct != want_struct
+        || !self->tables[*index]->filled) {
+        PyErr_Format(PyExc_IndexError, "%s: no such filled table %zd", what, *index);
+        return -1;
+    }
+    if (PyObject_GetBuffer(args[1], view, PyBUF_SIMPLE) < 0)
+        return -1;
+    *start = 0;
+    *end = view->len;
+    *depth = 0;
+    if (nargs > 2) {
+        *start = PyLong_AsSsize_t(args[2]);
+        if (*start == -1 && PyErr_Occurred())
+            goto fail;
+    }
+    if (nargs > 3 && args[3] != Py_None) {
+        *end = PyLong_AsSsize_t(args[3]);
+        if (*end == -1 && PyErr_Occurred())
+            goto fail;
+    }
+    if (nargs > 4) {
+        long value = PyLong_AsLong(args[4]);
+
+        if (value == -1 && PyErr_Occurred())
+            goto fail;
+        *depth = value < 0 ? 0 : value > MAX_DEPTH + 1 ? MAX_DEPTH + 1 : (int) value;
+    }
+    if (*start < 0 || *end > view->len || *start > *end) {
+        PyErr_Format(PyExc_ValueError, "%s: span %zd..%zd outside a buffer of %zd bytes", what,
+                     *start, *end, view->len);
+        goto fail;
+    }
+    return 0;
+fail:
+    PyBuffer_Release(view);
+    return -1;
+}
+
+/* decode(index, data, start=0, end=None, depth=0) -> dict: the attributes in data[start:end]. */
+static PyObject *Decoder_decode(Decoder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t index, start, end;
+    Py_buffer view;
+    PyObject *out;
+    int depth;
+
+    if (decode_args(self, args, nargs, "decode", 0, &index, &view, &start, &end, &depth) < 0)
+        return NULL;
+    out = walk_set(self, index, args[1], view.buf, start, end, depth);
+    PyBuffer_Release(&view);
+    return out;
+}
+
+/* decode_struct(index, data, start=0, end=None, depth=0) -> dict: a struct's members. */
+static PyObject *Decoder_decode_struct(Decoder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t index, start, end;
+    Py_buffer view;
+    PyObject *out;
+    int depth;
+
+    if (decode_args(self, args, nargs, "decode_struct", 1, &index, &view, &start, &end, &depth)
+        < 0)
+        return NULL;
+    out = read_struct(self, index, args[1], view.buf, start, end, depth);
+    PyBuffer_Release(&view);
+    return out;
+}
+
+static PyObject *Decoder_get_saw_unknown(Decoder *self, void *closure)
+{
+    return PyBool_FromLong(self->saw_unknown);
+}
+
+static int Decoder_set_saw_unknown(Decoder *self, PyObject *value, void *closure)
+{
+    int truth;
+
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "saw_unknown cannot be deleted");
+        return -1;
+    }
+    truth = PyObject_IsTrue(value);
+    if (truth < 0)
+        return -1;
+    self->saw_unknown = truth;
+    return 0;
+}
+
+static PyObject *Decoder_get_tables(Decoder *self, void *closure)
+{
+    return PyLong_FromSsize_t(self->ntables);
+}
+
+static PyMethodDef Decoder_methods[] = {
+    {"new_table", (PyCFunction) Decoder_new_table, METH_O,
+     "new_table(is_struct) -> index of an empty table, filled later by fill()."},
+    {"fill", (PyCFunction) (void (*)(void)) Decoder_fill, METH_VARARGS | METH_KEYWORDS,
+     "fill(index, entries, post=None, name=None, size=0): a table's entries, once."},
+    {"decode", (PyCFunction) (void (*)(void)) Decoder_decode, METH_FASTCALL,
+     "decode(index, data, start=0, end=None, depth=0) -> the attributes as a dict."},
+    {"decode_struct", (PyCFunction) (void (*)(void)) Decoder_decode_struct, METH_FASTCALL,
+     "decode_struct(index, data, start=0, end=None, depth=0) -> a struct's members as a dict."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Decoder_getset[] = {
+    {"saw_unknown", (getter) Decoder_get_saw_unknown, (setter) Decoder_set_saw_unknown,
+     "True once a decode met an attribute number its set lacks.", NULL},
+    {"tables", (getter) Decoder_get_tables, NULL, "How many tables there are.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject DecoderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "libnl_py._decoder.Decoder",
+    .tp_basicsize = sizeof(Decoder),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Decoder(error, repeats): compiled attribute-set tables and the walker over them.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc) Decoder_init,
+    .tp_dealloc = (destructor) Decoder_dealloc,
+    .tp_traverse = (traverseproc) Decoder_traverse,
+    .tp_clear = (inquiry) Decoder_clear,
+    .tp_methods = Decoder_methods,
+    .tp_getset = Decoder_getset,
+};
+
+static int decoder_exec(PyObject *module)
+{
+    if (PyType_Ready(&DecoderType) < 0)
+        return -1;
+    Py_INCREF(&DecoderType);
+    if (PyModule_AddObject(module, "Decoder", (PyObject *) &DecoderType) < 0) {
+        Py_DECREF(&DecoderType);
+        return -1;
+    }
+#define ADD(name) \
+    if (PyModule_AddIntConstant(module, #name, name) < 0) \
+        return -1;
+    ADD(OP_SKIP) ADD(OP_INT) ADD(OP_STRING) ADD(OP_FLAG) ADD(OP_BINARY) ADD(OP_NEST)
+    ADD(OP_ARRAY) ADD(OP_STRUCT) ADD(OP_INDEXED) ADD(OP_PYTHON)
+    ADD(MAP_NONE) ADD(MAP_ENUM) ADD(MAP_FLAGS) ADD(MAP_IPV4)
+    ADD(MULTI_ONE) ADD(MULTI_LIST) ADD(MULTI_NUMBERED)
+    ADD(F_SIGNED) ADD(F_BIG) ADD(F_VAR) ADD(MAX_DEPTH)
+#undef ADD
+    return 0;
+}
+
+static PyModuleDef_Slot decoder_slots[] = {
+    {Py_mod_exec, decoder_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef decoder_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "libnl_py._decoder",
+    .m_doc = "The C accelerator of libnl_py.spec.codec's decoder (the Python codec is the "
+             "reference).",
+    .m_size = 0,
+    .m_slots = decoder_slots,
+};
+
+PyMODINIT_FUNC PyInit__decoder(void)
+{
+    return PyModuleDef_Init(&decoder_module);
+}

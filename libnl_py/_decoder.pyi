@@ -1,0 +1,61 @@
+"""Types of libnl_py._decoder, the C accelerator of libnl_py.spec.codec (see csrc/decoder.c)."""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+OP_SKIP: int
+OP_INT: int
+OP_STRING: int
+OP_FLAG: int
+OP_BINARY: int
+OP_NEST: int
+OP_ARRAY: int
+OP_STRUCT: int
+OP_INDEXED: int
+OP_PYTHON: int
+MAP_NONE: int
+MAP_ENUM: int
+MAP_FLAGS: int
+MAP_IPV4: int
+MULTI_ONE: int
+MULTI_LIST: int
+MULTI_NUMBERED: int
+F_SIGNED: int
+F_BIG: int
+F_VAR: int
+MAX_DEPTH: int
+
+class Decoder:
+    """Compiled attribute-set and struct tables, and the walker over them."""
+
+    saw_unknown: bool
+    @property
+    def tables(self) -> int: ...
+    def __init__(
+        self, error: Callable[[str, int], BaseException], repeats: type[list[Any]]
+    ) -> None: ...
+    def new_table(self, is_struct: bool) -> int: ...
+    def fill(
+        self,
+        index: int,
+        entries: Sequence[tuple[Any, ...]],
+        post: Callable[[dict[Any, Any], int], object] | None = None,
+        name: str | None = None,
+        size: int = 0,
+    ) -> None: ...
+    def decode(
+        self,
+        index: int,
+        data: bytes | bytearray | memoryview,
+        start: int = 0,
+        end: int | None = None,
+        depth: int = 0,
+    ) -> dict[Any, Any]: ...
+    def decode_struct(
+        self,
+        index: int,
+        data: bytes | bytearray | memoryview,
+        start: int = 0,
+        end: int | None = None,
+        depth: int = 0,
+    ) -> dict[str, Any]: ...

@@ -1,0 +1,560 @@
+"""libnl_py._decoder, the C accelerator of the codec: the same results and errors as Python.
+
+The Python codec (``Codec(spec, accelerate=False)``) is the reference. Every
+test decodes the same bytes with both and compares the outcome strictly: the
+values with their types (``True`` is not ``1``, a list of repeats is not a
+plain list), the order of keys, the exception's class, text and offset, and
+whether the decode met an attribute its set lacks. The inputs:
+
+* messages made by hypothesis from the attribute sets of every spec there is
+  here (the built-ins, every YNL spec linux-doc installs, and the test spec of
+  ``test_spec_codec`` that holds every YNL type), valid, cut short, with
+  lengths overwritten, and nested past the depth limit;
+* attribute sets made by hypothesis (random kinds, enums, nests, arrays);
+* real replies of the kernel: every family's policy dump, nlctrl's family
+  dump, and ethtool and netdev dumps of veth interfaces in a private namespace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import struct
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import in_ci, nlattr, require_root
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_spec_codec import SPEC as CODEC_TEST_SPEC
+
+from libnl_py.attrs import MalformedAttributesError
+from libnl_py.spec import Codec, FamilySpec
+from libnl_py.spec import registry as specs
+from libnl_py.spec.loader import load
+from libnl_py.spec.model import INT_TYPES, AttrSpec
+from libnl_py.spec.policy import spec_from_policy
+
+try:
+    from libnl_py import _decoder
+except ImportError:  # pragma: no cover - PyPy
+    _decoder = None  # type: ignore[assignment]
+
+if _decoder is None:
+    if in_ci():
+        pytest.fail("CI=true but libnl_py._decoder is not built", pytrace=False)
+    pytest.skip("libnl_py._decoder is not built (PyPy?)", allow_module_level=True)
+
+BUILTIN_DIR = Path(specs.__file__).resolve().parent / "builtin"
+DOC_GLOB = "/usr/share/doc/linux-doc-*/Documentation/netlink/specs/*.yaml*"
+NESTED = 0x8000
+BYTEORDER = 0x4000
+
+
+def _doc_specs() -> list[Path]:
+    newest: dict[str, Path] = {}
+    for path in sorted(glob.glob(DOC_GLOB)):
+        newest.setdefault(Path(path).name, Path(path))  # any version: all are compared
+    return sorted(newest.values())
+
+
+def _all_specs() -> dict[str, FamilySpec]:
+    found = {"codec-test": CODEC_TEST_SPEC}
+    for path in sorted(BUILTIN_DIR.glob("*.json")):
+        found[f"builtin:{path.stem}"] = load(path)
+    for path in _doc_specs():
+        found[f"doc:{path.name.split('.')[0]}"] = load(path)
+    return found
+
+
+SPECS = _all_specs()
+SETS = [(key, set_name) for key, spec in SPECS.items() for set_name in spec.attribute_sets]
+
+
+def test_the_specs_are_there() -> None:
+    """The comparison covers the built-ins and, where linux-doc is installed, its specs."""
+    assert sum(key.startswith("builtin:") for key in SPECS) == 15
+    if in_ci():
+        assert sum(key.startswith("doc:") for key in SPECS) >= 30, "linux-doc-6.12 in CI"
+
+
+# -- comparing -------------------------------------------------------------------------------
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal values of the same types, keys in the same order, all the way down."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+def outcome(codec: Codec, fn: Any) -> tuple[Any, ...]:
+    try:
+        return ("ok", fn(codec), codec.saw_unknown)
+    except MalformedAttributesError as exc:
+        return ("error", type(exc), str(exc), exc.offset, codec.saw_unknown)
+
+
+def both(spec: FamilySpec, fn: Any, policy: Any = None) -> tuple[Any, ...]:
+    """The outcome of ``fn(codec)`` with the Python and the C decoder; they must agree."""
+    python = outcome(Codec(spec, policy, accelerate=False), fn)
+    native = outcome(Codec(spec, policy, accelerate=True), fn)
+    assert python[0] == native[0], (python, native)
+    if python[0] == "ok":
+        assert same(python[1], native[1]), (python[1], native[1])
+        assert python[2] == native[2]
+    else:
+        assert python[1:] == native[1:]
+    return python
+
+
+# -- messages made from a set ----------------------------------------------------------------
+
+
+@st.composite
+def payloads(draw: Any, spec: FamilySpec, attr: AttrSpec, depth: int) -> bytes:
+    """A payload for ``attr``: mostly well formed, sometimes not."""
+    if draw(st.integers(0, 9)) == 0:
+        return bytes(draw(st.binary(max_size=12)))
+    kind = attr.type
+    if kind in INT_TYPES:
+        size = {"u8": 1, "s8": 1, "u16": 2, "s16": 2, "u32": 4, "s32": 4}.get(kind, 8)
+        if kind in ("uint", "sint"):
+            size = draw(st.sampled_from([1, 2, 3, 4, 8]))
+        if attr.enum is not None and draw(st.booleans()):
+            values = list(spec.enum(attr.enum).by_value) or [0]
+            value = draw(st.sampled_from(values))
+            if spec.enum(attr.enum).is_flags or attr.enum_as_flags:
+                value = sum(1 << v for v in values if v < 64 and draw(st.booleans()))
+            return (value % (1 << (8 * size))).to_bytes(size, "little")
+        return bytes(draw(st.binary(min_size=size, max_size=size)))
+    if kind == "string":
+        text = draw(st.text(max_size=8)).encode("utf-8", "surrogatepass")
+        return text + draw(st.sampled_from([b"\0", b"", b"\0junk\xff"]))
+    if kind == "flag":
+        return b""
+    if kind == "binary" and attr.struct is not None:
+        size = spec.struct(attr.struct).size
+        return bytes(draw(st.binary(min_size=size, max_size=size + 4)))
+    if kind in ("nest", "indexed-array", "nest-type-value", "sub-message") and depth > 3:
+        return b""
+    if kind == "nest":
+        assert attr.nested_attributes is not None
+        return draw(attribute_stream(spec, attr.nested_attributes, depth + 1))
+    if kind == "indexed-array":
+        entries = []
+        for i in range(draw(st.integers(0, 3))):
+            if attr.sub_type == "nest" and attr.nested_attributes is not None:
+                body = draw(attribute_stream(spec, attr.nested_attributes, depth + 1))
+            else:
+                inner = AttrSpec(
+                    attr.name,
+                    i,
+                    attr.sub_type or "binary",
+                    attr.byte_order,
+                    enum=attr.enum,
+                    display_hint=attr.display_hint,
+                )
+                body = draw(payloads(spec, inner, depth + 1))
+            entries.append(nlattr(i + 1, body))
+        return b"".join(entries)
+    if kind == "nest-type-value" and attr.nested_attributes is not None:
+        body = draw(attribute_stream(spec, attr.nested_attributes, depth + 1))
+        for _ in range(max(1, len(attr.type_value))):
+            body = nlattr(draw(st.integers(0, 5)) | NESTED, body)
+        return body
+    if kind == "sub-message" and attr.sub_message is not None:
+        formats = list(spec.sub_messages[attr.sub_message].formats.values())
+        if formats:
+            set_name, header = draw(st.sampled_from(formats))
+            head = b""
+            if header is not None:
+                size = spec.struct(header).size
+                head = bytes(draw(st.binary(min_size=size, max_size=size)))
+            if set_name is not None:
+                head += draw(attribute_stream(spec, set_name, depth + 1))
+            return head
+    if kind == "bitfield32":
+        return bytes(draw(st.binary(min_size=8, max_size=8)))
+    return bytes(draw(st.binary(max_size=20)))
+
+
+@st.composite
+def attribute_stream(draw: Any, spec: FamilySpec, set_name: str, depth: int = 0) -> bytes:
+    aset = spec.attr_set(set_name)
+    parts = []
+    for _ in range(draw(st.integers(0, 6 if depth == 0 else 3))):
+        if aset.attributes and draw(st.integers(0, 5)):
+            attr = draw(st.sampled_from(aset.attributes))
+            number = attr.value
+            payload = draw(payloads(spec, attr, depth))
+            # Selector siblings first, sometimes: sub-messages decode by them.
+            if attr.type == "sub-message" and attr.selector in aset.by_name and draw(st.booleans()):
+                sel = aset.by_name[attr.selector]
+                parts.append(nlattr(sel.value, draw(payloads(spec, sel, depth))))
+        else:
+            number = draw(st.integers(0, 60))
+            payload = bytes(draw(st.binary(max_size=10)))
+        number |= draw(st.sampled_from([0, 0, 0, NESTED, BYTEORDER]))
+        parts.append(nlattr(number, payload))
+    return b"".join(parts)
+
+
+@st.composite
+def damaged(draw: Any, data: bytes) -> bytes:
+    """``data`` as it is, cut short, or with one attribute length overwritten."""
+    how = draw(st.integers(0, 5))
+    if how == 1 and data:
+        return data[: draw(st.integers(0, len(data) - 1))]
+    if how == 2 and len(data) >= 4:
+        at = draw(st.integers(0, (len(data) - 4) // 4)) * 4
+        length = draw(st.sampled_from([0, 1, 3, 4, 5, 0xFFFF, len(data) - at + 1]))
+        return data[:at] + struct.pack("=H", length & 0xFFFF) + data[at + 2 :]
+    return data
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_every_set_of_every_spec_decodes_the_same(data: Any) -> None:
+    key, set_name = data.draw(st.sampled_from(SETS))
+    spec = SPECS[key]
+    raw = data.draw(damaged(data.draw(attribute_stream(spec, set_name))))
+    start = data.draw(st.sampled_from([0, 0, min(4, len(raw))]))
+    both(spec, lambda c: c.decode(set_name, raw, start))
+
+
+RECEIVED = sorted(
+    {
+        (key, cmd, reply)
+        for key, spec in SPECS.items()
+        for cmd in {*spec.replies, *spec.events, *spec.requests}
+        for reply in (True, False)
+        if (op := spec.received(cmd, reply)) is not None and op.attribute_set is not None
+    }
+)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(RECEIVED), st.data())
+def test_every_message_of_every_spec_decodes_the_same(
+    received: tuple[str, int, bool], data: Any
+) -> None:
+    """decode_message: the fixed header (whole, short or absent), then the attributes."""
+    key, cmd, reply = received
+    spec = SPECS[key]
+    op = spec.received(cmd, reply)
+    assert op is not None and op.attribute_set is not None
+    header = b""
+    if op.fixed_header is not None:
+        size = spec.struct(op.fixed_header).size
+        header = bytes(data.draw(st.binary(min_size=size - 1 if size else 0, max_size=size)))
+    body = data.draw(damaged(data.draw(attribute_stream(spec, op.attribute_set))))
+    msg = b"\0" * 20 + body
+    both(spec, lambda c: c.decode_message(msg, 20, header, cmd, reply))
+
+
+def test_a_command_no_spec_names_decodes_by_number() -> None:
+    raw = b"\0" * 20 + nlattr(1, b"ab") + nlattr(1, b"cd") + nlattr(300, b"")
+    result = both(SPECS["builtin:nlctrl"], lambda c: c.decode_message(raw, 20, b"", 250, True)[1])
+    assert result[1] == {1: [b"ab", b"cd"], 300: b""}
+    assert result[2] is True
+
+
+# -- sets made by hypothesis -----------------------------------------------------------------
+
+SCALARS = ["u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "uint", "sint"]
+
+
+@st.composite
+def random_specs(draw: Any) -> FamilySpec:
+    entries = draw(st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=1, unique=True))
+    sets = []
+    n_sets = draw(st.integers(1, 3))
+    for s in range(n_sets):
+        attrs = []
+        for i in range(draw(st.integers(1, 8))):
+            kind = draw(
+                st.sampled_from(
+                    [
+                        *SCALARS,
+                        "string",
+                        "flag",
+                        "binary",
+                        "nest",
+                        "pad",
+                        "indexed-array",
+                        "bitfield32",
+                    ]
+                )
+            )
+            attr: dict[str, Any] = {
+                "name": f"a{i}",
+                "type": kind,
+                "value": draw(st.integers(0, 12)),
+            }
+            if kind in SCALARS:
+                if draw(st.booleans()) and kind not in ("uint", "sint"):
+                    attr["byte-order"] = "big-endian"
+                pick = draw(st.integers(0, 3))
+                if pick == 1:
+                    attr["enum"] = "en"
+                elif pick == 2:
+                    attr["enum"] = "fl"
+                elif pick == 3 and kind == "u32":
+                    attr["display-hint"] = "ipv4"
+            if kind == "binary" and draw(st.booleans()):
+                attr["sub-type"] = draw(st.sampled_from(["u16", "u32", "s8", "u64"]))
+            if kind == "nest":
+                attr["nested-attributes"] = f"s{draw(st.integers(0, n_sets - 1))}"
+            if kind == "indexed-array":
+                attr["sub-type"] = draw(st.sampled_from(["nest", "u32", "string", "binary"]))
+                if attr["sub-type"] == "nest":
+                    attr["nested-attributes"] = f"s{draw(st.integers(0, n_sets - 1))}"
+            if kind not in ("pad", "flag") and draw(st.integers(0, 4)) == 0:
+                attr["multi-attr"] = True
+            attrs.append(attr)
+        sets.append({"name": f"s{s}", "attributes": attrs})
+    return FamilySpec.from_dict(
+        {
+            "name": "random",
+            "protocol": "genetlink",
+            "definitions": [
+                {
+                    "name": "en",
+                    "type": "enum",
+                    "entries": entries,
+                    "value-start": draw(st.integers(0, 3)),
+                },
+                {"name": "fl", "type": "flags", "entries": entries},
+            ],
+            "attribute-sets": sets,
+        }
+    )
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(random_specs(), st.data())
+def test_random_specs_decode_the_same(spec: FamilySpec, data: Any) -> None:
+    raw = data.draw(damaged(data.draw(attribute_stream(spec, "s0"))))
+    both(spec, lambda c: c.decode("s0", raw))
+
+
+# -- limits and shapes -----------------------------------------------------------------------
+
+DEEP = FamilySpec.from_dict(
+    {
+        "name": "deep",
+        "attribute-sets": [
+            {
+                "name": "n",
+                "attributes": [
+                    {"name": "down", "type": "nest", "nested-attributes": "n"},
+                    {"name": "v", "type": "u32"},
+                ],
+            }
+        ],
+    }
+)
+
+
+@pytest.mark.parametrize("levels", [1, 31, 32, 33, 40, 2000])
+def test_nesting_is_limited_alike(levels: int) -> None:
+    raw = nlattr(2, struct.pack("=I", 7))
+    for _ in range(levels):
+        raw = nlattr(1 | NESTED, raw)
+    result = both(DEEP, lambda c: c.decode("n", raw))
+    if levels <= 32:
+        assert result[0] == "ok"
+    else:
+        assert result[0] == "error" and "nested too deep" in result[2]
+
+
+def test_repeats_under_a_number_become_one_list() -> None:
+    raw = nlattr(240, b"x") * 3 + nlattr(241, b"y")
+    result = both(CODEC_TEST_SPEC, lambda c: c.decode("all", raw))
+    assert result[1] == {240: [b"x", b"x", b"x"], 241: b"y"}
+    assert type(result[1][240]).__name__ == "_Repeats"
+
+
+def test_a_negative_flags_value_stays_a_number() -> None:
+    spec = FamilySpec.from_dict(
+        {
+            "name": "neg",
+            "definitions": [{"name": "fl", "type": "flags", "entries": ["a", "b"]}],
+            "attribute-sets": [
+                {"name": "s", "attributes": [{"name": "x", "type": "s32", "enum": "fl"}]}
+            ],
+        }
+    )
+    result = both(spec, lambda c: c.decode("s", nlattr(1, struct.pack("=i", -3))))
+    assert result[1] == {"x": -3}
+    result = both(spec, lambda c: c.decode("s", nlattr(1, struct.pack("=i", 3))))
+    assert result[1] == {"x": ["a", "b"]}
+
+
+def test_buffers_of_every_kind_decode_alike() -> None:
+    raw = nlattr(1, struct.pack("=H", 0x15)) + nlattr(2, b"ethtool\0")
+    spec = SPECS["builtin:nlctrl"]
+    want = {"family-id": 0x15, "family-name": "ethtool"}
+    assert Codec(spec, accelerate=False).decode("ctrl-attrs", raw) == want
+    codec = Codec(spec, accelerate=True)
+    for buf in (raw, bytearray(raw), memoryview(raw)):
+        assert codec.decode("ctrl-attrs", buf) == want  # type: ignore[arg-type]
+
+
+def test_the_accelerator_is_used_by_default() -> None:
+    assert Codec(SPECS["builtin:ethtool"]).accelerated
+    assert not Codec(SPECS["builtin:ethtool"], accelerate=False).accelerated
+
+
+# -- the Decoder type: misuse raises, never crashes ------------------------------------------
+
+
+def test_decoder_misuse_raises() -> None:
+    d = _decoder.Decoder(MalformedAttributesError, list)
+    with pytest.raises(IndexError):
+        d.decode(0, b"")
+    index = d.new_table(False)
+    with pytest.raises(IndexError):
+        d.decode(index, b"")  # not filled yet
+    with pytest.raises(TypeError):
+        d.fill(index, [("x",)])
+    with pytest.raises(ValueError):
+        d.fill(index, [(1, "k", 99, 0, 0, 0, 0, 0, None, "", 0, None)])  # no such op
+    with pytest.raises(ValueError):
+        d.fill(index, [(1, "k", _decoder.OP_NEST, 0, 0, 0, 0, 7, None, "", 0, None)])
+    with pytest.raises(ValueError):
+        d.fill(index, [(1, "k", _decoder.OP_INT, 0, 3, 0, 0, 0, None, "u24", 0, None)])
+    with pytest.raises(TypeError):
+        d.fill(index, [(1, "k", _decoder.OP_PYTHON, 0, 0, 0, 0, 0, None, "", 0, None)])
+    with pytest.raises(TypeError):
+        d.fill(
+            index, [(1, "k", _decoder.OP_INT, 0, 4, 0, _decoder.MAP_ENUM, 0, [], "u32", 0, None)]
+        )
+    d.fill(index, [(1, "k", _decoder.OP_INT, 0, 4, 0, 0, 0, None, "u32", 0, None)])
+    with pytest.raises(ValueError, match="already filled"):
+        d.fill(index, [])
+    assert d.decode(index, nlattr(1, b"\1\0\0\0")) == {"k": 1}
+    with pytest.raises(ValueError, match="outside"):
+        d.decode(index, b"1234", 2, 9)
+    with pytest.raises(ValueError, match="outside"):
+        d.decode(index, b"1234", -1)
+    with pytest.raises(TypeError):
+        d.decode(index, "not a buffer")
+    with pytest.raises(IndexError):
+        d.decode_struct(index, b"")  # a set is no struct
+    bare = _decoder.Decoder.__new__(_decoder.Decoder)
+    with pytest.raises(RuntimeError):
+        bare.new_table(False)
+    with pytest.raises(TypeError):
+        _decoder.Decoder(MalformedAttributesError, dict)
+
+
+def test_a_reader_that_adds_tables_mid_walk_is_safe() -> None:
+    """Python readers may compile new sets while C walks: tables never move under it."""
+    d = _decoder.Decoder(MalformedAttributesError, list)
+    outer = d.new_table(False)
+
+    def reader(data: Any, start: int, end: int, depth: int) -> int:
+        for _ in range(64):
+            d.fill(d.new_table(False), [])
+        return end - start
+
+    d.fill(
+        outer,
+        [
+            (1, "r", _decoder.OP_PYTHON, 0, 0, 0, 0, 0, reader, "", 0, None),
+            (2, "v", _decoder.OP_INT, 0, 1, 0, 0, 0, None, "u8", 0, None),
+        ],
+    )
+    raw = (nlattr(1, b"abc") + nlattr(2, b"\5")) * 4
+    assert d.decode(outer, raw) == {"r": 3, "v": 5}
+    assert d.tables == 1 + 4 * 64
+
+
+def test_an_exception_in_a_python_reader_comes_through() -> None:
+    d = _decoder.Decoder(MalformedAttributesError, list)
+    index = d.new_table(False)
+
+    def reader(data: Any, start: int, end: int, depth: int) -> int:
+        raise ZeroDivisionError("from the reader")
+
+    d.fill(index, [(1, "r", _decoder.OP_PYTHON, 0, 0, 0, 0, 0, reader, "", 0, None)])
+    with pytest.raises(ZeroDivisionError, match="from the reader"):
+        d.decode(index, nlattr(1, b""))
+
+
+# -- the kernel's own replies ----------------------------------------------------------------
+
+
+ETHTOOL_DUMPS = [
+    "linkinfo-get",
+    "linkmodes-get",
+    "linkstate-get",
+    "rings-get",
+    "features-get",
+    "channels-get",
+    "coalesce-get",
+    "privflags-get",
+    "stats-get",
+]
+
+
+def _kernel_messages() -> list[tuple[str, Any]]:
+    """(family, message) of dumps the kernel answers here, and the policies of three."""
+    from libnl_py.errors import NetlinkError
+    from libnl_py.genl import GenlSocket
+
+    found: list[tuple[str, Any]] = []
+    with GenlSocket() as sock:
+        names = [f.name for f in sock.list_families()]
+        found += [("nlctrl", m) for m in sock.dump("nlctrl", "getfamily")]
+        for name in names:
+            with contextlib.suppress(NetlinkError):  # families without policies
+                found += [
+                    ("nlctrl", m) for m in sock.dump("nlctrl", "getpolicy", {"family-name": name})
+                ]
+        for op in ETHTOOL_DUMPS:
+            with contextlib.suppress(NetlinkError):  # an op veth does not have
+                found += [("ethtool", m) for m in sock.dump("ethtool", op, {"header": {}})]
+        found += [("netdev", m) for m in sock.dump("netdev", "dev-get")]
+        for name in ("ethtool", "netdev", "nlctrl"):
+            found.append(("policy", (name, sock.get_policy(name))))
+    return found
+
+
+@require_root
+def test_kernel_replies_decode_the_same(netns: str) -> None:
+    """Every reply, by its spec; by its spec and policy; by a spec made from the policy."""
+    from conftest import call_in_netns
+
+    subprocess.run(
+        ["ip", "-n", netns, "link", "add", "dv0", "type", "veth", "peer", "name", "dv1"], check=True
+    )
+    collected = call_in_netns(netns, _kernel_messages)
+    policies = {item[0]: item[1] for kind, item in collected if kind == "policy"}
+    decoded = {}
+    for family, msg in collected:
+        if family == "policy":
+            continue
+
+        def decode(c: Codec, msg: Any = msg) -> Any:
+            return c.decode_message(msg.data, msg.attrs_offset, msg.header, msg.cmd, msg.seq != 0)[
+                1
+            ]
+
+        spec = specs.get(family)
+        assert spec is not None
+        assert both(spec, decode)[0] == "ok"
+        policy = policies[family]
+        assert both(spec, decode, policy)[0] == "ok"
+        assert both(spec_from_policy(family, policy), decode)[0] == "ok"
+        decoded[family] = decoded.get(family, 0) + 1
+    # nlctrl: every family and every policy; ethtool: several dumps of two veths.
+    assert decoded["nlctrl"] >= 30 and decoded["ethtool"] >= 8 and decoded["netdev"] >= 3

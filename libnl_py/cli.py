@@ -18,7 +18,14 @@ from libnl_py import LIBNL_VERSION
 from libnl_py.errors import NetlinkError, NotFoundError
 from libnl_py.genl.family import Family
 from libnl_py.genl.socket import GenlSocket
-from libnl_py.message import NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE, GenlMessage
+from libnl_py.message import (
+    NLM_F_APPEND,
+    NLM_F_CREATE,
+    NLM_F_DUMP,
+    NLM_F_EXCL,
+    NLM_F_REPLACE,
+    GenlMessage,
+)
 from libnl_py.spec import registry as _specs
 from libnl_py.spec.codec import EncodeError, Typed
 from libnl_py.spec.model import INT_TYPES, OP_FLAGS, AttrSet, AttrSpec, FamilySpec
@@ -401,6 +408,10 @@ def cmd_request(args: argparse.Namespace) -> int:
     ):
         if getattr(args, option):
             flags |= bit
+    if not dump and flags & NLM_F_DUMP == NLM_F_DUMP:
+        # NLM_F_REPLACE | NLM_F_EXCL share their bits with NLM_F_ROOT | NLM_F_MATCH:
+        # generic netlink would take the request for a dump.
+        raise UsageError("--replace with --excl is NLM_F_DUMP (0x300) on the wire: use dump")
     with _socket(args) as sock:
         family = sock.resolve_family(args.family)
         spec = sock.spec_or_policy(family)

@@ -9,6 +9,8 @@ import pytest
 from conftest import in_ci
 from test_cli import error_lines, require_family, run_cli, run_json, run_ok
 
+from libnl_py.genl import GenlSocket
+
 DOC_SPECS = Path("/usr/share/doc/linux-doc-6.12/Documentation/netlink/specs")
 BUILTIN = {
     "nlctrl", "netdev", "ethtool", "tcp_metrics", "mptcp_pm", "TASKSTATS", "thermal", "SEG6",
@@ -28,7 +30,9 @@ def doc_spec(name: str) -> Path:
 def test_specs_lists_every_kernel_family_and_its_source() -> None:
     rows = {r["family"]: r for r in run_json("specs", "--json")}
     kernel = {name for name, r in rows.items() if r["in-kernel"]}
-    assert kernel <= BUILTIN | kernel  # every kernel family is listed
+    with GenlSocket() as sock:
+        assert kernel == {f.name for f in sock.list_families()}  # every kernel family listed
+    assert kernel <= BUILTIN  # and each has a built-in
     for name in kernel & BUILTIN:
         assert rows[name]["source"] == "built-in", rows[name]
     if (DOC_SPECS / "devlink.yaml.gz").exists():
@@ -77,3 +81,16 @@ def test_ascii_text_for_an_address_is_refused_before_sending() -> None:
     assert proc.returncode == 2, proc.stderr
     (line,) = error_lines(proc.stderr)
     assert "'0a090001' is not an IPv4 address" in line
+
+
+def test_do_refuses_replace_with_excl_which_is_nlm_f_dump() -> None:
+    """0x100 | 0x200 is NLM_F_ROOT | NLM_F_MATCH: genetlink would run a dump, not the do."""
+    proc = run_cli("do", "nlctrl", "getfamily", "family-name=nlctrl", "--replace", "--excl")
+    assert proc.returncode == 2
+    assert error_lines(proc.stderr) == [
+        "libnl-py: error: --replace with --excl is NLM_F_DUMP (0x300) on the wire: use dump"
+    ]
+    assert proc.stdout == ""
+    # Each alone is sent as asked (nlctrl ignores them and answers the one family).
+    replies = run_json("do", "nlctrl", "getfamily", "family-name=nlctrl", "--replace")
+    assert [r["attrs"]["family-name"] for r in replies] == ["nlctrl"]

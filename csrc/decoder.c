@@ -59,6 +59,7 @@ typedef struct Entry {
 
 typedef struct {
     int filled, is_struct;
+    Py_ssize_t keys_hint; /* the most keys a walk of this set made: new dicts start that big */
     Py_ssize_t n;      /* attribute sets: entries by type, 0..n-1; structs: members */
     Entry *entries;
     PyObject *post;    /* attribute sets: called as post(values, depth) after the walk */
@@ -75,7 +76,68 @@ typedef struct {
     PyObject *error;   /* MalformedAttributesError(message, offset) */
     PyObject *repeats; /* codec._Repeats: the values of a number that came more than once */
     int saw_unknown;
+    unsigned long long unknowns; /* attributes met that their set lacks, ever (never reset) */
 } Decoder;
+
+static PyTypeObject DecoderType;
+
+/* What a walk reads: the bytes, and the Python object they are, made only when a Python
+ * reader or a post needs one (a reply decoded straight from the arena has none). */
+typedef struct {
+    PyObject *obj;       /* borrowed when given; else owned, made on demand */
+    const uint8_t *base; /* the bytes obj holds */
+    Py_ssize_t len;
+    int owned;
+} Source;
+
+static PyObject *source_object(Source *src)
+{
+    if (src->obj == NULL) {
+        src->obj = PyBytes_FromStringAndSize((const char *) src->base, src->len);
+        src->owned = src->obj != NULL;
+    }
+    return src->obj;
+}
+
+static void source_release(Source *src)
+{
+    if (src->owned)
+        Py_CLEAR(src->obj);
+    src->owned = 0;
+}
+
+/* The exception being raised, taken (a new reference; NULL if none). */
+static PyObject *take_exception(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+
+    PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL)
+        return NULL;
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
+
+/* Raise exc again (steals the reference). */
+static void give_exception(PyObject *exc)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    PyObject *type = (PyObject *) Py_TYPE(exc);
+
+    Py_INCREF(type);
+    PyErr_Restore(type, exc, NULL);
+#endif
+}
 
 static PyObject *Py_True_ref(void)
 {
@@ -248,15 +310,15 @@ static PyObject *read_array(const Entry *e, const uint8_t *buf, Py_ssize_t start
     return list;
 }
 
-static PyObject *walk_set(Decoder *d, Py_ssize_t index, PyObject *data, const uint8_t *buf,
+static PyObject *walk_set(Decoder *d, Py_ssize_t index, Source *src, const uint8_t *buf,
                           Py_ssize_t start, Py_ssize_t end, int depth);
-static PyObject *read_struct(Decoder *d, Py_ssize_t index, PyObject *data, const uint8_t *buf,
+static PyObject *read_struct(Decoder *d, Py_ssize_t index, Source *src, const uint8_t *buf,
                              Py_ssize_t start, Py_ssize_t end, int depth);
 
-static PyObject *read_indexed(Decoder *d, const Entry *e, PyObject *data, const uint8_t *buf,
+static PyObject *read_indexed(Decoder *d, const Entry *e, Source *src, const uint8_t *buf,
                               Py_ssize_t start, Py_ssize_t end, int depth);
 
-static PyObject *read_value(Decoder *d, const Entry *e, PyObject *data, const uint8_t *buf,
+static PyObject *read_value(Decoder *d, const Entry *e, Source *src, const uint8_t *buf,
                             Py_ssize_t start, Py_ssize_t end, int depth)
 {
     switch (e->op) {
@@ -269,22 +331,25 @@ static PyObject *read_value(Decoder *d, const Entry *e, PyObject *data, const ui
     case OP_BINARY:
         return PyBytes_FromStringAndSize((const char *) buf + start, end - start);
     case OP_NEST:
-        return walk_set(d, e->index, data, buf, start, end, depth + 1);
+        return walk_set(d, e->index, src, buf, start, end, depth + 1);
     case OP_ARRAY:
         return read_array(e, buf, start, end);
     case OP_STRUCT:
-        return read_struct(d, e->index, data, buf, start, end, depth);
+        return read_struct(d, e->index, src, buf, start, end, depth);
     case OP_INDEXED:
-        return read_indexed(d, e, data, buf, start, end, depth);
-    case OP_PYTHON:
-        return PyObject_CallFunction(e->obj, "Onni", data, start, end, depth);
+        return read_indexed(d, e, src, buf, start, end, depth);
+    case OP_PYTHON: {
+        PyObject *data = source_object(src);
+
+        return data == NULL ? NULL : PyObject_CallFunction(e->obj, "Onni", data, start, end, depth);
+    }
     default:
         PyErr_Format(PyExc_SystemError, "decoder entry of unknown kind %d", e->op);
         return NULL;
     }
 }
 
-static PyObject *read_struct(Decoder *d, Py_ssize_t index, PyObject *data, const uint8_t *buf,
+static PyObject *read_struct(Decoder *d, Py_ssize_t index, Source *src, const uint8_t *buf,
                              Py_ssize_t start, Py_ssize_t end, int depth)
 {
     const Table *t = d->tables[index];
@@ -303,7 +368,7 @@ static PyObject *read_struct(Decoder *d, Py_ssize_t index, PyObject *data, const
 
         if (m->op == OP_SKIP)
             continue;
-        value = read_value(d, m, data, buf, at, at + m->size, depth);
+        value = read_value(d, m, src, buf, at, at + m->size, depth);
         if (value == NULL || PyDict_SetItem(out, m->key, value) < 0) {
             Py_XDECREF(value);
             Py_DECREF(out);
@@ -314,7 +379,7 @@ static PyObject *read_struct(Decoder *d, Py_ssize_t index, PyObject *data, const
     return out;
 }
 
-static PyObject *read_indexed(Decoder *d, const Entry *e, PyObject *data, const uint8_t *buf,
+static PyObject *read_indexed(Decoder *d, const Entry *e, Source *src, const uint8_t *buf,
                               Py_ssize_t start, Py_ssize_t end, int depth)
 {
     /* Every entry is checked before any is read, as codec._entries does. */
@@ -333,7 +398,7 @@ static PyObject *read_indexed(Decoder *d, const Entry *e, PyObject *data, const 
         return NULL;
     for (pos = start; end - pos >= 4; pos += (length + 3) & ~3) {
         memcpy(&length, buf + pos, 2);
-        item = read_value(d, e->inner, data, buf, pos + 4, pos + length, depth);
+        item = read_value(d, e->inner, src, buf, pos + 4, pos + length, depth);
         if (item == NULL || PyList_Append(list, item) < 0) {
             Py_XDECREF(item);
             Py_DECREF(list);
@@ -366,7 +431,7 @@ static int put_numbered(Decoder *d, PyObject *out, PyObject *key, PyObject *valu
     return rc;
 }
 
-static PyObject *walk_set(Decoder *d, Py_ssize_t index, PyObject *data, const uint8_t *buf,
+static PyObject *walk_set(Decoder *d, Py_ssize_t index, Source *src, const uint8_t *buf,
                           Py_ssize_t start, Py_ssize_t end, int depth)
 {
     const Table *t = d->tables[index];
@@ -381,7 +446,8 @@ static PyObject *walk_set(Decoder *d, Py_ssize_t index, PyObject *data, const ui
         PyErr_SetString(PyExc_SystemError, "decoder table used before it was filled");
         return NULL;
     }
-    out = PyDict_New();
+    /* Presized, so that a set's usual keys fit without the dict growing on the way. */
+    out = t->keys_hint > 5 ? _PyDict_NewPresized(t->keys_hint) : PyDict_New();
     if (out == NULL)
         return NULL;
     while (end - pos >= 4) {
@@ -402,6 +468,7 @@ static PyObject *walk_set(Decoder *d, Py_ssize_t index, PyObject *data, const ui
         e = raw_type < t->n ? &t->entries[raw_type] : NULL;
         if (e == NULL || e->op == OP_ABSENT) {
             d->saw_unknown = 1;
+            d->unknowns++;
             key = PyLong_FromLong(raw_type);
             value = key == NULL ? NULL
                                 : PyBytes_FromStringAndSize((const char *) buf + pos + 4, length - 4);
@@ -411,7 +478,7 @@ static PyObject *walk_set(Decoder *d, Py_ssize_t index, PyObject *data, const ui
             if (rc < 0)
                 goto fail;
         } else if (e->op != OP_SKIP) {
-            value = read_value(d, e, data, buf, pos + 4, pos + length, depth);
+            value = read_value(d, e, src, buf, pos + 4, pos + length, depth);
             if (value == NULL)
                 goto fail;
             if (e->multi == MULTI_ONE) {
@@ -443,6 +510,8 @@ static PyObject *walk_set(Decoder *d, Py_ssize_t index, PyObject *data, const ui
         }
         pos += (length + 3) & ~3;
     }
+    if (PyDict_GET_SIZE(out) > t->keys_hint)
+        ((Table *) t)->keys_hint = PyDict_GET_SIZE(out) > 64 ? 64 : PyDict_GET_SIZE(out);
     if (t->post != NULL) {
         PyObject *r = PyObject_CallFunction(t->post, "Oi", out, depth);
 
@@ -841,7 +910,11 @@ static PyObject *Decoder_decode(Decoder *self, PyObject *const *args, Py_ssize_t
 
     if (decode_args(self, args, nargs, "decode", 0, &index, &view, &start, &end, &depth) < 0)
         return NULL;
-    out = walk_set(self, index, args[1], view.buf, start, end, depth);
+    {
+        Source src = {args[1], view.buf, view.len, 0};
+
+        out = walk_set(self, index, &src, view.buf, start, end, depth);
+    }
     PyBuffer_Release(&view);
     return out;
 }
@@ -857,7 +930,11 @@ static PyObject *Decoder_decode_struct(Decoder *self, PyObject *const *args, Py_
     if (decode_args(self, args, nargs, "decode_struct", 1, &index, &view, &start, &end, &depth)
         < 0)
         return NULL;
-    out = read_struct(self, index, args[1], view.buf, start, end, depth);
+    {
+        Source src = {args[1], view.buf, view.len, 0};
+
+        out = read_struct(self, index, &src, view.buf, start, end, depth);
+    }
     PyBuffer_Release(&view);
     return out;
 }
@@ -882,9 +959,214 @@ static int Decoder_set_saw_unknown(Decoder *self, PyObject *value, void *closure
     return 0;
 }
 
+static PyObject *Decoder_get_unknowns(Decoder *self, void *closure)
+{
+    return PyLong_FromUnsignedLongLong(self->unknowns);
+}
+
 static PyObject *Decoder_get_tables(Decoder *self, void *closure)
 {
     return PyLong_FromSsize_t(self->ntables);
+}
+
+/* ---- replies of a receive batch --------------------------------------------------------- */
+
+#define DESC_WORDS 8   /* decl/helpers.c's LNP_DESC_WORDS: kind, type, flags, seq, port, start,
+                          end, error */
+#define MSG_HDRLEN 16  /* NLMSG_HDRLEN */
+#define GENL_HDRLEN 4
+
+static int desc_word(PyObject *desc, Py_ssize_t i, unsigned long *out)
+{
+    PyObject *item = PyList_GET_ITEM(desc, i);
+
+    *out = PyLong_AsUnsignedLong(item);
+    return *out == (unsigned long) -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* One reply decoded as codec.decode_message decodes it: header fields, then attributes.
+ * Offsets are the message's own, as in Python, where the message is a bytes object. */
+static PyObject *decode_reply(Decoder *self, Source *msg, Py_ssize_t hdrsize,
+                              Py_ssize_t set_index, Py_ssize_t header_index)
+{
+    Py_ssize_t at = MSG_HDRLEN + GENL_HDRLEN + hdrsize;
+    PyObject *values, *fields;
+    Source head = {NULL, msg->base + MSG_HDRLEN + GENL_HDRLEN, hdrsize, 0};
+
+    values = walk_set(self, set_index, msg, msg->base, at, msg->len, 0);
+    if (values == NULL || header_index < 0 || hdrsize == 0)
+        return values;
+    fields = read_struct(self, header_index, &head, head.base, 0, hdrsize, 0);
+    source_release(&head);
+    if (fields == NULL || PyDict_Update(fields, values) < 0) {
+        Py_XDECREF(fields);
+        Py_DECREF(values);
+        return NULL;
+    }
+    Py_DECREF(values);
+    return fields;
+}
+
+/* decode_replies(decoder, view, desc, reply_kind, lookup, hdrsize, out, pending)
+ *     -> (rest, flags, decoded)
+ *
+ * The replies of a receive batch (descriptors of kind reply_kind, with both headers),
+ * decoded into out as codec.decode_message would, in one call. lookup(cmd) gives a
+ * command's (set index, header index or -1), or None to leave its messages to Python,
+ * as are messages too short for their headers and every other descriptor: those come
+ * back in rest. A reply whose decode met an attribute its set lacks, or failed, is put
+ * in pending as (position in out, the message's bytes, the exception or None); a failed
+ * one holds None in out. flags is the OR of the decoded replies' nlmsg_flags. */
+static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Decoder *self;
+    PyObject *desc, *lookup, *out, *pending, *rest = NULL, *last_tables = NULL;
+    Py_ssize_t hdrsize, i, n, decoded = 0, set_index = -1, header_index = -1;
+    unsigned long reply_kind, flags_or = 0;
+    long last_cmd = -1;
+    Py_buffer view;
+
+    if (nargs != 8) {
+        PyErr_SetString(PyExc_TypeError, "decode_replies() takes 8 arguments");
+        return NULL;
+    }
+    if (!PyObject_TypeCheck(args[0], &DecoderType)) {
+        PyErr_SetString(PyExc_TypeError, "decode_replies() needs a Decoder");
+        return NULL;
+    }
+    self = (Decoder *) args[0];
+    desc = args[2];
+    lookup = args[4];
+    out = args[6];
+    pending = args[7];
+    if (!PyList_Check(desc) || !PyList_Check(out) || !PyList_Check(pending)
+        || !PyCallable_Check(lookup)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "decode_replies() needs descriptor, out and pending lists and a lookup");
+        return NULL;
+    }
+    if (PyList_GET_SIZE(desc) % DESC_WORDS) {
+        PyErr_SetString(PyExc_ValueError, "desc must be whole descriptors");
+        return NULL;
+    }
+    reply_kind = PyLong_AsUnsignedLong(args[3]);
+    hdrsize = PyLong_AsSsize_t(args[5]);
+    if (PyErr_Occurred() || decoder_ready(self) < 0)
+        return NULL;
+    if (hdrsize < 0 || hdrsize > 0xFFFF) {
+        PyErr_SetString(PyExc_ValueError, "hdrsize out of range");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if ((rest = PyList_New(0)) == NULL)
+        goto fail;
+    n = PyList_GET_SIZE(desc) / DESC_WORDS;
+    for (i = 0; i < n; i++) {
+        unsigned long d[DESC_WORDS];
+        PyObject *values;
+        Source msg;
+        unsigned long long before;
+        int k;
+
+        /* The words first, every time: lookup and the readers run Python code. */
+        if ((i + 1) * DESC_WORDS > PyList_GET_SIZE(desc)) {
+            PyErr_SetString(PyExc_RuntimeError, "descriptor list changed during decode_replies");
+            goto fail;
+        }
+        for (k = 0; k < DESC_WORDS; k++) /* kind, flags, start, end are what it reads */
+            if ((k == 0 || k == 2 || k == 5 || k == 6)
+                && desc_word(desc, i * DESC_WORDS + k, &d[k]) < 0)
+                goto fail;
+        if (d[0] != reply_kind || d[5] > d[6] || d[6] > (unsigned long) view.len
+            || d[6] - d[5] < (unsigned long) (MSG_HDRLEN + GENL_HDRLEN + hdrsize))
+            goto keep;
+        {
+            long cmd = ((const uint8_t *) view.buf)[d[5] + MSG_HDRLEN];
+
+            if (cmd != last_cmd) {
+                PyObject *found = PyObject_CallFunction(lookup, "l", cmd);
+
+                if (found == NULL)
+                    goto fail;
+                Py_XSETREF(last_tables, found);
+                last_cmd = cmd;
+                set_index = -1;
+                if (found != Py_None
+                    && !PyArg_ParseTuple(found, "nn;lookup() gives (set index, header index)",
+                                         &set_index, &header_index))
+                    goto fail;
+                if (set_index >= self->ntables || header_index >= self->ntables
+                    || (set_index >= 0 && (self->tables[set_index]->is_struct
+                                           || !self->tables[set_index]->filled))
+                    || (header_index >= 0 && (!self->tables[header_index]->is_struct
+                                              || !self->tables[header_index]->filled))) {
+                    PyErr_SetString(PyExc_IndexError, "lookup() gave no such filled tables");
+                    goto fail;
+                }
+            }
+            if (set_index < 0)
+                goto keep;
+        }
+        msg.obj = NULL;
+        msg.owned = 0;
+        msg.base = (const uint8_t *) view.buf + d[5];
+        msg.len = (Py_ssize_t) (d[6] - d[5]);
+        /* A count, not the flag: other threads' decodes may run in the Python readers, and
+         * a count they raise too only sends a message through the policy codec again. */
+        before = self->unknowns;
+        values = decode_reply(self, &msg, hdrsize, set_index, header_index);
+        if (values == NULL || self->unknowns != before) {
+            PyObject *exc = NULL, *entry;
+
+            if (values == NULL) {
+                exc = take_exception();
+                if (exc == NULL) {
+                    PyErr_SetString(PyExc_SystemError, "a decode failed without an exception");
+                } else if (PyObject_IsInstance(exc, self->error) != 1) {
+                    /* Not a malformed message (MemoryError, a bug): it goes up. */
+                    give_exception(exc);
+                    exc = NULL;
+                }
+                if (exc == NULL) {
+                    source_release(&msg);
+                    goto fail;
+                }
+            }
+            entry = source_object(&msg) == NULL
+                        ? NULL
+                        : Py_BuildValue("nOO", PyList_GET_SIZE(out), msg.obj,
+                                        exc != NULL ? exc : Py_None);
+            Py_XDECREF(exc);
+            if (entry == NULL || PyList_Append(pending, entry) < 0) {
+                Py_XDECREF(entry);
+                Py_XDECREF(values);
+                source_release(&msg);
+                goto fail;
+            }
+            Py_DECREF(entry);
+        }
+        source_release(&msg);
+        k = PyList_Append(out, values != NULL ? values : Py_None);
+        Py_XDECREF(values);
+        if (k < 0)
+            goto fail;
+        flags_or |= d[2];
+        decoded++;
+        continue;
+keep:
+        for (k = 0; k < DESC_WORDS; k++)
+            if (PyList_Append(rest, PyList_GET_ITEM(desc, i * DESC_WORDS + k)) < 0)
+                goto fail;
+    }
+    Py_XDECREF(last_tables);
+    PyBuffer_Release(&view);
+    return Py_BuildValue("Nkn", rest, flags_or, decoded);
+fail:
+    Py_XDECREF(last_tables);
+    Py_XDECREF(rest);
+    PyBuffer_Release(&view);
+    return NULL;
 }
 
 static PyMethodDef Decoder_methods[] = {
@@ -903,6 +1185,8 @@ static PyGetSetDef Decoder_getset[] = {
     {"saw_unknown", (getter) Decoder_get_saw_unknown, (setter) Decoder_set_saw_unknown,
      "True once a decode met an attribute number its set lacks.", NULL},
     {"tables", (getter) Decoder_get_tables, NULL, "How many tables there are.", NULL},
+    {"unknowns", (getter) Decoder_get_unknowns, NULL,
+     "How many attributes its sets lack the decodes met, ever (a count, never reset).", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -941,6 +1225,13 @@ static int decoder_exec(PyObject *module)
     return 0;
 }
 
+static PyMethodDef decoder_functions[] = {
+    {"decode_replies", (PyCFunction) (void (*)(void)) decoder_decode_replies, METH_FASTCALL,
+     "decode_replies(decoder, view, desc, reply_kind, lookup, hdrsize, out, pending)"
+     " -> (rest, flags, decoded): a receive batch's replies, decoded."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyModuleDef_Slot decoder_slots[] = {
     {Py_mod_exec, decoder_exec},
     {0, NULL},
@@ -952,6 +1243,7 @@ static struct PyModuleDef decoder_module = {
     .m_doc = "The C accelerator of libnl_py.spec.codec's decoder (the Python codec is the "
              "reference).",
     .m_size = 0,
+    .m_methods = decoder_functions,
     .m_slots = decoder_slots,
 };
 

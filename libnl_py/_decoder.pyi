@@ -30,6 +30,8 @@ class Decoder:
 
     saw_unknown: bool
     @property
+    def unknowns(self) -> int: ...
+    @property
     def tables(self) -> int: ...
     def __init__(
         self, error: Callable[[str, int], BaseException], repeats: type[list[Any]]
@@ -59,3 +61,14 @@ class Decoder:
         end: int | None = None,
         depth: int = 0,
     ) -> dict[str, Any]: ...
+
+def decode_replies(
+    decoder: Decoder,
+    view: bytes | bytearray | memoryview,
+    desc: list[int],
+    reply_kind: int,
+    lookup: Callable[[int], tuple[int, int] | None],
+    hdrsize: int,
+    out: list[Any],
+    pending: list[tuple[int, bytes, BaseException | None]],
+) -> tuple[list[int], int, int]: ...

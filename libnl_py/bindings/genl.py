@@ -17,7 +17,9 @@ MAX_DATAGRAM = 64 * 1024
 that size is always received whole; a longer one is received whole only if it
 fits the space left (up to ARENA_SIZE), else it fails with NLE_MSG_TRUNC."""
 
-MAX_DESCRIPTORS = 512
+MAX_DESCRIPTORS = 2048
+"""Messages a batch describes. Enough for an arena of 48-byte messages (an ethtool
+dump's are ~90): a full table leaves the rest of a datagram to be split in Python."""
 DESC_WORDS = lib.LNP_DESC_WORDS
 
 REPLY = lib.LNP_REPLY

@@ -155,27 +155,31 @@ class AsyncGenlSocket:
         header: bytes,
         timeout: Timeout,
         what: str,
-    ) -> list[GenlMessage]:
+        decode: bool = False,
+    ) -> list[Any]:
         sock = self.sock
         if isinstance(family, str) and family not in sock._families:
             await self.resolve_family(family)
         wait = sock._timeout(timeout)
         async with self._slots:
             future: asyncio.Future[list[GenlMessage]] = self._loop.create_future()
-            req, replies = sock._send(family, cmd, attrs, flags, version, header, what)
+            req, replies, decoding = sock._send(
+                family, cmd, attrs, flags, version, header, what, decode
+            )
             self._deliver()  # notifications read along with the replies
             if req is None:  # answered in full at once
                 await asyncio.sleep(0)  # still a point where other tasks run
-                return replies
-            req.on_done = self._on_done(future)
-            if req.done:  # a thread's pump finished it before the callback was set
-                self._settle(req, future)
-            try:
-                return await asyncio.wait_for(future, wait)
-            except asyncio.TimeoutError:
-                raise NetlinkTimeoutError(req.what, wait) from None
-            finally:
-                sock._abandon(req)
+            else:
+                req.on_done = self._on_done(future)
+                if req.done:  # a thread's pump finished it before the callback was set
+                    self._settle(req, future)
+                try:
+                    replies = await asyncio.wait_for(future, wait)
+                except asyncio.TimeoutError:
+                    raise NetlinkTimeoutError(req.what, wait) from None
+                finally:
+                    sock._abandon(req)
+            return replies if decoding is None else sock.finish_decoding(decoding, replies)
 
     async def execute(
         self,
@@ -187,9 +191,12 @@ class AsyncGenlSocket:
         version: int | None = None,
         header: bytes = b"",
         timeout: Timeout = SOCKET_TIMEOUT,
-    ) -> list[GenlMessage]:
+        decode: bool = False,
+    ) -> list[Any]:
         """:meth:`GenlSocket.execute`, awaited."""
-        return await self._request(family, cmd, attrs, flags, version, header, timeout, "execute")
+        return await self._request(
+            family, cmd, attrs, flags, version, header, timeout, "execute", decode
+        )
 
     async def dump(
         self,
@@ -201,10 +208,13 @@ class AsyncGenlSocket:
         version: int | None = None,
         header: bytes = b"",
         timeout: Timeout = SOCKET_TIMEOUT,
-    ) -> list[GenlMessage]:
+        decode: bool = False,
+    ) -> list[Any]:
         """:meth:`GenlSocket.dump`, awaited."""
         flags |= lib.NLM_F_DUMP
-        return await self._request(family, cmd, attrs, flags, version, header, timeout, "dump")
+        return await self._request(
+            family, cmd, attrs, flags, version, header, timeout, "dump", decode
+        )
 
     async def resolve_family(self, name: str) -> Family:
         """:meth:`GenlSocket.resolve_family`, awaited."""

@@ -51,6 +51,7 @@ from libnl_py.errors import (
     from_errno,
 )
 from libnl_py.genl.family import Family, decode_batch, family_from_bytes
+from libnl_py.genl.replies import ReplyDecoder
 from libnl_py.message import (
     GENL_HDRLEN,
     NLM_F_ACK,
@@ -143,6 +144,7 @@ class _Request:
         "catalog",
         "cmd",
         "data",
+        "decoding",
         "done",
         "dump",
         "error",
@@ -185,6 +187,7 @@ class _Request:
         self.error: BaseException | None = None
         self.on_done: Callable[[_Request], None] | None = None
         self.catalog: Catalog | None = None  # the socket's own specs, if it was given any
+        self.decoding: ReplyDecoder | None = None  # replies decoded as they come (decode=True)
 
     def spec(self) -> FamilySpec | None:
         """The spec of the request's family (looked up on error only: off the hot path)."""
@@ -494,7 +497,8 @@ class GenlSocket(Socket):
         version: int | None = None,
         header: bytes = b"",
         timeout: Timeout = SOCKET_TIMEOUT,
-    ) -> list[GenlMessage]:
+        decode: bool = False,
+    ) -> list[Any]:
         """Send one request and return its replies, consuming everything through its ACK.
 
         ``family`` is a name, a :class:`Family` or a numeric id; ``cmd`` a
@@ -504,16 +508,24 @@ class GenlSocket(Socket):
         ``flags`` are added to ``NLM_F_REQUEST | NLM_F_ACK`` (``NLM_F_DUMP``
         makes it a dump: see :meth:`dump`).
 
+        ``decode=True`` returns each reply as :meth:`decode` gives it (plain
+        values, named by the spec), decoded as the replies arrive, in C where
+        the accelerator is built; a reply that does not decode raises
+        :class:`~libnl_py.attrs.MalformedAttributesError` once the request is
+        consumed.
+
         Raises the :class:`~libnl_py.errors.NetlinkError` subclass for the
         kernel's errno, with ``.ext_ack``; :class:`NetlinkTimeoutError` when
         the ACK does not come within ``timeout``.
         """
         wait = self._timeout(timeout)
-        req, replies = self._send(family, cmd, attrs, flags, version, header, "execute")
+        req, replies, decoding = self._send(
+            family, cmd, attrs, flags, version, header, "execute", decode
+        )
         if req is not None:
             self._wait(req, wait)
             replies = req.replies
-        return replies
+        return replies if decoding is None else self.finish_decoding(decoding, replies)
 
     def dump(
         self,
@@ -526,29 +538,31 @@ class GenlSocket(Socket):
         header: bytes = b"",
         timeout: Timeout = SOCKET_TIMEOUT,
         retries: int = 0,
-    ) -> list[GenlMessage]:
+        decode: bool = False,
+    ) -> list[Any]:
         """Send a dump request (``NLM_F_DUMP``) and return every message of the dump.
 
         An error in ``NLMSG_DONE`` raises like an error ACK. A dump the kernel
         marks ``NLM_F_DUMP_INTR`` (the data changed under it) raises
         :class:`~libnl_py.errors.DumpInterruptedError` after the dump is fully
         consumed, unless ``retries`` allows that many fresh attempts.
+        ``decode=True``: each message as :meth:`decode` gives it (see :meth:`execute`).
         """
         wait = self._timeout(timeout)
         retries = _b.checked_uint(retries, "retries", 1 << 16)
         for attempt in range(retries + 1):
-            req, replies = self._send(
-                family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump"
+            req, replies, decoding = self._send(
+                family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump", decode
             )
-            if req is None:
-                return replies
-            try:
-                self._wait(req, wait)
-            except DumpInterruptedError:
-                if attempt == retries:
-                    raise
-                continue
-            return req.replies
+            if req is not None:
+                try:
+                    self._wait(req, wait)
+                except DumpInterruptedError:
+                    if attempt == retries:
+                        raise
+                    continue
+                replies = req.replies
+            return replies if decoding is None else self.finish_decoding(decoding, replies)
         raise AssertionError("unreachable")
 
     def _encode(
@@ -626,7 +640,10 @@ class GenlSocket(Socket):
         version: int | None,
         header: bytes,
         what: str,
-    ) -> tuple[_Request | None, list[Any]]:
+        decode: bool = False,
+    ) -> tuple[_Request | None, list[Any], ReplyDecoder | None]:
+        """Check and send a request: (the request in flight or None, its replies so far,
+        how its replies are decoded if ``decode``)."""
         family_id, default_version, hdrsize, name = self._target(family)
         cmd_id, payload, fixed = self._encode(name, cmd, attrs, family, what == "dump")
         if fixed is not None and not header:
@@ -643,7 +660,13 @@ class GenlSocket(Socket):
             payload = (bytes(header) or b"\0" * hdrsize) + payload
         elif type(header) is not bytes and not isinstance(header, (bytearray, memoryview)):
             raise TypeError(f"header must be bytes, not {type(header).__name__}")
-        return self._start(family_id, cmd_id, flags, version, payload, hdrsize, name, what)
+        decoding = (
+            ReplyDecoder(self._reply_codec(family_id), family_id, hdrsize) if decode else None
+        )
+        req, replies = self._start(
+            family_id, cmd_id, flags, version, payload, hdrsize, name, what, decoding=decoding
+        )
+        return req, replies, decoding
 
     def _start(
         self,
@@ -656,6 +679,7 @@ class GenlSocket(Socket):
         name: str | None,
         what: str,
         families: bool = False,
+        decoding: ReplyDecoder | None = None,
     ) -> tuple[_Request | None, list[Any]]:
         """Send a checked request and read what is already queued.
 
@@ -678,9 +702,17 @@ class GenlSocket(Socket):
                     if decode_batch(self._batch.view, desc, replies)[2]:
                         replies = _decoded(replies)
                     return None, replies
+                if decoding is not None:
+                    replies = []
+                    rest, _flags = decoding.batch(self._batch.view, desc, _g.REPLY, replies)
+                    if len(rest) > _g.DESC_WORDS:  # replies C left: decoded one by one
+                        for message in self._batch.replies(rest, GenlMessage, hdrsize):
+                            decoding.one(message, replies)
+                    return None, replies
                 return None, self._batch.replies(desc, GenlMessage, hdrsize)
             req = _Request(seq, dump, family_id, cmd, body, hdrsize, name, what)
             req.families = families
+            req.decoding = decoding
             req.catalog = self._catalog
             self._pending[seq] = req
             try:
@@ -872,6 +904,18 @@ class GenlSocket(Socket):
                 until.undecoded += undecoded
                 if flags & NLM_F_DUMP_INTR:
                     until.interrupted = True
+        elif until is not None and until.decoding is not None:
+            # The replies become plain values in one C call; the rest is routed here.
+            decoded = len(until.replies)
+            try:
+                desc, flags = until.decoding.batch(view, desc, _g.REPLY, until.replies)
+            except Exception:
+                # Not a reply's fault (those wait in .pending): decode them one by one.
+                del until.replies[decoded:]
+                del until.decoding.pending[:]
+            else:
+                if flags & NLM_F_DUMP_INTR:
+                    until.interrupted = True
         for i in range(0, len(desc), _g.DESC_WORDS):
             kind, msg_type, flags, seq, port, start, end, error = desc[i : i + _g.DESC_WORDS]
             if kind == _g.TERMINAL and not error and not flags & NLM_F_ACK_TLVS:
@@ -981,9 +1025,11 @@ class GenlSocket(Socket):
                 req.replies.append(data[start:end])  # decoded by _ctrl
                 req.undecoded += 1
                 return
-            req.replies.append(
-                GenlMessage(data, start, end, msg_type, flags, seq, port, req.hdrsize)
-            )
+            msg = GenlMessage(data, start, end, msg_type, flags, seq, port, req.hdrsize)
+            if req.decoding is not None:
+                req.decoding.one(msg, req.replies)
+            else:
+                req.replies.append(msg)
 
     def _end(
         self, req: _Request, flags: int, error: int = 0, ext_ack: ExtAck | None = None
@@ -1115,27 +1161,52 @@ class GenlSocket(Socket):
         """
         if not isinstance(msg, GenlMessage):
             raise TypeError(f"decode() takes a GenlMessage, not {type(msg).__name__}")
-        found = self._codecs.get(msg.family_id)
-        if found is not None and found[0] == _specs.generation[0]:
-            codec = found[1]  # the common case: this family's codec, looked up before
-        else:
-            codec = self._codec_for(msg.family_id)
-            if msg.family_id in self._by_id or msg.family_id == _GENL_ID_CTRL:
-                self._codecs[msg.family_id] = (_specs.generation[0], codec)
+        codec = self._reply_codec(msg.family_id)
         _op, values = codec.decode_message(
             msg.data, msg.attrs_offset, msg.header, msg.cmd, reply=msg.seq != 0
         )
-        if codec.saw_unknown and codec.spec.source != "policy":
-            # Attributes the spec lacks: the kernel may be newer than the spec.
-            # Its policy types them (fetched once per family), under their numbers.
-            typed = self._policy_codec(msg.family_id, codec)
-            if msg.family_id in self._codecs:
-                self._codecs[msg.family_id] = (_specs.generation[0], typed)
+        if codec.saw_unknown:
+            typed = self._typed_codec(msg.family_id, codec)
             if typed is not codec:
                 _op, values = typed.decode_message(
                     msg.data, msg.attrs_offset, msg.header, msg.cmd, reply=msg.seq != 0
                 )
         return values
+
+    def finish_decoding(self, decoding: ReplyDecoder, replies: list[Any]) -> list[Any]:
+        """The replies of an ended ``decode=True`` request (see :class:`ReplyDecoder`).
+
+        Not under the lock: fetching the kernel's policy is a request of its own.
+        """
+        if not decoding.pending:
+            return replies
+        return decoding.finish(
+            replies, lambda: self._typed_codec(decoding.family_id, decoding.codec)
+        )
+
+    def _reply_codec(self, family_id: int) -> Codec:
+        """The codec that decodes ``family_id``'s messages here (looked up once per family)."""
+        found = self._codecs.get(family_id)
+        if found is not None and found[0] == _specs.generation[0]:
+            return found[1]  # the common case: this family's codec, looked up before
+        codec = self._codec_for(family_id)
+        if family_id in self._by_id or family_id == _GENL_ID_CTRL:
+            self._codecs[family_id] = (_specs.generation[0], codec)
+        return codec
+
+    def _typed_codec(self, family_id: int, codec: Codec) -> Codec:
+        """``codec`` once a decode met attributes its spec lacks: with the kernel's policy.
+
+        The kernel may be newer than the spec: its policy types them (fetched
+        once per family), under their numbers. From then on that codec decodes
+        for the family.
+        """
+        if codec.spec.source == "policy":
+            return codec
+        typed = self._policy_codec(family_id, codec)
+        if family_id in self._codecs:
+            self._codecs[family_id] = (_specs.generation[0], typed)
+        return typed
 
     def _policy_codec(self, family_id: int, codec: Codec) -> Codec:
         """``codec`` with the kernel's policy typing what its spec lacks; ``codec`` if none."""

@@ -247,7 +247,7 @@ class Codec:
             for name, aset in spec.attribute_sets.items()
             if any(a.type == "sub-message" for a in aset.attributes)
         }
-        self._saw_unknown = False
+        self._unknowns = 0  # attributes met that their set lacks, by the Python readers
         # The C accelerator: the same tables, compiled for libnl_py._decoder on first use.
         self._native = (
             _decoder.Decoder(MalformedAttributesError, _Repeats)
@@ -265,9 +265,43 @@ class Codec:
         return self._native is not None
 
     @property
+    def decoder(self) -> Any:
+        """The :class:`libnl_py._decoder.Decoder` holding this codec's tables; None in Python."""
+        return self._native
+
+    def message_tables(self, cmd: int, reply: bool) -> tuple[int, int] | None:
+        """(attribute-set table, fixed-header table or -1) of :attr:`decoder` for a message.
+
+        For ``libnl_py._decoder.decode_replies``, which decodes a receive
+        batch's replies as :meth:`decode_message` would. None when this codec
+        decodes in Python, or the spec has no set for ``cmd``.
+        """
+        op = self.spec.received(cmd, reply)
+        if self._native is None or op is None or op.attribute_set is None:
+            return None
+        index = self._set_index.get(op.attribute_set)
+        if index is None:
+            index = self._compile_set(op.attribute_set)
+        header = -1
+        if op.fixed_header is not None:
+            header = self._struct_index.get(op.fixed_header, -1)
+            if header < 0:
+                header = self._compile_struct(op.fixed_header)
+        return index, header
+
+    @property
     def saw_unknown(self) -> bool:
         """True (and left so) once a decode met an attribute number its set lacks."""
-        return self._saw_unknown or (self._native is not None and self._native.saw_unknown)
+        return self.unknowns > 0
+
+    @property
+    def unknowns(self) -> int:
+        """How many attributes their sets lack the decodes met, ever: a count, never reset.
+
+        A decode that raised it met one (or ran beside one, in another thread).
+        """
+        native = self._native
+        return self._unknowns + (native.unknowns if native is not None else 0)
 
     # -- the accelerator's tables -------------------------------------------------------
     #
@@ -517,7 +551,7 @@ class Codec:
                 _bad_length(length, pos, end)
             entry = get(raw_type & NLA_TYPE_MASK)
             if entry is None:
-                self._saw_unknown = True
+                self._unknowns += 1
                 _put_numbered(out, raw_type & NLA_TYPE_MASK, data[pos + 4 : pos + length])
             else:
                 name, reader, multi = entry

@@ -1,0 +1,98 @@
+"""Replies decoded as they arrive: ``execute(..., decode=True)`` and ``dump(..., decode=True)``.
+
+A :class:`ReplyDecoder` goes with one request. Each receive batch's replies
+are decoded in one C call (``libnl_py._decoder.decode_replies``) straight from
+the arena, with no :class:`~libnl_py.message.GenlMessage` in between; what C
+leaves (a command the spec lacks, a message too short, a codec without the
+accelerator) is decoded one message at a time, by the same codec. Either way
+a value is what ``GenlSocket.decode`` gives for the message.
+
+Two things wait for the request to end, because they must not happen while
+the socket's lock is held: a reply that did not decode raises then (the
+request is consumed first, so the socket stays in step), and replies that
+met attributes the spec lacks are decoded again with the kernel's policy
+(which takes a request of its own).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from libnl_py.attrs import MalformedAttributesError
+from libnl_py.message import GENL_HDRLEN, NLMSG_HDRLEN, GenlMessage
+from libnl_py.spec.codec import Codec
+
+try:
+    from libnl_py._decoder import decode_replies as _decode_replies
+except ImportError:  # PyPy: every reply is decoded by the Python codec
+    _decode_replies = None  # type: ignore[assignment]
+
+__all__ = ["ReplyDecoder"]
+
+
+class ReplyDecoder:
+    """Decodes one request's replies with ``codec``, batch by batch, into plain values."""
+
+    __slots__ = ("_lookup", "codec", "family_id", "hdrsize", "pending")
+
+    def __init__(self, codec: Codec, family_id: int, hdrsize: int) -> None:
+        self.codec = codec
+        self.family_id = family_id
+        self.hdrsize = hdrsize
+        self.pending: list[tuple[int, bytes, BaseException | None]] = []
+        """(position, message, error or None) of replies to see to when the request ends."""
+        tables: dict[int, tuple[int, int] | None] = {}
+
+        def lookup(cmd: int) -> tuple[int, int] | None:
+            if cmd not in tables:
+                tables[cmd] = codec.message_tables(cmd, True)
+            return tables[cmd]
+
+        self._lookup = lookup
+
+    def batch(
+        self, view: Any, desc: list[int], reply_kind: int, out: list[Any]
+    ) -> tuple[list[int], int]:
+        """Decode the batch's replies into ``out``: (the descriptors left, OR of their flags)."""
+        decoder = self.codec.decoder
+        if decoder is None or _decode_replies is None:
+            return desc, 0
+        rest, flags, _count = _decode_replies(
+            decoder, view, desc, reply_kind, self._lookup, self.hdrsize, out, self.pending
+        )
+        return rest, flags
+
+    def one(self, msg: GenlMessage, out: list[Any]) -> None:
+        """Decode one reply the batch left into ``out``."""
+        codec = self.codec
+        before = codec.unknowns
+        try:
+            _op, values = codec.decode_message(
+                msg.data, msg.attrs_offset, msg.header, msg.cmd, True
+            )
+        except MalformedAttributesError as exc:
+            self.pending.append((len(out), msg.data, exc))
+            out.append(None)
+            return
+        if codec.unknowns != before:
+            self.pending.append((len(out), msg.data, None))
+        out.append(values)
+
+    def finish(self, out: list[Any], policy_codec: Callable[[], Codec]) -> list[Any]:
+        """``out`` once the request ended: raises the first reply's decode error, if any;
+        replies that met attributes the spec lacks decoded again by ``policy_codec()``."""
+        for _position, _data, error in self.pending:
+            if error is not None:
+                raise error
+        if not self.pending:
+            return out
+        typed = policy_codec()
+        if typed is self.codec:
+            return out
+        at = NLMSG_HDRLEN + GENL_HDRLEN
+        for position, data, _error in self.pending:
+            header = data[at : at + self.hdrsize]
+            _op, out[position] = typed.decode_message(
+                data, at + self.hdrsize, header, data[NLMSG_HDRLEN], True
+            )
+        return out

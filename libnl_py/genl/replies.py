@@ -33,7 +33,7 @@ __all__ = ["ReplyDecoder"]
 class ReplyDecoder:
     """Decodes one request's replies with ``codec``, batch by batch, into plain values."""
 
-    __slots__ = ("_lookup", "codec", "family_id", "hdrsize", "pending")
+    __slots__ = ("codec", "family_id", "hdrsize", "pending")
 
     def __init__(self, codec: Codec, family_id: int, hdrsize: int) -> None:
         self.codec = codec
@@ -41,14 +41,6 @@ class ReplyDecoder:
         self.hdrsize = hdrsize
         self.pending: list[tuple[int, bytes, BaseException | None]] = []
         """(position, message, error or None) of replies to see to when the request ends."""
-        tables: dict[int, tuple[int, int] | None] = {}
-
-        def lookup(cmd: int) -> tuple[int, int] | None:
-            if cmd not in tables:
-                tables[cmd] = codec.message_tables(cmd, True)
-            return tables[cmd]
-
-        self._lookup = lookup
 
     def batch(
         self, view: Any, desc: list[int], reply_kind: int, out: list[Any]
@@ -58,7 +50,14 @@ class ReplyDecoder:
         if decoder is None or _decode_replies is None:
             return desc, 0
         rest, flags, _count = _decode_replies(
-            decoder, view, desc, reply_kind, self._lookup, self.hdrsize, out, self.pending
+            decoder,
+            view,
+            desc,
+            reply_kind,
+            self.codec.reply_tables,
+            self.hdrsize,
+            out,
+            self.pending,
         )
         return rest, flags
 

@@ -240,6 +240,7 @@ class GenlSocket(Socket):
         "_policy_specs",
         "_polling",
         "_port",
+        "_requests",
         "_sleepers",
         "_wake",
         "_wake_finalizer",
@@ -267,6 +268,8 @@ class GenlSocket(Socket):
         self._policy_codecs: dict[tuple[int, int], Codec] = {}
         # Family id -> (registry generation, codec): decode() looks a family up once.
         self._codecs: dict[int, tuple[int, Codec]] = {}
+        # (family name, cmd) -> (registry generation, cmd id, codec, op) of requests by names.
+        self._requests: dict[tuple[str, int | str], tuple[int, int, Codec, Operation]] = {}
         self.timeout = timeout if timeout is DEFAULT_TIMEOUT else _b.checked_timeout(timeout)
         self._pending: dict[int, _Request] = {}
         # Notifications in arrival order; an OverrunError marks where some were lost.
@@ -576,6 +579,14 @@ class GenlSocket(Socket):
                 return cmd, attrs.encode(), None
             if attrs is None:
                 return cmd, b"", None
+        if type(attrs) is dict and name is not None:
+            # A request by names, as asked before: its operation and codec, looked up once.
+            known = self._requests.get((name, cmd))
+            if known is not None and known[0] == _specs.generation[0]:
+                _generation, known_id, known_codec, known_op = known
+                if known_op.fixed_header is None:
+                    assert known_op.attribute_set is not None
+                    return known_id, known_codec.encode(known_op.attribute_set, attrs), None
         spec = self._spec(name) if name is not None else None
         if isinstance(cmd, str):
             if spec is None:
@@ -622,6 +633,8 @@ class GenlSocket(Socket):
                     f" family {family!r} cmd {cmd_id}",
                 )
         codec = _specs.codec_for(spec)
+        if name is not None and spec is not _UNTYPED:
+            self._requests[(name, cmd)] = (_specs.generation[0], cmd_id, codec, op)
         values = dict(attrs)
         fixed = None
         if op.fixed_header is not None:

@@ -258,6 +258,7 @@ class Codec:
             raise RuntimeError("libnl_py._decoder, the C accelerator, is not built here")
         self._set_index: dict[str, int] = {}
         self._struct_index: dict[str, int] = {}
+        self._reply_tables: dict[int, tuple[int, int] | None] = {}
 
     @property
     def accelerated(self) -> bool:
@@ -288,6 +289,14 @@ class Codec:
             if header < 0:
                 header = self._compile_struct(op.fixed_header)
         return index, header
+
+    def reply_tables(self, cmd: int) -> tuple[int, int] | None:
+        """:meth:`message_tables` of a reply, looked up once per command."""
+        try:
+            return self._reply_tables[cmd]
+        except KeyError:
+            found = self._reply_tables[cmd] = self.message_tables(cmd, True)
+            return found
 
     @property
     def saw_unknown(self) -> bool:

@@ -167,9 +167,7 @@ class AsyncGenlSocket:
                 family, cmd, attrs, flags, version, header, what, decode
             )
             self._deliver()  # notifications read along with the replies
-            if req is None:  # answered in full at once
-                await asyncio.sleep(0)  # still a point where other tasks run
-            else:
+            if req is not None:
                 req.on_done = self._on_done(future)
                 if req.done:  # a thread's pump finished it before the callback was set
                     self._settle(req, future)
@@ -179,7 +177,9 @@ class AsyncGenlSocket:
                     raise NetlinkTimeoutError(req.what, wait) from None
                 finally:
                     sock._abandon(req)
-            return replies if decoding is None else sock.finish_decoding(decoding, replies)
+        if req is None:  # answered in full at once: still a point where other tasks run,
+            await asyncio.sleep(0)  # but with its slot given back (no queue at the semaphore)
+        return replies if decoding is None else sock.finish_decoding(decoding, replies)
 
     async def execute(
         self,

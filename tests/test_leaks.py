@@ -14,6 +14,7 @@ import contextlib
 import os
 import resource
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -62,6 +63,29 @@ def test_execute(sock: GenlSocket) -> None:
 
 def test_dump(sock: GenlSocket) -> None:
     assert_flat(lambda: sock.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY), 2000)
+
+
+def test_decoded_dump(sock: GenlSocket) -> None:
+    """Replies decoded in C as they arrive (libnl_py._decoder.decode_replies)."""
+    assert_flat(lambda: sock.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, decode=True), 2000)
+
+
+def test_decoder_on_malformed_and_unknown_attributes() -> None:
+    """Errors raised from C, unknown attributes kept under their numbers, repeats."""
+    from libnl_py.attrs import MalformedAttributesError
+    from libnl_py.spec import registry
+
+    codec = registry.codec_for(registry.get("ethtool"))  # type: ignore[arg-type]
+    nest = struct.pack("=HH", 12, 0x8001) + struct.pack("=HH", 8, 2) + b"lo\0\0"
+    good = nest + struct.pack("=HHI", 8, 99, 7) * 3  # header, then an unknown number thrice
+    bad = nest + struct.pack("=HH", 40, 2)
+
+    def step() -> None:
+        assert codec.decode("linkinfo", good)[99] == [b"\7\0\0\0"] * 3
+        with contextlib.suppress(MalformedAttributesError):
+            codec.decode("linkinfo", bad)
+
+    assert_flat(step, 100000)
 
 
 def test_error_with_ext_ack(sock: GenlSocket) -> None:

@@ -2,7 +2,7 @@
 """Stress libnl-py's C paths for a leak checker: requests, dumps, errors, timeouts, sockets, fuzz.
 
 Run it under valgrind to find leaks in code we own (the cffi module
-``libnl_py/_libnl*.so`` and libnl)::
+``libnl_py/_libnl*.so``, the codec's accelerator ``libnl_py/_decoder*.so``, and libnl)::
 
     PYTHONMALLOC=malloc valgrind --tool=memcheck --leak-check=full \\
         --errors-for-leak-kinds=definite --num-callers=40 --log-file=vg.log \\
@@ -10,7 +10,7 @@ Run it under valgrind to find leaks in code we own (the cffi module
     python tools/leakcheck.py --report vg.log
 
 ``--report`` reads the valgrind log and lists every *definitely lost* block
-allocated by ``_libnl`` or ``libnl-3``/``libnl-genl-3`` (their frames above
+allocated by ``_libnl``, ``_decoder`` or ``libnl-3``/``libnl-genl-3`` (their frames above
 the first Python frame of the stack); it exits 1 if there is one. (Python
 itself leaves definitely lost blocks at exit that are not ours: they are
 counted apart.) Without valgrind, the script prints RSS and open fds before
@@ -32,7 +32,9 @@ import resource
 import sys
 import time
 
-OURS = re.compile(r"_libnl[.\w-]*\.so|libnl-3\.so|libnl-genl-3\.so|lnp_|\bnl_\w+|genl_\w+")
+OURS = re.compile(
+    r"_libnl[.\w-]*\.so|_decoder[.\w-]*\.so|libnl-3\.so|libnl-genl-3\.so|lnp_|\bnl_\w+|genl_\w+"
+)
 EVAL = re.compile(r"_PyEval_EvalFrame")
 FAMILY = 0x1234
 CMD = 7
@@ -64,8 +66,26 @@ def stress(rounds: int, fuzz: int) -> None:
                 sock.resolve_family("no-such-family")  # error ACK with extended ACK
             with contextlib.suppress(errors.InvalidError):
                 sock.execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, {99: b"x"})
+            sock.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, decode=True)  # C decoder
+            sock.execute("nlctrl", "getfamily", nlctrl, decode=True)
         sock.join_group("nlctrl", "notify")
         sock.poll_notifications()
+
+    # The C decoder on random bytes (errors, unknown attributes, nests) for every built-in.
+    from libnl_py.attrs import MalformedAttributesError
+    from libnl_py.spec import registry
+
+    drng = random.Random(2)
+    for name, source in registry.sources().items():
+        spec = registry.get(name) if source == "built-in" else None  # no YAML under valgrind
+        if spec is None:
+            continue
+        codec = registry.codec_for(spec)
+        for set_name in spec.attribute_sets:
+            for _ in range(max(1, fuzz // 100)):
+                data = bytes(drng.randrange(256) for _ in range(drng.randrange(64)))
+                with contextlib.suppress(MalformedAttributesError):
+                    codec.decode(set_name, data)
 
     for _ in range(rounds):  # open/close cycles, closed and freed
         s = GenlSocket()
@@ -92,6 +112,7 @@ def stress(rounds: int, fuzz: int) -> None:
         for _ in range(rounds):
             client.execute(FAMILY, CMD)
             client.dump(FAMILY, CMD)
+            client.dump(FAMILY, CMD, decode=True)  # by number: C leaves nothing, all unknown
             with contextlib.suppress(errors.InvalidError):
                 client.execute(FAMILY, 2)
     with FakePeer() as peer, GenlSocket(peer_port=peer.port) as client:

@@ -2,9 +2,9 @@ import platform
 
 from setuptools import Extension, setup
 
-# libnl_py._decoder: the CPython-API accelerator of libnl_py.spec.codec, kept apart from
+# libnl_py._codec: the CPython-API accelerator of libnl_py.spec.codec, kept apart from
 # the cffi binding of libnl. Without it (PyPy) the codec decodes in Python.
-DECODER = Extension("libnl_py._decoder", ["csrc/decoder.c"], extra_compile_args=["-O2"])
+DECODER = Extension("libnl_py._codec", ["csrc/codec.c"], extra_compile_args=["-O2"])
 
 setup(
     cffi_modules=["build_libnl.py:ffibuilder"],

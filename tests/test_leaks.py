@@ -66,7 +66,7 @@ def test_dump(sock: GenlSocket) -> None:
 
 
 def test_decoded_dump(sock: GenlSocket) -> None:
-    """Replies decoded in C as they arrive (libnl_py._decoder.decode_replies)."""
+    """Replies decoded in C as they arrive (libnl_py._codec.decode_replies)."""
     assert_flat(lambda: sock.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, decode=True), 2000)
 
 

@@ -2,7 +2,7 @@
 """Stress libnl-py's C paths for a leak checker: requests, dumps, errors, timeouts, sockets, fuzz.
 
 Run it under valgrind to find leaks in code we own (the cffi module
-``libnl_py/_libnl*.so``, the codec's accelerator ``libnl_py/_decoder*.so``, and libnl)::
+``libnl_py/_libnl*.so``, the codec's accelerator ``libnl_py/_codec*.so``, and libnl)::
 
     PYTHONMALLOC=malloc valgrind --tool=memcheck --leak-check=full \\
         --errors-for-leak-kinds=definite --num-callers=40 --log-file=vg.log \\
@@ -10,7 +10,7 @@ Run it under valgrind to find leaks in code we own (the cffi module
     python tools/leakcheck.py --report vg.log
 
 ``--report`` reads the valgrind log and lists every *definitely lost* block
-allocated by ``_libnl``, ``_decoder`` or ``libnl-3``/``libnl-genl-3`` (their frames above
+allocated by ``_libnl``, ``_codec`` or ``libnl-3``/``libnl-genl-3`` (their frames above
 the first Python frame of the stack); it exits 1 if there is one. (Python
 itself leaves definitely lost blocks at exit that are not ours: they are
 counted apart.) Without valgrind, the script prints RSS and open fds before
@@ -33,7 +33,7 @@ import sys
 import time
 
 OURS = re.compile(
-    r"_libnl[.\w-]*\.so|_decoder[.\w-]*\.so|libnl-3\.so|libnl-genl-3\.so|lnp_|\bnl_\w+|genl_\w+"
+    r"_libnl[.\w-]*\.so|_codec[.\w-]*\.so|libnl-3\.so|libnl-genl-3\.so|lnp_|\bnl_\w+|genl_\w+"
 )
 EVAL = re.compile(r"_PyEval_EvalFrame")
 FAMILY = 0x1234

@@ -1,7 +1,7 @@
 """Replies decoded as they arrive: ``execute(..., decode=True)`` and ``dump(..., decode=True)``.
 
 A :class:`ReplyDecoder` goes with one request. Each receive batch's replies
-are decoded in one C call (``libnl_py._decoder.decode_replies``) straight from
+are decoded in one C call (``libnl_py._codec.decode_replies``) straight from
 the arena, with no :class:`~libnl_py.message.GenlMessage` in between; what C
 leaves (a command the spec lacks, a message too short, a codec without the
 accelerator) is decoded one message at a time, by the same codec. Either way
@@ -23,7 +23,7 @@ from libnl_py.message import GENL_HDRLEN, NLMSG_HDRLEN, GenlMessage
 from libnl_py.spec.codec import Codec
 
 try:
-    from libnl_py._decoder import decode_replies as _decode_replies
+    from libnl_py._codec import decode_replies as _decode_replies
 except ImportError:  # PyPy: every reply is decoded by the Python codec
     _decode_replies = None  # type: ignore[assignment]
 

@@ -43,10 +43,10 @@ from libnl_py.spec.model import (
 from libnl_py.spec.policy import AttrPolicy, FamilyPolicy, policy_sets, spec_type
 
 try:
-    from libnl_py import _decoder
+    from libnl_py import _codec
 except ImportError:  # PyPy, or a build without the accelerator: the Python readers decode
-    _decoder = None  # type: ignore[assignment]
-_d: Any = _decoder if _decoder is not None else None
+    _codec = None  # type: ignore[assignment]
+_d: Any = _codec if _codec is not None else None
 
 __all__ = [
     "Codec",
@@ -248,32 +248,35 @@ class Codec:
             if any(a.type == "sub-message" for a in aset.attributes)
         }
         self._unknowns = 0  # attributes met that their set lacks, by the Python readers
-        # The C accelerator: the same tables, compiled for libnl_py._decoder on first use.
+        # The C accelerator: the same tables, compiled for libnl_py._codec on first use.
         self._native = (
-            _decoder.Decoder(MalformedAttributesError, _Repeats)
-            if (_decoder is not None if accelerate is None else accelerate)
+            _codec.Decoder(MalformedAttributesError, _Repeats)
+            if (_codec is not None if accelerate is None else accelerate)
             else None
         )
-        if accelerate and _decoder is None:
-            raise RuntimeError("libnl_py._decoder, the C accelerator, is not built here")
+        if accelerate and _codec is None:
+            raise RuntimeError("libnl_py._codec, the C accelerator, is not built here")
         self._set_index: dict[str, int] = {}
         self._struct_index: dict[str, int] = {}
         self._reply_tables: dict[int, tuple[int, int] | None] = {}
+        # The C encoder of the common requests (see encode()); Python encodes the rest.
+        self._encoder = _codec.Encoder() if self._native is not None else None
+        self._encoder_index: dict[str, int] = {}
 
     @property
     def accelerated(self) -> bool:
-        """Whether this codec decodes in C (:mod:`libnl_py._decoder`), not in Python."""
+        """Whether this codec decodes in C (:mod:`libnl_py._codec`), not in Python."""
         return self._native is not None
 
     @property
     def decoder(self) -> Any:
-        """The :class:`libnl_py._decoder.Decoder` holding this codec's tables; None in Python."""
+        """The :class:`libnl_py._codec.Decoder` holding this codec's tables; None in Python."""
         return self._native
 
     def message_tables(self, cmd: int, reply: bool) -> tuple[int, int] | None:
         """(attribute-set table, fixed-header table or -1) of :attr:`decoder` for a message.
 
-        For ``libnl_py._decoder.decode_replies``, which decodes a receive
+        For ``libnl_py._codec.decode_replies``, which decodes a receive
         batch's replies as :meth:`decode_message` would. None when this codec
         decodes in Python, or the spec has no set for ``cmd``.
         """
@@ -314,7 +317,7 @@ class Codec:
 
     # -- the accelerator's tables -------------------------------------------------------
     #
-    # The same rules as the Python readers below, as entries of libnl_py._decoder:
+    # The same rules as the Python readers below, as entries of libnl_py._codec:
     # (number or offset, key, op, multi, width, flags, map, index, obj, kind, size, inner).
     # What C does not read itself it hands to the Python reader (OP_PYTHON).
 
@@ -471,6 +474,57 @@ class Codec:
         if reader is not _read_binary:
             return _entry(offset, name, 0, _d.OP_PYTHON, obj=reader, size=size)
         return _entry(offset, name, 0, _d.OP_BINARY, size=size)
+
+    def _compile_encoder(self, set_name: str) -> int:
+        """The C encoder's table of a set: the attributes of the kinds it encodes itself."""
+        encoder = self._encoder
+        assert encoder is not None
+        aset = self.spec.attr_set(set_name)
+        index: int = encoder.new_table()
+        self._encoder_index[set_name] = index  # first: nests may refer back to this set
+        try:
+            entries = []
+            for attr in aset.attributes:
+                entry = self._encoder_entry(attr)
+                if entry is not None:
+                    entries.append(entry)
+            encoder.fill(index, entries)
+        except BaseException:
+            del self._encoder_index[set_name]
+            raise
+        return index
+
+    def _encoder_entry(self, attr: AttrSpec) -> tuple[Any, ...] | None:
+        kind = attr.type
+        checks = attr.checks
+        names: dict[str, int] | None = None
+        is_flags = 0
+        width = flags = nest = 0
+        if kind in INT_TYPES:
+            op = _d.E_INT
+            width, flags = _int_layout(kind, attr.byte_order)
+            if attr.enum is not None:
+                enum = self.spec.enum(attr.enum)
+                names = dict(enum.entries)
+                is_flags = int(enum.is_flags or attr.enum_as_flags)
+            low, high = _limit(checks, "min"), _limit(checks, "max")
+        elif kind in ("string", "binary"):
+            op = _d.E_STRING if kind == "string" else _d.E_BINARY
+            exact = _limit(checks, "exact-len")
+            low, high = _limit(checks, "min-len"), _limit(checks, "max-len")
+            if exact is not None:
+                low = exact if low is None else max(low, exact)
+                high = exact if high is None else min(high, exact)
+        elif kind == "flag":
+            op, low, high = _d.E_FLAG, None, None
+        elif kind == "nest" and attr.nested_attributes is not None:
+            op, low, high = _d.E_NEST, None, None
+            found = self._encoder_index.get(attr.nested_attributes)
+            nest = found if found is not None else self._compile_encoder(attr.nested_attributes)
+        else:
+            return None  # pad, bitfield32, arrays, sub-messages: Python encodes them
+        multi = int(attr.multi_attr)
+        return (attr.name, attr.value, op, width, flags, names, is_flags, multi, nest, low, high)
 
     # -- decoding ------------------------------------------------------------------------
 
@@ -823,6 +877,16 @@ class Codec:
 
     def encode(self, set_name: str, values: Mapping[Any, Value]) -> bytes:
         """``values`` (names or numbers of ``set_name``'s attributes) as attributes."""
+        encoder = self._encoder
+        if encoder is not None and type(values) is dict:
+            # In C when every value is of the common kinds; else (and for every error)
+            # the Python encoder below, which the C one follows byte for byte.
+            index = self._encoder_index.get(set_name)
+            if index is None:
+                index = self._compile_encoder(set_name)
+            encoded: bytes | None = encoder.encode(index, values)
+            if encoded is not None:
+                return encoded
         enc = AttributeEncoder()
         self._encode_set(enc, self.spec.attr_set(set_name), values, f"{self.spec.name}", 0)
         return enc.encode()  # an attribute over 64 KiB raises AttributeSizeError here
@@ -1144,8 +1208,14 @@ def _entry(
     size: int = 0,
     inner: tuple | None = None,  # type: ignore[type-arg]
 ) -> tuple:  # type: ignore[type-arg]
-    """One entry of a :mod:`libnl_py._decoder` table, in the order its ``fill`` takes."""
+    """One entry of a :mod:`libnl_py._codec` table, in the order its ``fill`` takes."""
     return (number, key, op, multi, width, flags, mapping, index, obj, kind, size, inner)
+
+
+def _limit(checks: Mapping[str, Any], key: str) -> int | None:
+    """A check's limit as _apply_checks uses it: an int, else (a C constant's name) none."""
+    value = checks.get(key)
+    return value if isinstance(value, int) else None
 
 
 def _int_layout(kind: str, order: str | None) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-/* libnl_py._decoder: the C accelerator of libnl_py.spec.codec's decoder.
+/* libnl_py._codec: the C accelerator of libnl_py.spec.codec.
  *
  * The pure-Python codec (libnl_py/spec/codec.py) is the reference. This module
  * walks the same attribute sets, compiled once by the codec into tables, and
@@ -6,7 +6,7 @@
  * and flags) without a Python call per attribute. What it does not do itself
  * (display hints other than ipv4 on a u32, bitfield32, nest-type-value,
  * sub-messages) the table hands back to a Python reader of the codec's, so
- * there is one set of rules; tests/test_spec_decoder.py proves both agree on
+ * there is one set of rules; tests/test_codec_accelerator.py proves both agree on
  * every input, errors included.
  *
  * It takes buffers (anything with the buffer protocol) and table indexes, never
@@ -1191,7 +1191,7 @@ static PyGetSetDef Decoder_getset[] = {
 };
 
 static PyTypeObject DecoderType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "libnl_py._decoder.Decoder",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "libnl_py._codec.Decoder",
     .tp_basicsize = sizeof(Decoder),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "Decoder(error, repeats): compiled attribute-set tables and the walker over them.",
@@ -1204,6 +1204,530 @@ static PyTypeObject DecoderType = {
     .tp_getset = Decoder_getset,
 };
 
+/* ---- encoding: the common requests, in one call ------------------------------------------
+ *
+ * An Encoder holds one table per attribute set, by name: the kinds a request usually
+ * carries (integers by value or by enum and flag names, strings, flags, bytes, nests,
+ * repeats). encode() builds the attributes of a dict of such values, or gives up at the
+ * first thing it does not do or doubt (a number key, a value of another type, a name the
+ * enum lacks, a value out of range or failing a check, a size over 64 KiB) and returns
+ * None: the Python encoder then encodes the whole request, and raises its own error for
+ * whatever was wrong. So every error comes from the Python reference, and values either
+ * encode to its bytes or go to it. */
+
+enum { E_INT = 1, E_STRING, E_FLAG, E_BINARY, E_NEST, E_LAST };
+
+typedef struct {
+    uint16_t number;
+    uint8_t op, width, flags, is_flags, multi;
+    Py_ssize_t nest;      /* E_NEST: the nested set's table */
+    PyObject *names;      /* E_INT: {name: value} of its enum, or {name: bit} of its flags */
+    PyObject *low, *high; /* E_INT: min/max (None: the kind's range only);
+                             E_STRING/E_BINARY: min-len/max-len */
+} EncEntry;
+
+typedef struct {
+    int filled;
+    PyObject *by_name; /* {name: index into entries} */
+    EncEntry *entries;
+    Py_ssize_t n;
+} EncTable;
+
+typedef struct {
+    PyObject_HEAD
+    EncTable **tables;
+    Py_ssize_t ntables, cap;
+} Encoder;
+
+#define ENC_GIVE_UP 1 /* not on the common path: Python encodes */
+
+typedef struct {
+    char *buf;
+    Py_ssize_t len, cap;
+} Out;
+
+static int out_reserve(Out *o, Py_ssize_t more)
+{
+    if (o->len + more > o->cap) {
+        Py_ssize_t cap = o->cap ? o->cap * 2 : 256;
+        char *grown;
+
+        while (cap < o->len + more)
+            cap *= 2;
+        grown = PyMem_Realloc(o->buf, (size_t) cap);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        o->buf = grown;
+        o->cap = cap;
+    }
+    return 0;
+}
+
+/* One attribute: header, payload, zero padding. -1 error, ENC_GIVE_UP too long. */
+static int out_attr(Out *o, unsigned type, const char *data, Py_ssize_t size)
+{
+    Py_ssize_t length = 4 + size, padded = (length + 3) & ~(Py_ssize_t) 3;
+    uint16_t hdr[2];
+
+    if (length > 0xFFFF)
+        return ENC_GIVE_UP;
+    if (out_reserve(o, padded) < 0)
+        return -1;
+    hdr[0] = (uint16_t) length;
+    hdr[1] = (uint16_t) type;
+    memcpy(o->buf + o->len, hdr, 4);
+    if (size)
+        memcpy(o->buf + o->len + 4, data, (size_t) size);
+    memset(o->buf + o->len + length, 0, (size_t) (padded - length));
+    o->len += padded;
+    return 0;
+}
+
+/* value within [low, high] where given (None: no bound); ENC_GIVE_UP outside. */
+static int within(PyObject *value, PyObject *low, PyObject *high)
+{
+    int ok;
+
+    if (low != Py_None) {
+        ok = PyObject_RichCompareBool(value, low, Py_GE);
+        if (ok <= 0)
+            return ok < 0 ? -1 : ENC_GIVE_UP;
+    }
+    if (high != Py_None) {
+        ok = PyObject_RichCompareBool(value, high, Py_LE);
+        if (ok <= 0)
+            return ok < 0 ? -1 : ENC_GIVE_UP;
+    }
+    return 0;
+}
+
+static int encode_int(Out *o, const EncEntry *e, PyObject *value)
+{
+    unsigned char raw[8];
+    int width = e->width, overflow = 0, i, rc;
+    uint64_t bits;
+
+    if (PyUnicode_CheckExact(value) && e->names != NULL && !e->is_flags) {
+        value = PyDict_GetItemWithError(e->names, value); /* borrowed; the dict keeps it */
+        if (value == NULL)
+            return PyErr_Occurred() ? -1 : ENC_GIVE_UP;
+    } else if ((PyList_CheckExact(value) || PyTuple_CheckExact(value)) && e->names != NULL
+               && e->is_flags) {
+        PyObject *seq = value;
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(seq), k;
+        uint64_t mask = 0;
+
+        for (k = 0; k < n; k++) {
+            PyObject *name = PySequence_Fast_GET_ITEM(seq, k), *bit;
+            long b;
+
+            if (!PyUnicode_CheckExact(name))
+                return ENC_GIVE_UP;
+            bit = PyDict_GetItemWithError(e->names, name);
+            if (bit == NULL)
+                return PyErr_Occurred() ? -1 : ENC_GIVE_UP;
+            b = PyLong_AsLong(bit);
+            if (b < 0 || b > 63)
+                return PyErr_Occurred() ? -1 : ENC_GIVE_UP;
+            mask |= (uint64_t) 1 << b;
+        }
+        value = PyLong_FromUnsignedLongLong(mask);
+        if (value == NULL)
+            return -1;
+        rc = encode_int(o, &(EncEntry){.number = e->number, .op = E_INT, .width = e->width,
+                                       .flags = e->flags, .low = e->low, .high = e->high},
+                        value);
+        Py_DECREF(value);
+        return rc;
+    }
+    if (!PyLong_CheckExact(value))
+        return ENC_GIVE_UP;
+    rc = within(value, e->low, e->high);
+    if (rc)
+        return rc;
+    if (e->flags & F_SIGNED) {
+        long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+
+        if (overflow || (v == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return ENC_GIVE_UP;
+        }
+        if (e->flags & F_VAR)
+            width = v >= INT32_MIN && v <= INT32_MAX ? 4 : 8;
+        else if (width < 8 && (v < -(1LL << (8 * width - 1)) || v > (1LL << (8 * width - 1)) - 1))
+            return ENC_GIVE_UP;
+        bits = (uint64_t) v;
+    } else {
+        unsigned long long v;
+
+        v = PyLong_AsUnsignedLongLong(value); /* a negative one raises OverflowError */
+        if (v == (unsigned long long) -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return ENC_GIVE_UP;
+        }
+        if (e->flags & F_VAR)
+            width = v <= UINT32_MAX ? 4 : 8;
+        else if (width < 8 && v >> (8 * width))
+            return ENC_GIVE_UP;
+        bits = v;
+    }
+    for (i = 0; i < width; i++) {
+        int shift = (e->flags & F_BIG) || (PY_BIG_ENDIAN && !(e->flags & F_VAR))
+                        ? 8 * (width - 1 - i)
+                        : 8 * i;
+
+        raw[i] = (unsigned char) (bits >> shift);
+    }
+    return out_attr(o, e->number, (const char *) raw, width);
+}
+
+static int encode_set(Encoder *self, Py_ssize_t index, PyObject *values, Out *o, int depth);
+
+static int encode_one(Encoder *self, const EncEntry *e, PyObject *value, Out *o, int depth)
+{
+    switch (e->op) {
+    case E_INT:
+        return encode_int(o, e, value);
+    case E_STRING: {
+        PyObject *raw;
+        Py_ssize_t size;
+        int rc;
+
+        if (!PyUnicode_CheckExact(value))
+            return ENC_GIVE_UP;
+        raw = PyUnicode_AsEncodedString(value, "utf-8", "surrogateescape");
+        if (raw == NULL) {
+            PyErr_Clear(); /* not encodable: Python says so */
+            return ENC_GIVE_UP;
+        }
+        size = PyBytes_GET_SIZE(raw);
+        rc = memchr(PyBytes_AS_STRING(raw), 0, (size_t) size) != NULL ? ENC_GIVE_UP : 0;
+        if (!rc && (e->low != Py_None || e->high != Py_None)) {
+            PyObject *n = PyLong_FromSsize_t(size);
+
+            rc = n == NULL ? -1 : within(n, e->low, e->high);
+            Py_XDECREF(n);
+        }
+        if (!rc) {
+            /* The payload with its NUL: bytes objects end in one already. */
+            rc = out_attr(o, e->number, PyBytes_AS_STRING(raw), size + 1);
+        }
+        Py_DECREF(raw);
+        return rc;
+    }
+    case E_FLAG:
+        if (value == Py_True)
+            return out_attr(o, e->number, NULL, 0);
+        return value == Py_False ? 0 : ENC_GIVE_UP;
+    case E_BINARY: {
+        const char *data;
+        Py_ssize_t size;
+
+        if (PyBytes_CheckExact(value)) {
+            data = PyBytes_AS_STRING(value);
+            size = PyBytes_GET_SIZE(value);
+        } else if (PyByteArray_CheckExact(value)) {
+            data = PyByteArray_AS_STRING(value);
+            size = PyByteArray_GET_SIZE(value);
+        } else {
+            return ENC_GIVE_UP;
+        }
+        if (e->low != Py_None || e->high != Py_None) {
+            PyObject *n = PyLong_FromSsize_t(size);
+            int rc = n == NULL ? -1 : within(n, e->low, e->high);
+
+            Py_XDECREF(n);
+            if (rc)
+                return rc;
+        }
+        return out_attr(o, e->number, data, size);
+    }
+    case E_NEST: {
+        Py_ssize_t start = o->len, length;
+        uint16_t hdr[2];
+        int rc;
+
+        if (!PyDict_CheckExact(value))
+            return ENC_GIVE_UP;
+        if (out_reserve(o, 4) < 0)
+            return -1;
+        o->len += 4;
+        rc = encode_set(self, e->nest, value, o, depth + 1);
+        if (rc)
+            return rc;
+        length = o->len - start;
+        if (length > 0xFFFF)
+            return ENC_GIVE_UP;
+        hdr[0] = (uint16_t) length;
+        hdr[1] = (uint16_t) (e->number | 0x8000); /* NLA_F_NESTED */
+        memcpy(o->buf + start, hdr, 4);
+        return 0;
+    }
+    default:
+        return ENC_GIVE_UP;
+    }
+}
+
+static int encode_set(Encoder *self, Py_ssize_t index, PyObject *values, Out *o, int depth)
+{
+    EncTable *t = self->tables[index];
+    PyObject *key, *value;
+    Py_ssize_t pos = 0;
+
+    if (depth > MAX_DEPTH || !t->filled)
+        return ENC_GIVE_UP;
+    /* The dict is only read, and nothing here runs Python code that could change it
+     * (exact ints, strs, lists and dicts compare and hash in C). */
+    while (PyDict_Next(values, &pos, &key, &value)) {
+        PyObject *found;
+        const EncEntry *e;
+        Py_ssize_t i;
+        int rc;
+
+        if (!PyUnicode_CheckExact(key))
+            return ENC_GIVE_UP;
+        found = PyDict_GetItemWithError(t->by_name, key);
+        if (found == NULL)
+            return PyErr_Occurred() ? -1 : ENC_GIVE_UP;
+        i = PyLong_AsSsize_t(found);
+        if (i < 0 || i >= t->n)
+            return PyErr_Occurred() ? -1 : ENC_GIVE_UP;
+        e = &t->entries[i];
+        if (e->multi && (PyList_CheckExact(value) || PyTuple_CheckExact(value))) {
+            Py_ssize_t k, n = PySequence_Fast_GET_SIZE(value);
+
+            for (k = 0; k < n; k++) {
+                rc = encode_one(self, e, PySequence_Fast_GET_ITEM(value, k), o, depth);
+                if (rc)
+                    return rc;
+            }
+            continue;
+        }
+        rc = encode_one(self, e, value, o, depth);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static PyObject *Encoder_new_table(Encoder *self, PyObject *unused)
+{
+    EncTable *table;
+
+    if (self->ntables == self->cap) {
+        Py_ssize_t cap = self->cap ? self->cap * 2 : 16;
+        EncTable **grown = PyMem_Realloc(self->tables, (size_t) cap * sizeof(EncTable *));
+
+        if (grown == NULL)
+            return PyErr_NoMemory();
+        self->tables = grown;
+        self->cap = cap;
+    }
+    table = PyMem_Calloc(1, sizeof(EncTable));
+    if (table == NULL)
+        return PyErr_NoMemory();
+    self->tables[self->ntables] = table;
+    return PyLong_FromSsize_t(self->ntables++);
+}
+
+static void enc_table_clear(EncTable *t)
+{
+    Py_ssize_t i;
+
+    for (i = 0; t->entries != NULL && i < t->n; i++) {
+        Py_CLEAR(t->entries[i].names);
+        Py_CLEAR(t->entries[i].low);
+        Py_CLEAR(t->entries[i].high);
+    }
+    PyMem_Free(t->entries);
+    t->entries = NULL;
+    t->n = 0;
+    Py_CLEAR(t->by_name);
+}
+
+/* fill(index, entries): (name, number, op, width, flags, names, is_flags, multi, nest, low,
+ * high) for each attribute the encoder does itself. Once. */
+static PyObject *Encoder_fill(Encoder *self, PyObject *args)
+{
+    Py_ssize_t index, i, n;
+    PyObject *entries, *seq, *by_name;
+    EncTable *t;
+    EncEntry *built;
+
+    if (!PyArg_ParseTuple(args, "nO:fill", &index, &entries))
+        return NULL;
+    if (index < 0 || index >= self->ntables) {
+        PyErr_SetString(PyExc_IndexError, "no such encoder table");
+        return NULL;
+    }
+    t = self->tables[index];
+    if (t->filled) {
+        PyErr_SetString(PyExc_ValueError, "encoder table already filled");
+        return NULL;
+    }
+    seq = PySequence_Fast(entries, "entries must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    n = PySequence_Fast_GET_SIZE(seq);
+    built = PyMem_Calloc(n ? (size_t) n : 1, sizeof(EncEntry));
+    by_name = PyDict_New();
+    if (built == NULL || by_name == NULL) {
+        PyMem_Free(built);
+        Py_XDECREF(by_name);
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    for (i = 0; i < n; i++) {
+        PyObject *name, *names, *low, *high, *pos;
+        int number, op, width, flags, is_flags, multi;
+        Py_ssize_t nest;
+        EncEntry *e = &built[i];
+
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, i),
+                              "UiiiiOiinOO;an encoder entry is an 11-tuple", &name, &number, &op,
+                              &width, &flags, &names, &is_flags, &multi, &nest, &low, &high))
+            goto fail;
+        if (number < 0 || number > TYPE_MASK || op < E_INT || op >= E_LAST
+            || (op == E_INT && !(flags & F_VAR) && width != 1 && width != 2 && width != 4
+                && width != 8)
+            || (op == E_NEST && (nest < 0 || nest >= self->ntables))
+            || (names != Py_None && !PyDict_Check(names))) {
+            PyErr_SetString(PyExc_ValueError, "encoder entry out of range");
+            goto fail;
+        }
+        e->number = (uint16_t) number;
+        e->op = (uint8_t) op;
+        e->width = (uint8_t) width;
+        e->flags = (uint8_t) flags;
+        e->is_flags = is_flags != 0;
+        e->multi = multi != 0;
+        e->nest = nest;
+        if (names != Py_None) {
+            Py_INCREF(names);
+            e->names = names;
+        }
+        Py_INCREF(low);
+        e->low = low;
+        Py_INCREF(high);
+        e->high = high;
+        pos = PyLong_FromSsize_t(i);
+        if (pos == NULL || PyDict_SetItem(by_name, name, pos) < 0) {
+            Py_XDECREF(pos);
+            goto fail;
+        }
+        Py_DECREF(pos);
+    }
+    Py_DECREF(seq);
+    t->entries = built;
+    t->n = n;
+    t->by_name = by_name;
+    t->filled = 1;
+    Py_RETURN_NONE;
+fail:
+    for (i = 0; i < n; i++) {
+        Py_CLEAR(built[i].names);
+        Py_CLEAR(built[i].low);
+        Py_CLEAR(built[i].high);
+    }
+    PyMem_Free(built);
+    Py_DECREF(by_name);
+    Py_DECREF(seq);
+    return NULL;
+}
+
+/* encode(index, values) -> bytes, or None where Python must encode (see above). */
+static PyObject *Encoder_encode(Encoder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t index;
+    Out o = {NULL, 0, 0};
+    PyObject *result;
+    int rc;
+
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "encode(index, values)");
+        return NULL;
+    }
+    index = PyLong_AsSsize_t(args[0]);
+    if (index == -1 && PyErr_Occurred())
+        return NULL;
+    if (index < 0 || index >= self->ntables) {
+        PyErr_SetString(PyExc_IndexError, "no such encoder table");
+        return NULL;
+    }
+    if (!PyDict_CheckExact(args[1]))
+        Py_RETURN_NONE;
+    rc = encode_set(self, index, args[1], &o, 0);
+    if (rc < 0) {
+        PyMem_Free(o.buf);
+        return NULL;
+    }
+    result = rc ? (Py_INCREF(Py_None), Py_None) : PyBytes_FromStringAndSize(o.buf ? o.buf : "", o.len);
+    PyMem_Free(o.buf);
+    return result;
+}
+
+static int Encoder_traverse(Encoder *self, visitproc visit, void *arg)
+{
+    Py_ssize_t i, j;
+
+    for (i = 0; i < self->ntables; i++) {
+        EncTable *t = self->tables[i];
+
+        Py_VISIT(t->by_name);
+        for (j = 0; t->entries != NULL && j < t->n; j++) {
+            Py_VISIT(t->entries[j].names);
+            Py_VISIT(t->entries[j].low);
+            Py_VISIT(t->entries[j].high);
+        }
+    }
+    return 0;
+}
+
+static int Encoder_clear(Encoder *self)
+{
+    Py_ssize_t i;
+
+    for (i = 0; i < self->ntables; i++) {
+        enc_table_clear(self->tables[i]);
+        PyMem_Free(self->tables[i]);
+    }
+    PyMem_Free(self->tables);
+    self->tables = NULL;
+    self->ntables = self->cap = 0;
+    return 0;
+}
+
+static void Encoder_dealloc(Encoder *self)
+{
+    PyObject_GC_UnTrack(self);
+    Encoder_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *) self);
+}
+
+static PyMethodDef Encoder_methods[] = {
+    {"new_table", (PyCFunction) Encoder_new_table, METH_NOARGS,
+     "new_table() -> index of an empty table, filled later by fill()."},
+    {"fill", (PyCFunction) Encoder_fill, METH_VARARGS,
+     "fill(index, entries): the attributes of a set this encoder encodes itself, once."},
+    {"encode", (PyCFunction) (void (*)(void)) Encoder_encode, METH_FASTCALL,
+     "encode(index, values) -> the attributes as bytes, or None where Python must encode."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject EncoderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "libnl_py._codec.Encoder",
+    .tp_basicsize = sizeof(Encoder),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "Encoder(): attribute-set tables for the common requests, encoded in one call.",
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor) Encoder_dealloc,
+    .tp_traverse = (traverseproc) Encoder_traverse,
+    .tp_clear = (inquiry) Encoder_clear,
+    .tp_methods = Encoder_methods,
+};
+
 static int decoder_exec(PyObject *module)
 {
     if (PyType_Ready(&DecoderType) < 0)
@@ -1211,6 +1735,13 @@ static int decoder_exec(PyObject *module)
     Py_INCREF(&DecoderType);
     if (PyModule_AddObject(module, "Decoder", (PyObject *) &DecoderType) < 0) {
         Py_DECREF(&DecoderType);
+        return -1;
+    }
+    if (PyType_Ready(&EncoderType) < 0)
+        return -1;
+    Py_INCREF(&EncoderType);
+    if (PyModule_AddObject(module, "Encoder", (PyObject *) &EncoderType) < 0) {
+        Py_DECREF(&EncoderType);
         return -1;
     }
 #define ADD(name) \
@@ -1221,6 +1752,7 @@ static int decoder_exec(PyObject *module)
     ADD(MAP_NONE) ADD(MAP_ENUM) ADD(MAP_FLAGS) ADD(MAP_IPV4)
     ADD(MULTI_ONE) ADD(MULTI_LIST) ADD(MULTI_NUMBERED)
     ADD(F_SIGNED) ADD(F_BIG) ADD(F_VAR) ADD(MAX_DEPTH)
+    ADD(E_INT) ADD(E_STRING) ADD(E_FLAG) ADD(E_BINARY) ADD(E_NEST)
 #undef ADD
     return 0;
 }
@@ -1239,7 +1771,7 @@ static PyModuleDef_Slot decoder_slots[] = {
 
 static struct PyModuleDef decoder_module = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "libnl_py._decoder",
+    .m_name = "libnl_py._codec",
     .m_doc = "The C accelerator of libnl_py.spec.codec's decoder (the Python codec is the "
              "reference).",
     .m_size = 0,
@@ -1247,7 +1779,7 @@ static struct PyModuleDef decoder_module = {
     .m_slots = decoder_slots,
 };
 
-PyMODINIT_FUNC PyInit__decoder(void)
+PyMODINIT_FUNC PyInit__codec(void)
 {
     return PyModuleDef_Init(&decoder_module);
 }

@@ -1,4 +1,4 @@
-"""Types of libnl_py._decoder, the C accelerator of libnl_py.spec.codec (see csrc/decoder.c)."""
+"""Types of libnl_py._codec, the C accelerator of libnl_py.spec.codec (see csrc/decoder.c)."""
 
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,6 +24,11 @@ F_SIGNED: int
 F_BIG: int
 F_VAR: int
 MAX_DEPTH: int
+E_INT: int
+E_STRING: int
+E_FLAG: int
+E_BINARY: int
+E_NEST: int
 
 class Decoder:
     """Compiled attribute-set and struct tables, and the walker over them."""
@@ -61,6 +66,13 @@ class Decoder:
         end: int | None = None,
         depth: int = 0,
     ) -> dict[str, Any]: ...
+
+class Encoder:
+    """Attribute-set tables of the common requests, encoded in one call."""
+
+    def new_table(self) -> int: ...
+    def fill(self, index: int, entries: Sequence[tuple[Any, ...]]) -> None: ...
+    def encode(self, index: int, values: dict[Any, Any]) -> bytes | None: ...
 
 def decode_replies(
     decoder: Decoder,

@@ -23,12 +23,13 @@ VPY := $(VENV)/bin/python
 VRUN := $(abspath $(VPY)) -I
 PIP := $(VPY) -m pip --disable-pip-version-check
 
-.PHONY: help deps venv run test lint sdist wheel clean
+.PHONY: help deps venv run test lint docs sdist wheel clean
 
 help:
 	@echo "make run     install system packages and .venv, then run python -m libnl_py (needs root)"
 	@echo "make test    install system packages and .venv, then run the tests (needs root)"
 	@echo "make lint    mypy --strict and ruff (installs both into .venv)"
+	@echo "make docs    the documentation, into docs/_build/html (warnings are errors)"
 	@echo "make deps    apt-get the libnl headers, pkg-config, gcc, Python headers (root only)"
 	@echo "make venv    create .venv if missing and (re)install the package from this checkout"
 	@echo "make sdist | wheel | clean"
@@ -97,6 +98,15 @@ lint: deps $(VPY)
 	echo "ruff check ."; $(VPY) -m ruff check . || rc=1; \
 	exit $$rc
 
+# Sphinx documents the package installed in .venv (python -I: never ./libnl_py,
+# which has no compiled module), so docs installs it with the [docs] extra.
+# -W: a warning fails the build; -n: every reference must resolve. -E: read
+# every page again, so no warning of an earlier build is hidden by the cache.
+docs: EXTRAS = docs
+docs: deps venv
+	cd docs && $(VRUN) -m sphinx -W --keep-going -n -E -q -b html . _build/html
+	@echo "docs: docs/_build/html/index.html"
+
 sdist: deps $(VPY)
 	$(PIP) install -q build
 	$(VPY) -m build --sdist --outdir dist .
@@ -105,6 +115,6 @@ wheel: deps $(VPY)
 	$(PIP) wheel -q --no-deps --wheel-dir dist .
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis \
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis docs/_build \
 	    libnl_py/_libnl.c libnl_py/_libnl.*.so libnl_py/_libnl.o
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

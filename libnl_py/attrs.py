@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from libnl_py.errors import AttributeSizeError, ParseError
@@ -32,9 +33,13 @@ __all__ = [
 ]
 
 NLA_HDRLEN = 4
+"""Size of an attribute header (``struct nlattr``: ``nla_len`` and ``nla_type``)."""
 NLA_F_NESTED = 1 << 15
+"""``nla_type`` flag: the payload is itself attributes."""
 NLA_F_NET_BYTEORDER = 1 << 14
+"""``nla_type`` flag: the payload is in network byte order."""
 NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xFFFF
+"""The bits of ``nla_type`` that are the type, without the two flags."""
 _NLA_LEN_MAX = 0xFFFF
 
 _HDR = struct.Struct("=HH")
@@ -245,8 +250,12 @@ class AttributeEncoder:
         if value:
             self.put(attr_type, b"")
 
-    def nested(self, attr_type: int) -> _Nest:
-        """Open a nested attribute (``NLA_F_NESTED`` set); use as a context manager."""
+    def nested(self, attr_type: int) -> AbstractContextManager[AttributeEncoder]:
+        """Open a nested attribute (``NLA_F_NESTED`` set); use as a context manager.
+
+        ``with enc.nested(t):`` gives this encoder; the puts inside go into
+        the nest, which is closed (its length filled in) on exit.
+        """
         return _Nest(self, attr_type)
 
     def nest_start(self, attr_type: int) -> int:

@@ -1,4 +1,4 @@
-"""The ``libnl-py`` command: families, family, do, dump, monitor.
+"""The ``libnl-py`` command: families, family, specs, do, dump, monitor; ``--version``.
 
 Exit codes: 0 success, 1 a netlink or runtime error (one line on stderr),
 2 a usage error (argparse's convention).
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import select
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from libnl_py import LIBNL_VERSION
+from libnl_py import LIBNL_VERSION, RUNTIME_VERSION, __version__
 from libnl_py.errors import NetlinkError, NotFoundError
 from libnl_py.genl.family import Family
 from libnl_py.genl.socket import GenlSocket
@@ -506,6 +507,39 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 # -- entry point ---------------------------------------------------------------------------
 
 
+def _version_text() -> str:
+    """What ``libnl-py --version`` prints: one line each for libnl-py, libnl and the kernel.
+
+    libnl's is the version of the shared library loaded now (``nl_ver_maj``,
+    ``nl_ver_min``, ``nl_ver_mic``), then the headers the module was compiled
+    against; the kernel's is ``os.uname().release``.
+    """
+    uname = os.uname()
+    return (
+        f"libnl-py {__version__}\n"
+        f"libnl {'.'.join(map(str, RUNTIME_VERSION))} (built against {LIBNL_VERSION})\n"
+        f"{uname.sysname} {uname.release}"
+    )
+
+
+class _Version(argparse.Action):
+    """``--version``: argparse's own action would join the three lines into one."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "print the versions of libnl-py, libnl and the kernel, and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        print(_version_text())
+        parser.exit(0)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text, 0)
@@ -532,6 +566,7 @@ def make_parser() -> argparse.ArgumentParser:
         prog="libnl-py",
         description=f"Talk to the kernel's generic netlink families (libnl {LIBNL_VERSION}).",
     )
+    parser.add_argument("--version", action=_Version)
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="seconds to wait for the kernel (default 10)"
     )

@@ -20,7 +20,9 @@ __all__ = [
 ]
 
 NLMSG_HDRLEN = 16
+"""Size of a netlink message header (``struct nlmsghdr``)."""
 GENL_HDRLEN = 4
+"""Size of a generic netlink header (``struct genlmsghdr``: cmd, version, reserved)."""
 NLMSG_NOOP = lib.NLMSG_NOOP
 NLMSG_ERROR = lib.NLMSG_ERROR
 NLMSG_DONE = lib.NLMSG_DONE

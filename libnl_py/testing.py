@@ -5,9 +5,12 @@ the client talks to it exactly as to the kernel: requests arrive here, and the
 peer answers with replies, ACKs, dumps, errors with extended ACK,
 notifications, or deliberately broken messages.
 
+>>> from libnl_py.genl import GenlSocket
 >>> with FakePeer() as peer, GenlSocket(peer_port=peer.port) as client:
 ...     peer.serve(lambda peer, req: peer.reply(req, attrs=b"") or peer.ack(req))
-...     client.execute(0x1234, 1)
+...     (reply,) = client.execute(0x1234, 1)
+>>> reply.cmd
+1
 
 Misbehaviour, to check that a client survives a hostile or broken peer:
 

@@ -529,6 +529,64 @@ def test_missing_privileges() -> None:
     assert "Operation not permitted" in line
 
 
+# -- version --------------------------------------------------------------------------------------
+
+
+def expected_version_lines() -> list[str]:
+    """What --version must say, worked out here from the sources of each number."""
+    from importlib.metadata import version
+
+    libnl_runtime = f"{lib.nl_ver_maj}.{lib.nl_ver_min}.{lib.nl_ver_mic}"
+    libnl_headers = f"{lib.LIBNL_VER_MAJ}.{lib.LIBNL_VER_MIN}.{lib.LIBNL_VER_MIC}"
+    uname = os.uname()
+    assert libnl_py.__version__ == version("libnl-py")  # the metadata and the module agree
+    return [
+        f"libnl-py {version('libnl-py')}",
+        f"libnl {libnl_runtime} (built against {libnl_headers})",
+        f"{uname.sysname} {uname.release}",
+    ]
+
+
+def test_version() -> None:
+    proc = run_cli("--version")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert proc.stdout.splitlines() == expected_version_lines()
+
+
+def test_version_agrees_with_pkg_config() -> None:
+    """The libnl numbers are those of the library on this machine, not constants."""
+    if shutil.which("pkg-config") is None:
+        pytest.skip("pkg-config is not installed")
+    found = subprocess.run(
+        ["pkg-config", "--modversion", "libnl-3.0"], capture_output=True, text=True
+    )
+    if found.returncode != 0:
+        pytest.skip("pkg-config knows no libnl-3.0 here")
+    libnl_line = run_ok("--version").splitlines()[1]
+    assert libnl_line == f"libnl {found.stdout.strip()} (built against {found.stdout.strip()})"
+
+
+def test_version_before_a_subcommand_wins() -> None:
+    """As argparse's own --version: it prints and exits, whatever follows."""
+    assert run_ok("--version", "families").splitlines() == expected_version_lines()
+
+
+def test_console_script_version() -> None:
+    if not os.access(CONSOLE_SCRIPT, os.X_OK):
+        pytest.skip(f"no libnl-py console script next to {sys.executable}")
+    script = subprocess.run(
+        [str(CONSOLE_SCRIPT), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=cli_env(),
+        cwd="/",
+    )
+    assert script.returncode == 0, script.stderr
+    assert script.stdout.splitlines() == expected_version_lines()
+
+
 # -- help -----------------------------------------------------------------------------------------
 
 

@@ -116,7 +116,7 @@ class RecvBatch:
         return int(self.batch.sys_errno) or None
 
     def replies(self, desc: list[int], factory: Callable[..., T], hdrsize: int) -> list[T]:
-        """``native.replies``: the messages of a clean batch (:data:`CLEAN`), but its terminal.
+        """``native.replies``: the messages of a clean batch (``CLEAN``), but its terminal.
 
         ``factory(data, 0, len(data), type, flags, seq, port, hdrsize)`` makes each.
         """

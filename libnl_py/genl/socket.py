@@ -1,6 +1,6 @@
 """``GenlSocket``: a generic netlink client over a libnl socket.
 
-What it adds to libnl (see ``shared/LIBNL-NOTES.md`` for the traps):
+What it adds to libnl:
 
 * every request is matched to its replies by sequence number and sender port,
   and consumed through its ACK, so replies never run one behind;
@@ -28,6 +28,7 @@ import collections
 import contextlib
 import dataclasses
 import enum
+import errno
 import os
 import select
 import threading
@@ -81,6 +82,7 @@ from libnl_py.spec.policy import FamilyPolicy, parse_policy_dump, spec_from_poli
 __all__ = [
     "DEFAULT_TIMEOUT",
     "SOCKET_TIMEOUT",
+    "FamilyRef",
     "GenlSocket",
     "OverrunError",
     "RequestAttrs",
@@ -108,9 +110,13 @@ SOCKET_TIMEOUT = _Default.TIMEOUT
 """Default of every ``timeout`` argument: use the socket's :attr:`GenlSocket.timeout`."""
 
 Timeout = Union[float, None, _Default]
+"""A ``timeout`` argument: seconds, ``None`` for no limit, or :data:`SOCKET_TIMEOUT`."""
 
 RequestAttrs = Union[None, bytes, bytearray, memoryview, AttributeEncoder, Mapping[Any, Any]]
+"""A request's attributes: encoded bytes, an encoder, or a mapping the family's spec encodes."""
+
 FamilyRef = Union[str, int, Family]
+"""A family: its name, a :class:`~libnl_py.genl.family.Family`, or its numeric id."""
 
 
 class OverrunError(OutOfMemoryError):
@@ -122,14 +128,11 @@ class OverrunError(OutOfMemoryError):
     ``count`` is the socket's overrun count so far.
     """
 
-    def __init__(self, count: int, function: str | None = "recv") -> None:
-        import errno as _errno
+    default_errno = errno.ENOBUFS
 
+    def __init__(self, count: int, function: str | None = "recv") -> None:
         super().__init__(
-            lib.NLE_NOMEM,
-            function,
-            "receive buffer overrun: messages were dropped (ENOBUFS)",
-            errno=_errno.ENOBUFS,
+            lib.NLE_NOMEM, function, "receive buffer overrun: messages were dropped (ENOBUFS)"
         )
         self.count = count
 
@@ -271,6 +274,7 @@ class GenlSocket(Socket):
         # (family name, cmd) -> (registry generation, cmd id, codec, op) of requests by names.
         self._requests: dict[tuple[str, int | str], tuple[int, int, Codec, Operation]] = {}
         self.timeout = timeout if timeout is DEFAULT_TIMEOUT else _b.checked_timeout(timeout)
+        """Seconds every wait may take unless a call gives its own ``timeout`` (None: no limit)."""
         self._pending: dict[int, _Request] = {}
         # Notifications in arrival order; an OverrunError marks where some were lost.
         self._notifications: collections.deque[GenlMessage | OverrunError] = collections.deque()

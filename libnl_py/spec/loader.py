@@ -40,7 +40,9 @@ __all__ = [
 ]
 
 BUILTIN_DIR = Path(__file__).with_name("builtin")
+"""The built-in definitions shipped in the package (``libnl_py/spec/builtin/*.json``)."""
 SYSTEM_DIRS = (Path("/usr/share/ynl/specs"), Path("/usr/local/share/ynl/specs"))
+"""Where installed YNL specs are looked for (besides Debian's linux-doc packages)."""
 _DOC_GLOB = "/usr/share/doc/linux-doc-*/Documentation/netlink/specs"
 _SUFFIXES = (".yaml", ".yml", ".json", ".yaml.gz", ".yml.gz", ".json.gz")
 _NAME = re.compile(rb"^name:\s*['\"]?([A-Za-z0-9_.-]+)", re.MULTILINE)

@@ -55,6 +55,7 @@ ATTR_TYPES = INT_TYPES | {
 """Every attribute type the model knows: the one table of kinds."""
 
 DISPLAY_HINTS = frozenset(("hex", "mac", "fddi", "ipv4", "ipv6", "ipv4-or-v6", "uuid"))
+"""YNL's ``display-hint`` values: how a binary or integer attribute is shown as text."""
 
 GENL_PROTOCOLS = frozenset(("genetlink", "genetlink-c", "genetlink-legacy"))
 """Protocols the generic netlink client uses; ``netlink-raw`` specs load but are not used yet."""

@@ -48,6 +48,7 @@ ATTR_TYPE_NAMES = {
     16: "sint",
     17: "uint",
 }
+"""The kernel's attribute types in a policy dump (``NL_ATTR_TYPE_*``), by number."""
 
 # enum netlink_policy_type_attr (<linux/netlink.h>)
 _TYPE, _MIN_S, _MAX_S, _MIN_U, _MAX_U, _MIN_LEN, _MAX_LEN, _IDX, _MAXTYPE, _BF32, _PAD, _MASK = (

@@ -1,4 +1,4 @@
-"""Types of libnl_py._codec, the C accelerator of libnl_py.spec.codec (see csrc/decoder.c)."""
+"""Types of libnl_py._codec, the C accelerator of libnl_py.spec.codec (its decoder and encoder)."""
 
 from collections.abc import Callable, Sequence
 from typing import Any

@@ -4,7 +4,7 @@ Every other module gets ``ffi``, ``lib`` and ``native`` from here. ``lib`` is th
 library less the names that the libnl it was built against lacks (see the
 ``HAS_*`` flags in ``build_libnl.py``), so ``hasattr(lib, "nla_get_uint")``
 tells the truth. ``native`` holds the few CPython builtins compiled into the
-same module (``decl/native.c``) that build Python values from C data in one
+same module (the native decoders) that build Python values from C data in one
 call; ``lnp_native_install`` hands them over once, here.
 """
 
@@ -68,4 +68,4 @@ def _native_functions() -> types.SimpleNamespace:
 
 native: Any = _native_functions()
 """``configure_families``, ``family``, ``families``, ``replies``, ``transact``,
-``recv``: see ``decl/native.c``."""
+``recv``: the native decoders compiled into ``libnl_py._libnl``."""

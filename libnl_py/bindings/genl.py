@@ -1,4 +1,4 @@
-"""Wrappers for the generic netlink fast paths written in C (``decl/helpers.c``)."""
+"""Wrappers for the generic netlink fast paths in C (the helpers compiled into ``_libnl``)."""
 
 from __future__ import annotations
 

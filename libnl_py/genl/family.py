@@ -1,6 +1,6 @@
 """What the nlctrl controller says about a family: ``Family``, ``Operation``, ``MulticastGroup``.
 
-They are named tuples, immutable, and built in C (``decl/native.c``) straight
+They are named tuples, immutable, and built in C (``libnl_py._libnl``'s native decoders) straight
 from the controller's messages, a family dump's hundreds of them in one call.
 """
 

@@ -19,6 +19,7 @@ place of the next reply), reproduced on purpose.
 from __future__ import annotations
 
 import errno
+import re
 import shutil
 import struct
 import subprocess
@@ -44,6 +45,7 @@ from libnl_py.msg import Address, Header
 from libnl_py.testing import FakePeer, Request
 
 SOURCE = Path(__file__).resolve().parent / "libnl_sequences.c"
+README = Path(__file__).resolve().parent.parent / "README.md"
 SCENARIOS = ["ack", "sync", "dump", "error", "behind"]
 CTRL_ATTR_MAX = lib.CTRL_ATTR_OP  # the last CTRL_ATTR_*, as in <linux/genetlink.h>
 
@@ -326,3 +328,22 @@ def test_built_bytes_are_libnls(program: Path) -> None:
     assert built[16:20] == bytes([lib.CTRL_CMD_GETFAMILY, 1, 0, 0])
     assert built[20:] == struct.pack("=HH", 11, lib.CTRL_ATTR_FAMILY_NAME) + b"nlctrl\0\0"
 
+
+def test_readme_c_program_prints_what_its_port_prints(tmp_path: Path) -> None:
+    """README's "Porting a libnl C program": the C program prints the output shown
+    for its Python port (tests/test_readme.py runs the port and compares it too)."""
+    if not README.exists():
+        pytest.skip("README.md is not beside the tests")
+    text = README.read_text()
+    start = text.index("## Porting a libnl C program")
+    end = text.find("\n## ", start + 1)
+    section = text[start:] if end < 0 else text[start:end]
+    c_source = re.search(r"```c\n(.*?)```", section, re.S)
+    output = re.search(r"```python\n.*?```\n```\n(.*?)```", section, re.S)
+    assert c_source is not None and output is not None
+    source = tmp_path / "port.c"
+    source.write_text(c_source.group(1))
+    binary = compile_c(source, tmp_path / "port")
+    done = subprocess.run([str(binary)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == output.group(1)

@@ -8,7 +8,9 @@ to the programmer checked here:
 * a freed message raises :class:`~libnl_py.errors.FreedMessageError` instead
   of touching freed memory, and so does a message a callback received, once
   the callback has returned (libnl frees it then);
-* values out of the range of their C type raise instead of wrapping;
+* values out of the range of their C type raise instead of wrapping, and so
+  does an attribute longer than its 16-bit ``nla_len`` can say (libnl 3.7's
+  ``nla_put`` writes it with the length wrapped);
 * nests end (or are cancelled) innermost first, once;
 * a policy covers every type up to ``maxtype`` and names only types libnl
   knows (libnl reads past the array, or aborts the process, otherwise);
@@ -31,6 +33,7 @@ from libnl_py.attrs import MalformedAttributesError
 from libnl_py.bindings import msg as _m
 from libnl_py.bindings.socket import PORT_MAX, U16_MAX, checked_uint
 from libnl_py.errors import (
+    AttributeSizeError,
     BusyError,
     FreedMessageError,
     InvalidError,
@@ -64,6 +67,9 @@ _ATTRTYPE_MAX = U16_MAX  # nla_type is a u16; the NLA_F_* flag bits may be set b
 _MAXTYPE_MAX = int(lib.NLA_TYPE_MASK) & 0xFFFF
 _U8_MAX = 0xFF
 _NLA_TYPE_MAX = int(lib.NLA_TYPE_MAX)
+# nla_len is a u16 and counts the 4-byte header: libnl 3.7's nla_put writes
+# a longer payload with its length wrapped, a message that no longer parses.
+_NLA_PAYLOAD_MAX = 0xFFFF - int(lib.NLA_HDRLEN)
 _M = TypeVar("_M", bound="Message")
 
 
@@ -173,6 +179,15 @@ def _int_value(value: object, kind: str) -> int:
     if not low <= number <= high:
         raise ValueError(f"{kind} value must be in {low}..{high}, got {number}")
     return number
+
+
+def _payload_fits(length: int, attrtype: int, function: str) -> None:
+    if length > _NLA_PAYLOAD_MAX:
+        raise AttributeSizeError(
+            function=function,
+            message=f"attribute {attrtype}: {length} bytes of payload, at most"
+            f" {_NLA_PAYLOAD_MAX} fit in nla_len",
+        )
 
 
 def _bytes(value: object, what: str) -> bytes:
@@ -485,6 +500,7 @@ class Message:
         if b"\0" in raw:
             # C would stop at it (strlen): what was asked for would not be sent.
             raise ValueError("string value contains a NUL byte")
+        _payload_fits(len(raw) + 1, attrtype, "nla_put_string")
         with self._locked():
             _m.put_string(self._ptr(), attrtype, raw)
 
@@ -498,6 +514,7 @@ class Message:
         """``nla_put``: an attribute holding ``data`` as it is (binary)."""
         attrtype = _attrtype(attrtype)
         data = _bytes(data, "data")
+        _payload_fits(len(data), attrtype, "nla_put")
         with self._locked():
             _m.put(self._ptr(), attrtype, data)
 
@@ -512,7 +529,9 @@ class Message:
         # other's messages cannot deadlock.
         first, second = sorted((self, nested), key=id)
         with first._locked(), second._locked():
-            _m.put_nested(self._ptr(), attrtype, nested._ptr())
+            inner = nested._ptr()
+            _payload_fits(_m.datalen(inner), attrtype, "nla_put_nested")
+            _m.put_nested(self._ptr(), attrtype, inner)
 
     def nest_start(self, attrtype: int) -> Nest:
         """Open a nest (``nla_nest_start``): attributes put until :meth:`nest_end` go inside."""

@@ -225,6 +225,29 @@ def test_attribute_types() -> None:
             msg.put_flag(True)
 
 
+def test_attribute_longer_than_nla_len_can_say() -> None:
+    """libnl 3.7's nla_put would write it with nla_len wrapped: refused instead."""
+    with Message(1 << 20) as msg, Message(1 << 20) as big:
+        msg.put(1, bytes(0xFFFF - 4))  # the largest that fits
+        assert msg.nlmsg_parse(0, 1)[1].len == 0xFFFF - 4  # type: ignore[union-attr]
+        before = bytes(msg)
+        with pytest.raises(errors.AttributeSizeError) as info:
+            msg.put(1, bytes(0xFFFF - 3))
+        assert isinstance(info.value, ValueError) and info.value.function == "nla_put"
+        with pytest.raises(errors.AttributeSizeError):
+            msg.put_string(2, "x" * (0xFFFF - 4))  # its NUL makes one byte too many
+        big.put(1, bytes(40000))
+        big.put(2, bytes(40000))
+        with pytest.raises(errors.AttributeSizeError):
+            msg.put_nested(3, big)
+        assert bytes(msg) == before
+        nest = msg.nest_start(4)
+        msg.put(5, bytes(0x8000))
+        msg.put(6, bytes(0x8000))
+        with pytest.raises(errors.AttributeSizeError):
+            msg.nest_end(nest)  # libnl's own check
+
+
 def test_full_message_is_out_of_memory_as_in_libnl() -> None:
     with Message(64) as msg:
         genl(msg)

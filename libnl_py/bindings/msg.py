@@ -137,6 +137,11 @@ def data(msg: Any) -> bytes:
     return raw
 
 
+def datalen(msg: Any) -> int:
+    """``nlmsg_datalen(nlmsg_hdr(msg))``: the bytes after the netlink header."""
+    return int(lib.nlmsg_datalen(lib.nlmsg_hdr(msg)))
+
+
 def new_table(maxtype: int) -> Any:
     """The ``struct nlattr *tb[maxtype + 1]`` a parse fills."""
     return ffi.new("struct nlattr *[]", maxtype + 1)

@@ -744,6 +744,12 @@ def callbacks_calls(cb: Any, sock: Socket) -> dict[str, Callable[[], object]]:
     }
 
 
+def test_misuse_matrix_covers_the_public_api(pair: Pair) -> None:
+    public = {name for name in dir(Callbacks) if not name.startswith("_")}
+    covered = {name.split(" ")[0] for name in callbacks_calls(Callbacks(), pair.sock)}
+    assert public == {n for n in covered if not n.startswith("Socket.")} | {"free", "freed"}
+
+
 def scenario_callbacks_after_free() -> None:
     p = Pair()
     cb = Callbacks()

@@ -7,7 +7,7 @@ a negative NLE code, which libnl's receive returns as it is (and which is
 then raised as the class for that code). C's ``void *arg`` has no
 counterpart: a closure or a bound method carries the state.
 
-What C leaves to the programmer is kept here:
+What C leaves to the programmer is checked here:
 
 * an exception raised in a callback stops the libnl call that ran it
   (``nl_recvmsgs``, ``nl_send_auto``, ``nl_wait_for_ack``, ...) and is raised

@@ -467,7 +467,13 @@ class Socket:
             return self._run((), _h.ctrl_resolve_grp, self._ptr(), raw_family, raw_group)
 
     def disable_seq_check(self) -> None:
-        """Accept any sequence number (``nl_socket_disable_seq_check``), as for events."""
+        """Accept any sequence number (``nl_socket_disable_seq_check``), as for events.
+
+        As in libnl, this sets ``NL_CB_SEQ_CHECK`` in the socket's own set:
+        :meth:`recvmsgs` with a :class:`~libnl_py.callbacks.Callbacks` of your
+        own still checks, unless that set has its own ``NL_CB_SEQ_CHECK`` or
+        auto-ACK is off.
+        """
         with self._locked():
             lib.nl_socket_disable_seq_check(self._ptr())
 

@@ -51,3 +51,10 @@ int64_t lnp_genl_open(struct nl_sock *sk, struct lnp_batch *b, int rcvbuf, int e
  * decl/native.c) into the dict at address `namespace` (its id()). 0, or -1
  * when it is not a dict or this is not CPython. Called once, by libnl_py._ffi. */
 int lnp_native_install(void *namespace);
+
+/* The two functions libnl calls for every Python callback: one for each
+ * callback signature (nl_recvmsg_msg_cb_t, nl_recvmsg_err_cb_t). Their `arg`
+ * is an ffi.new_handle() of the Python side's slot; see
+ * libnl_py.bindings.handlers, which attaches them with ffi.def_extern. */
+extern "Python" int lnp_msg_cb(struct nl_msg *, void *);
+extern "Python" int lnp_err_cb(struct sockaddr_nl *, struct nlmsgerr *, void *);

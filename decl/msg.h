@@ -16,6 +16,7 @@ int nlmsg_valid_hdr(const struct nlmsghdr *, int);
 int nlmsg_ok(const struct nlmsghdr *, int);
 struct nlmsghdr *nlmsg_next(struct nlmsghdr *, int *);
 struct nlattr *nlmsg_find_attr(struct nlmsghdr *, int, int);
+int nlmsg_parse(struct nlmsghdr *, int, struct nlattr **, int, const struct nla_policy *);
 
 struct nl_msg *nlmsg_alloc(void);
 struct nl_msg *nlmsg_alloc_size(size_t);

@@ -29,6 +29,8 @@ __all__ = [
     "ExistsError",
     "FailureError",
     "ForkedSocketError",
+    "FreedCallbacksError",
+    "FreedMessageError",
     "FreedSocketError",
     "HostUnreachableError",
     "ImmutableError",
@@ -531,6 +533,15 @@ class FreedSocketError(BadSocketError):
 
 class ForkedSocketError(BadSocketError):
     """The socket was created in a parent process; a forked child must open its own."""
+
+
+class FreedMessageError(InvalidError):
+    """The message no longer exists: freed, consumed by ``send_sync``, or one a callback
+    received whose callback has returned (libnl frees those after the call)."""
+
+
+class FreedCallbacksError(InvalidError):
+    """The callback set was freed: its libnl ``struct nl_cb`` no longer exists."""
 
 
 class NetlinkTimeoutError(NetlinkError, TimeoutError):

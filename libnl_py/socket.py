@@ -10,8 +10,17 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from libnl_py._ffi import ffi, lib
+from libnl_py.bindings import handlers as _h
 from libnl_py.bindings import socket as _b
-from libnl_py.errors import ForkedSocketError, FreedSocketError, NetlinkTimeoutError, check
+from libnl_py.callbacks import NL_CB_CUSTOM, Callbacks, ErrorCallback, MessageCallback, Slots
+from libnl_py.errors import (
+    BusyError,
+    ForkedSocketError,
+    FreedSocketError,
+    NetlinkTimeoutError,
+    check,
+)
+from libnl_py.msg import Message
 
 __all__ = ["Socket"]
 
@@ -44,15 +53,37 @@ class Socket:
     thread safe, and calls into it run without the GIL). A forked child gets
     :class:`~libnl_py.errors.ForkedSocketError` from its parent's sockets
     instead of stealing the parent's messages.
+
+    libnl's own message path is here too, for code ported from C:
+    :meth:`send_auto`, :meth:`send_sync`, :meth:`recvmsgs`,
+    :meth:`recvmsgs_default`, :meth:`wait_for_ack`, :meth:`modify_cb`, with
+    :class:`~libnl_py.msg.Message` and :class:`~libnl_py.callbacks.Callbacks`.
+    They are libnl's calls, traps included (auto-ACK, replies one behind,
+    sequence checks, blocking receives: see the README's "Porting a libnl C
+    program"). While one of them runs, a callback it calls cannot use this
+    socket (:class:`~libnl_py.errors.BusyError`).
     """
 
-    __slots__ = ("__weakref__", "_generation", "_lock", "_recv_out", "_sk")
+    __slots__ = (
+        "__weakref__",
+        "_cb_slots",
+        "_generation",
+        "_lock",
+        "_recv_out",
+        "_running",
+        "_sk",
+    )
 
     def __init__(self) -> None:
         self._sk: Any = _b.alloc()
         self._lock = threading.Lock()
         self._generation = _generation[0]
         self._recv_out: _b.RecvBuffers | None = None  # made by the first recv()
+        # The Python callbacks set on the socket's own struct nl_cb (modify_cb).
+        self._cb_slots: Slots | None = None
+        # The thread running a libnl call of this socket that may call Python
+        # callbacks, while it runs; else 0.
+        self._running = 0
 
     # -- ownership -------------------------------------------------------
 
@@ -76,6 +107,8 @@ class Socket:
         """
         if self._generation != _generation[0]:
             self._ptr()  # raises ForkedSocketError (or FreedSocketError)
+        if self._running:
+            self._check_running()
         self._lock.acquire()
         sk = self._sk
         if sk is None:
@@ -92,7 +125,22 @@ class Socket:
         """
         if self._generation != _generation[0]:
             self._ptr()  # raises FreedSocketError or ForkedSocketError
+        if self._running:
+            self._check_running()
         return self._lock
+
+    def _check_running(self) -> None:
+        """BusyError on the thread whose libnl call (running a callback) holds the lock.
+
+        Taking the lock there would deadlock, and using the ``nl_sock`` from
+        inside libnl's own receive loop would re-enter it.
+        """
+        if self._running == threading.get_ident():
+            raise BusyError(
+                function=type(self).__name__,
+                message="socket is running this callback: a callback cannot use the socket"
+                " whose libnl call runs it",
+            )
 
     def free(self) -> None:
         """Close the fd and release the libnl socket (``nl_socket_free``). Idempotent.
@@ -104,6 +152,8 @@ class Socket:
             # longer exists; this process's copy of the socket is ours alone.
             self._release()
             return
+        if self._running:
+            self._check_running()
         lock = self._lock
         lock.acquire()  # not `with`: every socket passes here, and that costs twice as much
         try:
@@ -117,6 +167,8 @@ class Socket:
         if sk is None:
             return False
         ffi.release(sk)
+        # Only now: nl_socket_free no longer calls anything the slots serve.
+        self._cb_slots = None
         return True
 
     def close(self) -> None:
@@ -151,6 +203,8 @@ class Socket:
             return f"<{type(self).__name__} freed>"
         if self._generation != _generation[0]:
             return f"<{type(self).__name__} of the parent process>"
+        if self._running and self._running == threading.get_ident():
+            return f"<{type(self).__name__} running a callback>"
         with self._lock:
             sk = self._sk
             if sk is None:
@@ -247,7 +301,8 @@ class Socket:
         msg_type = _b.checked_uint(msg_type, "msg_type", _b.U16_MAX)
         flags = _b.checked_uint(flags, "flags", _b.U16_MAX)
         with self._locked():
-            return _b.send_simple(self._ptr(), msg_type, flags, payload)
+            # nl_send_simple sends through nl_send_auto: NL_CB_MSG_OUT runs.
+            return self._run((), _b.send_simple, self._ptr(), msg_type, flags, payload)
 
     def recv(self, timeout: float | None = None) -> tuple[bytes, int]:
         """Receive one datagram (``nl_recv``): ``(data, sender port)``.
@@ -265,6 +320,218 @@ class Socket:
                 out = self._recv_out = _b.RecvBuffers()
             data, port, _groups = _b.recv(sk, out)
             return data, port
+
+    # -- libnl's message path ------------------------------------------------
+
+    def _run(self, objects: tuple[Message | Callbacks, ...], call: Any, *args: Any) -> int:
+        """``call(*args)``, a bindings call that may run Python callbacks.
+
+        Call with the locks of this socket and of ``objects`` held. Marks them
+        as running on this thread meanwhile, so that a callback using one of
+        them gets BusyError instead of a deadlock.
+        """
+        me = threading.get_ident()
+        self._running = me
+        for obj in objects:
+            obj._running = me
+        try:
+            result: int = call(*args)
+            return result
+        finally:
+            self._running = 0
+            for obj in objects:
+                obj._running = 0
+
+    def send_auto(self, msg: Message) -> int:
+        """Complete ``msg``'s header and send it (``nl_send_auto``); returns the bytes sent.
+
+        As in libnl: the socket's local port and next sequence number go where
+        the header has 0 (``NL_AUTO_PORT``, ``NL_AUTO_SEQ``); ``NLM_F_REQUEST``
+        is set and, with auto-ACK on (libnl's default), ``NLM_F_ACK``, which
+        asks for an ACK that nothing reads unless :meth:`wait_for_ack` or a
+        receive does. Sending the same message again resends its sequence
+        number. The socket's ``NL_CB_MSG_OUT`` callback runs first.
+        """
+        message = _message(msg)
+        with self._locked():
+            sk = self._ptr()
+            with message._locked():
+                return self._run((message,), _h.send_auto, sk, message._ptr())
+
+    def send_sync(self, msg: Message) -> int:
+        """Send ``msg`` (``nl_send_auto``), free it, wait for the ACK (``nl_send_sync``).
+
+        As in libnl, the message is freed in every case: afterwards it raises
+        :class:`~libnl_py.errors.FreedMessageError`. Waiting for the ACK reads
+        one datagram's worth of messages with the socket's callbacks
+        (``nl_wait_for_ack``): for a request that gets a reply, it returns
+        after the reply and leaves the ACK queued. With auto-ACK off it
+        returns at once. Returns 0.
+        """
+        message = _message(msg)
+        with self._locked():
+            sk = self._ptr()
+            with message._locked():
+                ptr = message._ptr()
+                try:
+                    return self._run((message,), _h.send_sync, sk, ptr)
+                finally:
+                    message._release("Socket.send_sync (nl_send_sync frees its message)")
+
+    def recvmsgs(self, cb: Callbacks) -> int:
+        """Receive and handle messages with ``cb``'s callbacks (``nl_recvmsgs``); returns 0.
+
+        As in libnl: it reads one datagram, or datagrams until the end of a
+        multipart message (``NLMSG_DONE``), and blocks while none is queued
+        (unless :meth:`set_nonblocking`: then TryAgainError). An ``NLMSG_ERROR``
+        with an error, without an error callback, raises its class; a callback
+        returning ``NL_STOP`` ends it. The exception of a callback is raised
+        here.
+        """
+        callbacks = _callbacks(cb)
+        with self._locked():
+            sk = self._ptr()
+            with callbacks._locked():
+                return self._run((callbacks,), _h.recvmsgs, sk, callbacks._ptr())
+
+    def recvmsgs_report(self, cb: Callbacks) -> int:
+        """:meth:`recvmsgs`, returning the number of messages handled (``nl_recvmsgs_report``)."""
+        callbacks = _callbacks(cb)
+        with self._locked():
+            sk = self._ptr()
+            with callbacks._locked():
+                return self._run((callbacks,), _h.recvmsgs_report, sk, callbacks._ptr())
+
+    def recvmsgs_default(self) -> int:
+        """:meth:`recvmsgs` with the socket's own callbacks (``nl_recvmsgs_default``)."""
+        with self._locked():
+            return self._run((), _h.recvmsgs_default, self._ptr())
+
+    def wait_for_ack(self) -> int:
+        """Receive until an ACK (``nl_wait_for_ack``); returns 0.
+
+        libnl receives with a clone of the socket's callbacks whose
+        ``NL_CB_ACK`` stops at the first ACK, whichever request it answers; a
+        reply still queued before it goes to the ``NL_CB_VALID`` callback.
+        Blocks until the ACK comes (a dump gets none).
+        """
+        with self._locked():
+            return self._run((), _h.wait_for_ack, self._ptr())
+
+    def _slots(self) -> Slots:
+        slots = self._cb_slots
+        if slots is None:
+            slots = self._cb_slots = Slots()
+        return slots
+
+    def modify_cb(
+        self, cb_type: int, fn: MessageCallback | None = None, kind: int = NL_CB_CUSTOM
+    ) -> None:
+        """Set the socket's own handler for ``cb_type`` (``nl_socket_modify_cb``).
+
+        The socket's set is what :meth:`recvmsgs_default`, :meth:`wait_for_ack`
+        (a clone of it), :meth:`genl_ctrl_resolve` (a clone) and sends
+        (``NL_CB_MSG_OUT``) use. See :meth:`libnl_py.callbacks.Callbacks.set`.
+        """
+        cb_type, kind, entry = Slots.message_handle(cb_type, fn, kind)
+        with self._locked():
+            _h.socket_modify_cb(self._ptr(), cb_type, kind, Slots.handle(entry))
+            self._slots().keep(cb_type, entry)
+
+    def modify_err_cb(self, fn: ErrorCallback | None = None, kind: int = NL_CB_CUSTOM) -> None:
+        """Set the socket's own error handler (``nl_socket_modify_err_cb``).
+
+        See :meth:`libnl_py.callbacks.Callbacks.err`.
+        """
+        kind, entry = Slots.error_handle(fn, kind)
+        with self._locked():
+            _h.socket_modify_err_cb(self._ptr(), kind, Slots.handle(entry))
+            self._slots().keep(Slots.ERR, entry)
+
+    def genl_ctrl_resolve(self, name: str) -> int:
+        """The id of generic netlink family ``name`` (``genl_ctrl_resolve``).
+
+        As in libnl, every failure, whatever its cause, raises
+        :class:`~libnl_py.errors.NotFoundError` (``NLE_OBJ_NOTFOUND``).
+        It sends and receives on this socket with a clone of its callbacks.
+        """
+        raw = _c_string(name, "name")
+        with self._locked():
+            return self._run((), _h.ctrl_resolve, self._ptr(), raw)
+
+    def genl_ctrl_resolve_grp(self, family: str, group: str) -> int:
+        """The id of multicast group ``group`` of ``family`` (``genl_ctrl_resolve_grp``)."""
+        raw_family = _c_string(family, "family")
+        raw_group = _c_string(group, "group")
+        with self._locked():
+            return self._run((), _h.ctrl_resolve_grp, self._ptr(), raw_family, raw_group)
+
+    def disable_seq_check(self) -> None:
+        """Accept any sequence number (``nl_socket_disable_seq_check``), as for events.
+
+        As in libnl, this sets ``NL_CB_SEQ_CHECK`` in the socket's own set:
+        :meth:`recvmsgs` with a :class:`~libnl_py.callbacks.Callbacks` of your
+        own still checks, unless that set has its own ``NL_CB_SEQ_CHECK`` or
+        auto-ACK is off.
+        """
+        with self._locked():
+            lib.nl_socket_disable_seq_check(self._ptr())
+
+    def disable_auto_ack(self) -> None:
+        """Stop adding ``NLM_F_ACK`` in :meth:`send_auto` (``nl_socket_disable_auto_ack``).
+
+        libnl checks sequence numbers only while auto-ACK is on.
+        """
+        with self._locked():
+            lib.nl_socket_disable_auto_ack(self._ptr())
+
+    def enable_auto_ack(self) -> None:
+        """Add ``NLM_F_ACK`` in :meth:`send_auto` again (``nl_socket_enable_auto_ack``)."""
+        with self._locked():
+            lib.nl_socket_enable_auto_ack(self._ptr())
+
+    def enable_msg_peek(self) -> None:
+        """Peek at each datagram's size before reading it (``nl_socket_enable_msg_peek``)."""
+        with self._locked():
+            lib.nl_socket_enable_msg_peek(self._ptr())
+
+    def disable_msg_peek(self) -> None:
+        """Read each datagram with one ``recvmsg`` (``nl_socket_disable_msg_peek``).
+
+        A datagram longer than libnl's receive buffer is then not received whole.
+        """
+        with self._locked():
+            lib.nl_socket_disable_msg_peek(self._ptr())
+
+    def set_nonblocking(self) -> None:
+        """Make the fd non-blocking (``nl_socket_set_nonblocking``).
+
+        A receive with nothing queued then raises TryAgainError. Needs a
+        connected socket.
+        """
+        with self._locked():
+            check(lib.nl_socket_set_nonblocking(self._ptr()), "nl_socket_set_nonblocking")
+
+
+def _message(msg: object) -> Message:
+    if not isinstance(msg, Message):
+        raise TypeError(f"msg must be a libnl_py.msg.Message, not {type(msg).__name__}")
+    return msg
+
+
+def _callbacks(cb: object) -> Callbacks:
+    if not isinstance(cb, Callbacks):
+        raise TypeError(f"cb must be a libnl_py.callbacks.Callbacks, not {type(cb).__name__}")
+    return cb
+
+
+def _c_string(value: object, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    raw = value.encode()
+    if b"\0" in raw:
+        raise ValueError(f"{what} contains a NUL character")
+    return raw
 
 
 def _wait_readable(fd: int, timeout: float, function: str) -> None:

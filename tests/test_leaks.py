@@ -24,8 +24,9 @@ from typing import Callable
 import pytest
 from conftest import in_ci
 
-from libnl_py import errors, lib
+from libnl_py import NL_OK, Callbacks, Message, Socket, errors, lib
 from libnl_py.attrs import AttributeEncoder
+from libnl_py.callbacks import NL_CB_MSG_OUT, NL_CB_VALID
 from libnl_py.genl import GenlSocket
 from libnl_py.genl.aio import AsyncGenlSocket
 from libnl_py.testing import FakePeer, Request, silent
@@ -199,6 +200,76 @@ def test_async() -> None:
         assert rss_kib() - rss < RSS_SLACK_KIB
 
     asyncio.run(main())
+
+
+# -- libnl's own message path (Message, Callbacks) -------------------------------------
+
+
+def test_messages_built_and_freed() -> None:
+    """100,000 messages built, parsed back and freed (every other one left to the collector)."""
+    count = [0]
+
+    def step() -> None:
+        msg = Message()
+        msg.genlmsg_put(0, 0, FAMILY, 0, 0, CMD, 1)
+        msg.put_u32(1, 5)
+        msg.put_string(2, "x" * 20)
+        nest = msg.nest_start(3)
+        msg.put_u64(4, 1)
+        msg.nest_end(nest)
+        tb = msg.genlmsg_parse(0, 4)
+        tb[3].parse_nested(4)  # type: ignore[union-attr]
+        bytes(msg)
+        count[0] += 1
+        if count[0] % 2:
+            msg.free()
+
+    assert_flat(step, 100_000)
+
+
+def test_callbacks() -> None:
+    """100,000 Python callbacks run by nl_recvmsgs (some raising), and callback sets."""
+    enc = AttributeEncoder()
+    enc.u32(1, 7)
+    calls = [0]
+
+    def valid(msg: Message) -> int:
+        tb = msg.genlmsg_parse(0, 1)
+        calls[0] += tb[1].get_u32()  # type: ignore[union-attr]
+        return NL_OK
+
+    def raising(msg: Message) -> int:
+        raise KeyError(msg.header.seq)
+
+    with FakePeer() as peer, Socket() as sock, Callbacks() as cb:
+        sock.genl_connect()
+        sock.set_peer_port(peer.port)
+        sock.disable_auto_ack()
+        port = sock.local_port
+        datagram = b"".join(peer.genl_message(FAMILY, CMD, enc) for _ in range(100))
+        cb.set(NL_CB_VALID, valid)
+        sock.modify_cb(NL_CB_MSG_OUT, lambda m: NL_OK)
+        steps = [0]
+
+        def step() -> None:
+            peer.send_raw(port, datagram)
+            sock.recvmsgs(cb)  # 100 callbacks
+            steps[0] += 1
+            if steps[0] % 10 == 0:
+                with Callbacks() as other:
+                    other.set(NL_CB_VALID, raising)
+                    clone = other.clone()
+                    peer.send_raw(port, datagram[: len(datagram) // 100])
+                    with contextlib.suppress(KeyError):
+                        sock.recvmsgs(clone)
+                    clone.free()
+                with Message() as msg:
+                    msg.genlmsg_put(0, 0, FAMILY, 0, 0, CMD, 1)
+                    sock.send_auto(msg)  # one NL_CB_MSG_OUT
+                peer.recv_request()
+
+        assert_flat(step, 1000)
+    assert calls[0] == 7 * 100 * 1200
 
 
 # -- valgrind ----------------------------------------------------------------------------------

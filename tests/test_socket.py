@@ -39,7 +39,7 @@ from conftest import (
 )
 
 import libnl_py
-from libnl_py import Socket, errors, lib
+from libnl_py import Callbacks, Message, Socket, errors, lib
 
 TESTS_DIR = Path(__file__).resolve().parent
 # Where the libnl_py under test lives: the installed copy, or an in-place build.
@@ -284,6 +284,23 @@ AFTER_FREE_CALLS = {
     "send_simple": "s.send_simple(16, 0, b'x')",
     "recv": "s.recv()",
     "recv(timeout)": "s.recv(timeout=0.1)",
+    # libnl's own message path
+    "send_auto": "s.send_auto(Message())",
+    "send_sync": "s.send_sync(Message())",
+    "recvmsgs": "s.recvmsgs(Callbacks())",
+    "recvmsgs_report": "s.recvmsgs_report(Callbacks())",
+    "recvmsgs_default": "s.recvmsgs_default()",
+    "wait_for_ack": "s.wait_for_ack()",
+    "modify_cb": "s.modify_cb(0, lambda m: 0)",
+    "modify_err_cb": "s.modify_err_cb(lambda who, e: 0)",
+    "genl_ctrl_resolve": "s.genl_ctrl_resolve('nlctrl')",
+    "genl_ctrl_resolve_grp": "s.genl_ctrl_resolve_grp('nlctrl', 'notify')",
+    "disable_seq_check": "s.disable_seq_check()",
+    "disable_auto_ack": "s.disable_auto_ack()",
+    "enable_auto_ack": "s.enable_auto_ack()",
+    "disable_msg_peek": "s.disable_msg_peek()",
+    "enable_msg_peek": "s.enable_msg_peek()",
+    "set_nonblocking": "s.set_nonblocking()",
 }
 # ... and the ones that stay harmless after free.
 AFTER_FREE_NOOPS = {"close", "free", "freed"}
@@ -298,7 +315,7 @@ def test_after_free_matrix_covers_public_api() -> None:
 @pytest.mark.parametrize("connected", [True, False], ids=["connected", "unconnected"])
 def test_after_free_matrix_in_subprocess(connected: bool) -> None:
     code = f"""
-        from libnl_py import Socket, errors, lib
+        from libnl_py import Callbacks, Message, Socket, errors, lib
         s = Socket()
         if {connected}:
             s.genl_connect()
@@ -405,7 +422,8 @@ def test_forked_child_gets_forked_socket_error(genl_socket: Socket) -> None:
         lines = []
         for name, expr in FORK_CALLS.items():
             try:
-                eval(expr, {"s": genl_socket, "lib": lib})
+                names = {"s": genl_socket, "lib": lib, "Message": Message, "Callbacks": Callbacks}
+                eval(expr, names)
             except errors.ForkedSocketError as exc:
                 lines.append(f"{name} ForkedSocketError {exc.code}")
             except BaseException as exc:

@@ -169,6 +169,46 @@ def stress(rounds: int, fuzz: int) -> None:
 
     asyncio.run(aio())
 
+    # libnl's own message path: messages, callback sets, Python callbacks
+    # (one raising now and then), nl_send_auto, nl_wait_for_ack.
+    from libnl_py import NL_OK, Callbacks, Message, Socket
+    from libnl_py.callbacks import NL_CB_VALID
+
+    def valid(msg: Message) -> int:
+        msg.genlmsg_parse(0, 2)
+        return NL_OK
+
+    def raising(msg: Message) -> int:
+        raise KeyError("leakcheck")
+
+    with Socket() as sk, Callbacks() as cb:
+        sk.genl_connect()
+        cb.set(NL_CB_VALID, valid)
+        cb.err(lambda sender, err: -lib.NLE_OBJ_NOTFOUND)
+        for i in range(rounds):
+            for name in ("nlctrl", "no-such-family"):
+                with Message() as msg:
+                    msg.genlmsg_put(0, 0, lib.GENL_ID_CTRL, 0, 0, lib.CTRL_CMD_GETFAMILY, 1)
+                    msg.put_string(lib.CTRL_ATTR_FAMILY_NAME, name)
+                    nest = msg.nest_start(9)
+                    msg.put_u32(1, i)
+                    msg.nest_cancel(nest)
+                    sk.send_auto(msg)
+                with contextlib.suppress(errors.NotFoundError):
+                    sk.recvmsgs(cb)
+                    sk.wait_for_ack()
+            with cb.clone() as other:
+                other.set(NL_CB_VALID, raising)
+                with Message() as msg:
+                    msg.genlmsg_put(0, 0, lib.GENL_ID_CTRL, 0, 0, lib.CTRL_CMD_GETFAMILY, 1)
+                    msg.put_string(lib.CTRL_ATTR_FAMILY_NAME, "nlctrl")
+                    sk.send_auto(msg)
+                with contextlib.suppress(KeyError):
+                    sk.recvmsgs(other)  # the reply, whose callback raises
+                sk.wait_for_ack()  # then its ACK
+            Message().free()
+            Callbacks().free()
+
 
 def _allocating_frames(record: str) -> str:
     """The frames of a record's stack above the first Python frame.

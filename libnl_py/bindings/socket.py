@@ -7,6 +7,7 @@ import operator
 from typing import Any
 
 from libnl_py._ffi import ffi, lib
+from libnl_py.bindings.handlers import call
 from libnl_py.errors import check, error_for
 
 PORT_MAX = 0xFFFFFFFF
@@ -74,9 +75,13 @@ def genl_connect(sk: Any) -> None:
 
 
 def send_simple(sk: Any, msg_type: int, flags: int, payload: Any) -> int:
-    """``nl_send_simple``: returns the bytes sent."""
+    """``nl_send_simple``: returns the bytes sent.
+
+    It sends through ``nl_send_auto``, so a Python ``NL_CB_MSG_OUT`` callback
+    on the socket runs: hence :func:`~libnl_py.bindings.handlers.call`.
+    """
     buf = ffi.from_buffer(payload)
-    return check(lib.nl_send_simple(sk, msg_type, flags, buf, len(buf)), "nl_send_simple")
+    return call("nl_send_simple", lib.nl_send_simple, sk, msg_type, flags, buf, len(buf))
 
 
 def sendto(sk: Any, data: Any) -> int:

@@ -135,7 +135,7 @@ static void give_exception(PyObject *exc)
     PyObject *type = (PyObject *) Py_TYPE(exc);
 
     Py_INCREF(type);
-    PyErr_Restore(type, exc, NULL);
+    PyErr_Restore(type, exc, PyException_GetTraceback(exc)); /* its own frames kept */
 #endif
 }
 
@@ -398,6 +398,11 @@ static PyObject *read_indexed(Decoder *d, const Entry *e, Source *src, const uin
         return NULL;
     for (pos = start; end - pos >= 4; pos += (length + 3) & ~3) {
         memcpy(&length, buf + pos, 2);
+        /* Again: a Python reader of an earlier entry may have changed a mutable buffer. */
+        if (length < 4 || pos + length > end) {
+            Py_DECREF(list);
+            return malformed(d, pos, "attribute length %u invalid", (unsigned) length);
+        }
         item = read_value(d, e->inner, src, buf, pos + 4, pos + length, depth);
         if (item == NULL || PyList_Append(list, item) < 0) {
             Py_XDECREF(item);
@@ -579,8 +584,13 @@ static int entry_from(Decoder *d, PyObject *tuple, Entry *e, Py_ssize_t *number)
         PyErr_SetString(PyExc_ValueError, "decoder entry: a nest needs an attribute set");
         return -1;
     }
-    if (op == OP_STRUCT && !d->tables[index]->is_struct) {
-        PyErr_SetString(PyExc_ValueError, "decoder entry: a struct needs a struct table");
+    if (op == OP_STRUCT && (!d->tables[index]->is_struct || !d->tables[index]->filled)) {
+        /* Filled first, so no struct can hold itself (its walk has no depth to stop it). */
+        PyErr_SetString(PyExc_ValueError, "decoder entry: a struct needs a filled struct table");
+        return -1;
+    }
+    if (map == MAP_IPV4 && (op != OP_INT || width != 4 || (flags & F_VAR))) {
+        PyErr_SetString(PyExc_ValueError, "decoder entry: an IPv4 address is a 4-byte integer");
         return -1;
     }
     if (op == OP_PYTHON && !PyCallable_Check(obj)) {
@@ -686,15 +696,17 @@ static int Decoder_traverse(Decoder *self, visitproc visit, void *arg)
 
 static int Decoder_clear(Decoder *self)
 {
-    Py_ssize_t i;
+    Table **tables = self->tables;
+    Py_ssize_t i, n = self->ntables;
 
-    for (i = 0; i < self->ntables; i++) {
-        table_clear(self->tables[i]);
-        PyMem_Free(self->tables[i]);
-    }
-    PyMem_Free(self->tables);
+    /* Detached first: a destructor run by a decref below finds no tables. */
     self->tables = NULL;
     self->ntables = self->cap = 0;
+    for (i = 0; i < n; i++) {
+        table_clear(tables[i]);
+        PyMem_Free(tables[i]);
+    }
+    PyMem_Free(tables);
     Py_CLEAR(self->error);
     Py_CLEAR(self->repeats);
     return 0;
@@ -770,7 +782,12 @@ static PyObject *Decoder_fill(Decoder *self, PyObject *args, PyObject *kwds)
         PyErr_SetString(PyExc_TypeError, "post must be callable or None");
         return NULL;
     }
-    seq = PySequence_Fast(entries, "entries must be a sequence");
+    if (t->is_struct && (name == Py_None || !PyUnicode_Check(name) || size < 0)) {
+        PyErr_SetString(PyExc_TypeError, "a struct table needs a name (str) and a size");
+        return NULL;
+    }
+    /* A tuple of its own: no Python code run below can change what is being read. */
+    seq = PySequence_Tuple(entries);
     if (seq == NULL)
         return NULL;
     n = PySequence_Fast_GET_SIZE(seq);
@@ -808,7 +825,7 @@ static PyObject *Decoder_fill(Decoder *self, PyObject *args, PyObject *kwds)
             if (entry_from(self, PySequence_Fast_GET_ITEM(seq, i), &e, &number) < 0)
                 goto fail_built;
             if (t->is_struct) {
-                if (number < 0 || e.size < 0 || number + e.size > size) {
+                if (number < 0 || e.size < 0 || number > size - e.size) {
                     entry_clear(&e);
                     PyErr_SetString(PyExc_ValueError, "struct member outside the struct");
                     goto fail_built;
@@ -816,6 +833,11 @@ static PyObject *Decoder_fill(Decoder *self, PyObject *args, PyObject *kwds)
                 e.offset = number;
                 built[i] = e;
             } else {
+                if (number < 0 || number > max_number) { /* an __index__ that changed its mind */
+                    entry_clear(&e);
+                    PyErr_SetString(PyExc_ValueError, "attribute number out of range");
+                    goto fail_built;
+                }
                 entry_clear(&built[number]); /* a number given twice: the last wins */
                 built[number] = e;
             }
@@ -978,7 +1000,7 @@ static PyObject *Decoder_get_tables(Decoder *self, void *closure)
 
 static int desc_word(PyObject *desc, Py_ssize_t i, unsigned long *out)
 {
-    PyObject *item = PyList_GET_ITEM(desc, i);
+    PyObject *item = PyTuple_GET_ITEM(desc, i);
 
     *out = PyLong_AsUnsignedLong(item);
     return *out == (unsigned long) -1 && PyErr_Occurred() ? -1 : 0;
@@ -1020,7 +1042,7 @@ static PyObject *decode_reply(Decoder *self, Source *msg, Py_ssize_t hdrsize,
 static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Decoder *self;
-    PyObject *desc, *lookup, *out, *pending, *rest = NULL, *last_tables = NULL;
+    PyObject *desc = NULL, *lookup, *out, *pending, *rest = NULL, *last_tables = NULL;
     Py_ssize_t hdrsize, i, n, decoded = 0, set_index = -1, header_index = -1;
     unsigned long reply_kind, flags_or = 0;
     long last_cmd = -1;
@@ -1035,17 +1057,16 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
         return NULL;
     }
     self = (Decoder *) args[0];
-    desc = args[2];
     lookup = args[4];
     out = args[6];
     pending = args[7];
-    if (!PyList_Check(desc) || !PyList_Check(out) || !PyList_Check(pending)
+    if (!PyList_Check(args[2]) || !PyList_Check(out) || !PyList_Check(pending)
         || !PyCallable_Check(lookup)) {
         PyErr_SetString(PyExc_TypeError,
                         "decode_replies() needs descriptor, out and pending lists and a lookup");
         return NULL;
     }
-    if (PyList_GET_SIZE(desc) % DESC_WORDS) {
+    if (PyList_GET_SIZE(args[2]) % DESC_WORDS) {
         PyErr_SetString(PyExc_ValueError, "desc must be whole descriptors");
         return NULL;
     }
@@ -1057,11 +1078,18 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
         PyErr_SetString(PyExc_ValueError, "hdrsize out of range");
         return NULL;
     }
-    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
+    /* A tuple of its own: lookup() and the readers run Python code, which could change a
+     * list. */
+    desc = PyList_AsTuple(args[2]);
+    if (desc == NULL)
         return NULL;
+    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) {
+        Py_DECREF(desc);
+        return NULL;
+    }
     if ((rest = PyList_New(0)) == NULL)
         goto fail;
-    n = PyList_GET_SIZE(desc) / DESC_WORDS;
+    n = PyTuple_GET_SIZE(desc) / DESC_WORDS;
     for (i = 0; i < n; i++) {
         unsigned long d[DESC_WORDS];
         PyObject *values;
@@ -1069,18 +1097,15 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
         unsigned long long before;
         int k;
 
-        /* The words first, every time: lookup and the readers run Python code. */
-        if ((i + 1) * DESC_WORDS > PyList_GET_SIZE(desc)) {
-            PyErr_SetString(PyExc_RuntimeError, "descriptor list changed during decode_replies");
-            goto fail;
-        }
         for (k = 0; k < DESC_WORDS; k++) /* kind, flags, start, end are what it reads */
             if ((k == 0 || k == 2 || k == 5 || k == 6)
                 && desc_word(desc, i * DESC_WORDS + k, &d[k]) < 0)
                 goto fail;
-        if (d[0] != reply_kind || d[5] > d[6] || d[6] > (unsigned long) view.len
-            || d[6] - d[5] < (unsigned long) (MSG_HDRLEN + GENL_HDRLEN + hdrsize))
+        if (d[0] != reply_kind)
             goto keep;
+        if (d[5] > d[6] || d[6] > (unsigned long) view.len
+            || d[6] - d[5] < (unsigned long) (MSG_HDRLEN + GENL_HDRLEN + hdrsize))
+            goto rest_of_batch;
         {
             long cmd = ((const uint8_t *) view.buf)[d[5] + MSG_HDRLEN];
 
@@ -1106,7 +1131,7 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
                 }
             }
             if (set_index < 0)
-                goto keep;
+                goto rest_of_batch;
         }
         msg.obj = NULL;
         msg.owned = 0;
@@ -1156,15 +1181,25 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
         continue;
 keep:
         for (k = 0; k < DESC_WORDS; k++)
-            if (PyList_Append(rest, PyList_GET_ITEM(desc, i * DESC_WORDS + k)) < 0)
+            if (PyList_Append(rest, PyTuple_GET_ITEM(desc, i * DESC_WORDS + k)) < 0)
                 goto fail;
+        continue;
+rest_of_batch:
+        /* A reply for Python: it and all after it go back, so that the replies stay in
+         * the order they came. */
+        for (k = (int) (i * DESC_WORDS); k < PyTuple_GET_SIZE(desc); k++)
+            if (PyList_Append(rest, PyTuple_GET_ITEM(desc, k)) < 0)
+                goto fail;
+        break;
     }
     Py_XDECREF(last_tables);
+    Py_DECREF(desc);
     PyBuffer_Release(&view);
     return Py_BuildValue("Nkn", rest, flags_or, decoded);
 fail:
     Py_XDECREF(last_tables);
     Py_XDECREF(rest);
+    Py_DECREF(desc);
     PyBuffer_Release(&view);
     return NULL;
 }
@@ -1567,7 +1602,7 @@ static PyObject *Encoder_fill(Encoder *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "encoder table already filled");
         return NULL;
     }
-    seq = PySequence_Fast(entries, "entries must be a sequence");
+    seq = PySequence_Tuple(entries); /* its own copy, as Decoder.fill */
     if (seq == NULL)
         return NULL;
     n = PySequence_Fast_GET_SIZE(seq);
@@ -1687,15 +1722,16 @@ static int Encoder_traverse(Encoder *self, visitproc visit, void *arg)
 
 static int Encoder_clear(Encoder *self)
 {
-    Py_ssize_t i;
+    EncTable **tables = self->tables;
+    Py_ssize_t i, n = self->ntables;
 
-    for (i = 0; i < self->ntables; i++) {
-        enc_table_clear(self->tables[i]);
-        PyMem_Free(self->tables[i]);
-    }
-    PyMem_Free(self->tables);
-    self->tables = NULL;
+    self->tables = NULL; /* detached first, as Decoder_clear */
     self->ntables = self->cap = 0;
+    for (i = 0; i < n; i++) {
+        enc_table_clear(tables[i]);
+        PyMem_Free(tables[i]);
+    }
+    PyMem_Free(tables);
     return 0;
 }
 

@@ -24,7 +24,7 @@ from test_families import FAKE_ID, SpecPeer
 from libnl_py.attrs import AttributeEncoder, MalformedAttributesError
 from libnl_py.genl import GenlSocket
 from libnl_py.genl.aio import AsyncGenlSocket
-from libnl_py.spec import FamilySpec
+from libnl_py.spec import Codec, FamilySpec
 from libnl_py.spec import registry as specs
 from libnl_py.testing import FakePeer, Request
 
@@ -259,3 +259,73 @@ def test_attributes_a_spec_lacks_are_typed_by_the_kernel_policy(netns: str) -> N
     for message in decoded:
         assert message[3] == 0  # ETHTOOL_A_LINKINFO_PHYADDR under its number, an int
         assert "phyaddr" not in message and message["port"] == "tp"
+
+
+# -- found in review: order, errors across batches, errors of any kind ----------------------------
+
+
+def test_replies_keep_their_order_when_c_leaves_some_to_python(fake: FakePeer) -> None:
+    def answer(p: FakePeer, req: Request, op: str, values: dict[str | int, Any]) -> None:
+        for cmd, i in ((1, 1), (UNKNOWN_CMD, 2), (1, 3)):  # one datagram each, then together
+            p.send_raw(
+                req.port, p.genl_message(req.family_id, cmd, entry(i), seq=req.seq, flags=0x2)
+            )
+        p.send_raw(
+            req.port,
+            b"".join(
+                p.genl_message(req.family_id, cmd, entry(i), seq=req.seq, flags=0x2)
+                for cmd, i in ((UNKNOWN_CMD, 4), (1, 5), (UNKNOWN_CMD, 6))
+            ),
+        )
+        p.done(req)
+
+    SpecPeer(fake, SPEC, answer)
+    with client_for(fake) as client:
+        got = client.dump("replies-test", "get", decode=True)
+        assert got == plain(client)
+        names = [g["name"] if "name" in g else g[1] for g in got]
+        assert names == ["entry1", b"entry2\0", "entry3", b"entry4\0", "entry5", b"entry6\0"]
+
+
+def test_a_failing_batch_keeps_the_errors_of_earlier_batches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch C cannot decode (not a reply's fault) goes to Python; what came before stays."""
+    from libnl_py.genl import replies
+
+    earlier = MalformedAttributesError("from an earlier batch", 20)
+    decoding = replies.ReplyDecoder(Codec(SPEC, accelerate=True), FAKE_ID, 0)
+    decoding.pending.append((0, b"earlier", earlier))
+    out: list[Any] = [None, {"name": "entry1"}]
+
+    def failing(*args: Any) -> Any:
+        args[6].append({"half": "made"})  # out, part-filled when it failed
+        args[7].append((2, b"", None))
+        raise MemoryError("made up")
+
+    monkeypatch.setattr(replies, "_decode_replies", failing)
+    desc = [0] * 16
+    assert decoding.batch(b"", desc, 0, out) == (desc, 0)  # all of it left to Python
+    assert out == [None, {"name": "entry1"}]
+    assert decoding.pending == [(0, b"earlier", earlier)]
+    with pytest.raises(MalformedAttributesError, match="from an earlier batch"):
+        decoding.finish(out, lambda: decoding.codec)
+
+
+def test_any_decode_error_waits_for_the_end_of_the_request(
+    fake: FakePeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error of another kind than a malformed reply (here from a broken codec)."""
+    serve(fake, [[entry(1), entry(2)]], cmd=UNKNOWN_CMD)
+    with client_for(fake) as client:
+        codec = client._reply_codec(FAKE_ID)
+
+        def broken(*args: Any, **kwargs: Any) -> Any:
+            raise ZeroDivisionError("broken codec")
+
+        monkeypatch.setattr(codec, "decode_message", broken)
+        with pytest.raises(ZeroDivisionError, match="broken codec"):
+            client.dump("replies-test", "get", decode=True)
+        monkeypatch.undo()
+        assert client.dropped == 0
+        assert len(client.dump("replies-test", "get", decode=True)) == 2

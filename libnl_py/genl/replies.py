@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from libnl_py.attrs import MalformedAttributesError
 from libnl_py.message import GENL_HDRLEN, NLMSG_HDRLEN, GenlMessage
 from libnl_py.spec.codec import Codec
 
@@ -49,16 +48,24 @@ class ReplyDecoder:
         decoder = self.codec.decoder
         if decoder is None or _decode_replies is None:
             return desc, 0
-        rest, flags, _count = _decode_replies(
-            decoder,
-            view,
-            desc,
-            reply_kind,
-            self.codec.reply_tables,
-            self.hdrsize,
-            out,
-            self.pending,
-        )
+        decoded, pending = len(out), len(self.pending)
+        try:
+            rest, flags, _count = _decode_replies(
+                decoder,
+                view,
+                desc,
+                reply_kind,
+                self.codec.reply_tables,
+                self.hdrsize,
+                out,
+                self.pending,
+            )
+        except Exception:
+            # Not a reply's fault (those wait in .pending): this batch's replies are
+            # decoded one by one instead, each error kept with its reply.
+            del out[decoded:]
+            del self.pending[pending:]
+            return desc, 0
         return rest, flags
 
     def one(self, msg: GenlMessage, out: list[Any]) -> None:
@@ -69,7 +76,7 @@ class ReplyDecoder:
             _op, values = codec.decode_message(
                 msg.data, msg.attrs_offset, msg.header, msg.cmd, True
             )
-        except MalformedAttributesError as exc:
+        except Exception as exc:  # raised once the request ended, as decode() would raise it
             self.pending.append((len(out), msg.data, exc))
             out.append(None)
             return

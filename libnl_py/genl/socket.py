@@ -923,16 +923,9 @@ class GenlSocket(Socket):
                     until.interrupted = True
         elif until is not None and until.decoding is not None:
             # The replies become plain values in one C call; the rest is routed here.
-            decoded = len(until.replies)
-            try:
-                desc, flags = until.decoding.batch(view, desc, _g.REPLY, until.replies)
-            except Exception:
-                # Not a reply's fault (those wait in .pending): decode them one by one.
-                del until.replies[decoded:]
-                del until.decoding.pending[:]
-            else:
-                if flags & NLM_F_DUMP_INTR:
-                    until.interrupted = True
+            desc, flags = until.decoding.batch(view, desc, _g.REPLY, until.replies)
+            if flags & NLM_F_DUMP_INTR:
+                until.interrupted = True
         for i in range(0, len(desc), _g.DESC_WORDS):
             kind, msg_type, flags, seq, port, start, end, error = desc[i : i + _g.DESC_WORDS]
             if kind == _g.TERMINAL and not error and not flags & NLM_F_ACK_TLVS:

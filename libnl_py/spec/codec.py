@@ -25,6 +25,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 import sys
+import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -262,6 +263,9 @@ class Codec:
         # The C encoder of the common requests (see encode()); Python encodes the rest.
         self._encoder = _codec.Encoder() if self._native is not None else None
         self._encoder_index: dict[str, int] = {}
+        self._lock = threading.RLock()  # making tables (see _set_table)
+        self._building: dict[str, int] = {}
+        self._encoder_building: dict[str, int] = {}
 
     @property
     def accelerated(self) -> bool:
@@ -283,14 +287,10 @@ class Codec:
         op = self.spec.received(cmd, reply)
         if self._native is None or op is None or op.attribute_set is None:
             return None
-        index = self._set_index.get(op.attribute_set)
-        if index is None:
-            index = self._compile_set(op.attribute_set)
+        index = self._set_table(op.attribute_set)
         header = -1
         if op.fixed_header is not None:
-            header = self._struct_index.get(op.fixed_header, -1)
-            if header < 0:
-                header = self._compile_struct(op.fixed_header)
+            header = self._struct_table(op.fixed_header)
         return index, header
 
     def reply_tables(self, cmd: int) -> tuple[int, int] | None:
@@ -321,17 +321,72 @@ class Codec:
     # (number or offset, key, op, multi, width, flags, map, index, obj, kind, size, inner).
     # What C does not read itself it hands to the Python reader (OP_PYTHON).
 
-    def _compile_set(self, set_name: str) -> int:
+    # Tables are made under the codec's lock and published whole: a thread that finds a
+    # table's index finds it filled, with every table it refers to. A set being made
+    # (one that holds itself, or a nest of it that refers back) is in _building meanwhile.
+
+    def _set_table(self, set_name: str) -> int:
+        """The decoder's table of a set, made on first use."""
+        index = self._set_index.get(set_name)
+        if index is not None:
+            return index
+        with self._lock:
+            index = self._set_index.get(set_name)
+            if index is None:
+                index = self._build(self._building, self._set_index, set_name, self._make_set)
+            return index
+
+    def _encoder_table(self, set_name: str) -> int:
+        """The encoder's table of a set, made on first use."""
+        index = self._encoder_index.get(set_name)
+        if index is not None:
+            return index
+        with self._lock:
+            index = self._encoder_index.get(set_name)
+            if index is None:
+                index = self._build(
+                    self._encoder_building, self._encoder_index, set_name, self._make_encoder
+                )
+            return index
+
+    @staticmethod
+    def _build(
+        building: dict[str, int], ready: dict[str, int], name: str, make: Callable[[str], int]
+    ) -> int:
+        found = building.get(name)
+        if found is not None:
+            return found  # being made further up this thread's stack
+        outermost = not building
+        try:
+            index = make(name)  # registers itself in building before making its nests
+        except BaseException:
+            if outermost:
+                building.clear()  # nothing published: the next use tries again
+            raise
+        if outermost:
+            ready.update(building)
+            building.clear()
+        return index
+
+    def _make_set(self, set_name: str) -> int:
         native = self._native
         assert native is not None
         index: int = native.new_table(False)
-        self._set_index[set_name] = index  # first: nests may refer back to this set
-        try:
-            self._fill_set(index, set_name)
-        except BaseException:
-            del self._set_index[set_name]  # never left half-made: the next use tries again
-            raise
+        self._building[set_name] = index
+        self._fill_set(index, set_name)
         return index
+
+    def _struct_table(self, name: str) -> int:
+        """The decoder's table of a struct (structs hold no sets: made whole, at once)."""
+        index = self._struct_index.get(name)
+        if index is not None:
+            return index
+        with self._lock:
+            index = self._struct_index.get(name)
+            if index is None:
+                index = self._make_struct(name)
+                self._struct_index[name] = index
+            return index
 
     def _fill_set(self, index: int, set_name: str) -> None:
         native = self._native
@@ -341,6 +396,8 @@ class Codec:
         if set_name is not _NO_SET:
             aset = self.spec.attr_set(set_name)
             for attr in aset.attributes:
+                if not 0 <= attr.value <= NLA_TYPE_MASK:
+                    continue  # a number no attribute header carries: never met, as in Python
                 key: str | int = attr.value if aset.numbered else attr.name
                 multi = (
                     _d.MULTI_LIST
@@ -359,7 +416,7 @@ class Codec:
 
         native.fill(index, entries, post)
 
-    def _compile_struct(self, name: str) -> int:
+    def _make_struct(self, name: str) -> int:
         native = self._native
         assert native is not None
         definition = self.spec.struct(name)
@@ -370,7 +427,6 @@ class Codec:
             members.append(self._native_member(member, offset))
             offset += member.size
         native.fill(index, members, None, name, definition.size)
-        self._struct_index[name] = index  # structs cannot hold themselves: made whole first
         return index
 
     def _native_entry(self, aset: AttrSet, attr: AttrSpec, key: str | int, multi: int) -> tuple:  # type: ignore[type-arg]
@@ -395,9 +451,7 @@ class Codec:
             return _entry(number, key, multi, _d.OP_FLAG)
         if kind == "binary":
             if attr.struct is not None:
-                index = self._struct_index.get(attr.struct)
-                if index is None:
-                    index = self._compile_struct(attr.struct)
+                index = self._struct_table(attr.struct)
                 return _entry(number, key, multi, _d.OP_STRUCT, index=index)
             if attr.sub_type in INT_TYPES and attr.sub_type not in ("uint", "sint"):
                 width, flags = _int_layout(attr.sub_type, attr.byte_order)
@@ -407,16 +461,12 @@ class Codec:
             return _entry(number, key, multi, _d.OP_BINARY)
         if kind == "nest":
             assert attr.nested_attributes is not None
-            index = self._set_index.get(attr.nested_attributes)
-            if index is None:
-                index = self._compile_set(attr.nested_attributes)
+            index = self._set_table(attr.nested_attributes)
             return _entry(number, key, multi, _d.OP_NEST, index=index)
         if kind == "indexed-array":
             if attr.sub_type == "nest":
                 assert attr.nested_attributes is not None
-                index = self._set_index.get(attr.nested_attributes)
-                if index is None:
-                    index = self._compile_set(attr.nested_attributes)
+                index = self._set_table(attr.nested_attributes)
                 inner = _entry(0, 0, _d.MULTI_ONE, _d.OP_NEST, index=index)
             else:
                 inner = self._native_entry(aset, _element(attr, 0), 0, _d.MULTI_ONE)
@@ -452,9 +502,7 @@ class Codec:
         if member.type == "pad":
             return _entry(offset, name, 0, _d.OP_SKIP, size=size)
         if member.struct is not None:
-            index = self._struct_index.get(member.struct)
-            if index is None:
-                index = self._compile_struct(member.struct)
+            index = self._struct_table(member.struct)
             return _entry(offset, name, 0, _d.OP_STRUCT, index=index, size=size)
         if member.type in INT_TYPES:
             entry = self._native_int(
@@ -475,27 +523,25 @@ class Codec:
             return _entry(offset, name, 0, _d.OP_PYTHON, obj=reader, size=size)
         return _entry(offset, name, 0, _d.OP_BINARY, size=size)
 
-    def _compile_encoder(self, set_name: str) -> int:
+    def _make_encoder(self, set_name: str) -> int:
         """The C encoder's table of a set: the attributes of the kinds it encodes itself."""
         encoder = self._encoder
         assert encoder is not None
         aset = self.spec.attr_set(set_name)
         index: int = encoder.new_table()
-        self._encoder_index[set_name] = index  # first: nests may refer back to this set
-        try:
-            entries = []
-            for attr in aset.attributes:
-                entry = self._encoder_entry(attr)
-                if entry is not None:
-                    entries.append(entry)
-            encoder.fill(index, entries)
-        except BaseException:
-            del self._encoder_index[set_name]
-            raise
+        self._encoder_building[set_name] = index
+        entries = []
+        for attr in aset.attributes:
+            entry = self._encoder_entry(attr)
+            if entry is not None:
+                entries.append(entry)
+        encoder.fill(index, entries)
         return index
 
     def _encoder_entry(self, attr: AttrSpec) -> tuple[Any, ...] | None:
         kind = attr.type
+        if not 0 <= attr.value <= NLA_TYPE_MASK:
+            return None  # Python encodes it (or says why it cannot)
         checks = attr.checks
         names: dict[str, int] | None = None
         is_flags = 0
@@ -519,8 +565,7 @@ class Codec:
             op, low, high = _d.E_FLAG, None, None
         elif kind == "nest" and attr.nested_attributes is not None:
             op, low, high = _d.E_NEST, None, None
-            found = self._encoder_index.get(attr.nested_attributes)
-            nest = found if found is not None else self._compile_encoder(attr.nested_attributes)
+            nest = self._encoder_table(attr.nested_attributes)
         else:
             return None  # pad, bitfield32, arrays, sub-messages: Python encodes them
         multi = int(attr.multi_attr)
@@ -531,8 +576,16 @@ class Codec:
     def decode(
         self, set_name: str, data: bytes, start: int = 0, end: int | None = None
     ) -> dict[str | int, Value]:
-        """The attributes in ``data[start:end]`` as set ``set_name`` names them."""
+        """The attributes in ``data[start:end]`` as set ``set_name`` names them.
+
+        ``data`` is bytes (other buffers are copied first, so that every value
+        comes out the same, as bytes); ``0 <= start <= end <= len(data)``.
+        """
+        if type(data) is not bytes:
+            data = bytes(data)
         end = len(data) if end is None else end
+        if not 0 <= start <= end <= len(data):
+            raise ValueError(f"span {start}..{end} outside a buffer of {len(data)} bytes")
         try:
             return self._decode_set(set_name, data, start, end, 0)
         except RecursionError:
@@ -547,7 +600,7 @@ class Codec:
             return self._walk_set(set_name, data, start, end, depth)
         index = self._set_index.get(set_name)
         if index is None:
-            index = self._compile_set(set_name)
+            index = self._set_table(set_name)
         decoded: dict[str | int, Value] = native.decode(index, data, start, end, depth)
         return decoded
 
@@ -557,29 +610,25 @@ class Codec:
         native = self._native
         if native is None:
             return self._struct_reader(name)(data, start, end, depth)
-        index = self._struct_index.get(name)
-        if index is None:
-            index = self._compile_struct(name)
+        index = self._struct_table(name)
         decoded: dict[str, Value] = native.decode_struct(index, data, start, end, depth)
         return decoded
 
     def _table(self, set_name: str) -> dict[int, tuple[str | int, Reader | None, bool | int]]:
         table = self._tables.get(set_name)
         if table is None:
+            # Made whole, then published: another thread never sees half a table. (Nest
+            # readers look their set's table up when they run, so none is needed here.)
             aset = self.spec.attr_set(set_name)
             table = {}
-            self._tables[set_name] = table  # first: nests may refer back to this set
-            try:
-                for attr in aset.attributes:
-                    reader = None if attr.type in ("pad", "unused") else self._reader(aset, attr)
-                    key: str | int = attr.value if aset.numbered else attr.name
-                    multi: bool | int = attr.multi_attr or (_NUMBERED if aset.numbered else False)
-                    table[attr.value] = (key, reader, multi)
-                for typed in self._fallback_attrs(set_name):
-                    table[typed.value] = (typed.value, self._reader(aset, typed), _NUMBERED)
-            except BaseException:
-                del self._tables[set_name]  # never left half-made: the next use tries again
-                raise
+            for attr in aset.attributes:
+                reader = None if attr.type in ("pad", "unused") else self._reader(aset, attr)
+                key: str | int = attr.value if aset.numbered else attr.name
+                multi: bool | int = attr.multi_attr or (_NUMBERED if aset.numbered else False)
+                table[attr.value] = (key, reader, multi)
+            for typed in self._fallback_attrs(set_name):
+                table[typed.value] = (typed.value, self._reader(aset, typed), _NUMBERED)
+            self._tables.setdefault(set_name, table)
         return table
 
     def _fallback_attrs(self, set_name: str) -> list[AttrSpec]:
@@ -883,7 +932,7 @@ class Codec:
             # the Python encoder below, which the C one follows byte for byte.
             index = self._encoder_index.get(set_name)
             if index is None:
-                index = self._compile_encoder(set_name)
+                index = self._encoder_table(set_name)
             encoded: bytes | None = encoder.encode(index, values)
             if encoded is not None:
                 return encoded

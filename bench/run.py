@@ -137,7 +137,7 @@ def build_c() -> str:
     if flags.returncode != 0:
         raise Crash(f"pkg-config libnl-genl-3.0 failed: {flags.stderr.strip()}")
     cc = os.environ.get("CC", "cc")
-    cmd = [cc, "-O2", "-o", str(C_BINARY), str(C_SOURCE), *shlex.split(flags.stdout)]
+    cmd = [cc, "-O2", "-pthread", "-o", str(C_BINARY), str(C_SOURCE), *shlex.split(flags.stdout)]
     OUT.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:

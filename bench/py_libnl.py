@@ -4,8 +4,9 @@ Workloads: dump_families (``list_families``), getfamily (``execute`` with an
 AttributeEncoder built per request, then ``family_from_message``),
 getfamily_bytes (the same with the attributes encoded once, up front),
 open_resolve_close (``with GenlSocket() as s: s.resolve_family("nlctrl")``),
-linkinfo_dump (W5: ``dump("ethtool", "linkinfo-get", {"header": {}})``, every
-reply through ``decode``), netdev_notify (W6: netdev's ``mgmt`` group joined,
+linkinfo_dump (W5: ``dump("ethtool", "linkinfo-get", {"header": {}},
+decode=True)``; where dump() has no ``decode``, every reply through
+``decode``), netdev_notify (W6: netdev's ``mgmt`` group joined,
 ``poll_notifications`` drained and every notification through ``decode``),
 aio_getfamily (W7: getfamily on one ``AsyncGenlSocket``, 1,000 at a time in
 ``asyncio.gather``), threads_shared and threads_own (W8: getfamily from 4
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import json
 import os
 import subprocess
@@ -115,12 +117,20 @@ def open_resolve_close(n: int) -> int:
     return family_id
 
 
+# dump(..., decode=True) decodes each reply as it arrives (in C where the
+# accelerator is built); an older libnl_py has only dump() then decode().
+DUMP_DECODES = "decode" in inspect.signature(GenlSocket.dump).parameters
+
+
 def linkinfo_dump(n: int) -> list[dict[Any, Any]]:
     sock = shared_socket()
     links: list[dict[Any, Any]] = []
     for _ in range(n):
-        messages = sock.dump("ethtool", "linkinfo-get", {"header": {}})
-        links = [sock.decode(m) for m in messages]
+        if DUMP_DECODES:
+            links = sock.dump("ethtool", "linkinfo-get", {"header": {}}, decode=True)
+        else:
+            messages = sock.dump("ethtool", "linkinfo-get", {"header": {}})
+            links = [sock.decode(m) for m in messages]
     return links
 
 

@@ -336,7 +336,7 @@ def _go_ready() -> bool:
 def install_go(timeout: float) -> str | None:
     """apt-get Debian's Go and mdlayher/genetlink when missing; None, or why not."""
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        return f"not installed, and no root apt-get to install {' '.join(GO_PACKAGES)}"
+        return f"go or its genetlink sources missing; no root apt-get for {' '.join(GO_PACKAGES)}"
     missing = [p for p in GO_PACKAGES if not _installed(p)]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
 
@@ -370,17 +370,14 @@ def install_go(timeout: float) -> str | None:
     return None
 
 
-def build_go(install: bool, timeout: float) -> tuple[str | None, str]:
+def build_go(timeout: float) -> tuple[str | None, str]:
     """(the Go program, versions) or (None, why it is not run).
 
-    Go or the genetlink sources missing is a note (installed first when
-    ``install`` and apt can); a build that fails with them there is a crash:
-    the program is ours.
+    Go or the genetlink sources missing is a note (installed first when apt
+    can); a build that fails with them there is a crash: the program is ours.
     """
     note = ""
     if not _go_ready():
-        if not install:
-            return None, "skipped (--no-go)"
         t0 = time.monotonic()
         why = install_go(timeout)
         if why is not None:
@@ -838,7 +835,10 @@ def run_all(
 
     try:
         libnl_version = build_c()
-        go_binary, go_status = build_go(not args.no_go, 300.0 if args.short else 600.0)
+        go_binary: str | None = None
+        go_status = "skipped (--no-go)"
+        if not args.no_go:
+            go_binary, go_status = build_go(300.0 if args.short else 600.0)
     except Crash as exc:
         log(f"error: {exc}")
         return 1

@@ -10,6 +10,10 @@ W6: notifications).
 W6 (netdev_notify) also makes and deletes the veth pairs that produce its
 notifications (:func:`notify_cycles`); its ITERATIONS are cycles, PAIRS the
 veth pairs per cycle, and its JSON line adds ``ops`` (notifications timed).
+
+W7 (aio_getfamily) runs its ITERATIONS requests in ``asyncio.gather`` batches
+of :data:`CONCURRENT`; W8 (threads_shared, threads_own) splits them over
+:data:`THREADS` threads (:class:`Threads`). Both report time per request.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +101,55 @@ def check_result(result: Any) -> dict[str, int]:
     if result and isinstance(result[0], dict):
         return check_links(result)
     return check_of(result)
+
+
+# -- W7 and W8: many requests at once ------------------------------------------
+
+CONCURRENT = 1000
+"""W7: requests in flight together, one ``asyncio.gather`` each batch."""
+
+THREADS = 4
+"""W8: threads doing W2 at once (c_libnl.c and go_genetlink use the same)."""
+
+
+class Threads:
+    """:data:`THREADS` worker threads that run ``workers[i](n)`` together when called.
+
+    The threads start once and wait on a barrier between calls, so a call
+    times only the work (no thread start-up). Calling it with ``n`` requests
+    gives each thread ``n // THREADS`` and returns a :class:`Timed` of the
+    wall time from releasing the threads to the last one finishing, with
+    ``ops`` the requests made; its result is thread 0's last result.
+    """
+
+    def __init__(self, workers: list[Callable[[int], Any]]) -> None:
+        self.workers = workers
+        self.per_thread = 0
+        self.results: list[Any] = [None] * len(workers)
+        self.errors: list[BaseException] = []
+        self.start = threading.Barrier(len(workers) + 1)
+        self.done = threading.Barrier(len(workers) + 1)
+        for i in range(len(workers)):
+            threading.Thread(target=self._loop, args=(i,), daemon=True).start()
+
+    def _loop(self, i: int) -> None:
+        while True:
+            self.start.wait()
+            try:
+                self.results[i] = self.workers[i](self.per_thread)
+            except BaseException as exc:  # reported by the caller, after the barrier
+                self.errors.append(exc)
+            self.done.wait()
+
+    def __call__(self, n: int) -> Timed:
+        self.per_thread = max(1, n // len(self.workers))
+        t0 = time.perf_counter()
+        self.start.wait()
+        self.done.wait()
+        elapsed = time.perf_counter() - t0
+        if self.errors:
+            raise self.errors[0]
+        return Timed(elapsed, self.per_thread * len(self.workers), self.results[0])
 
 
 # -- W6: notifications made by veth pairs, outside the timed part ---------------

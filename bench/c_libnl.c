@@ -5,7 +5,9 @@
  *   c_libnl netdev_notify CYCLES [WARMUP [PAIRS]]
  *   c_libnl cold_start
  *
- * WORKLOAD is dump_families, getfamily, open_resolve_close or linkinfo_dump.
+ * WORKLOAD is dump_families, getfamily, open_resolve_close, linkinfo_dump,
+ * threads_shared or threads_own (W8: W2 from 4 threads, on one socket behind
+ * a mutex or on a socket per thread; ITERATIONS counts requests of all threads).
  * Prints one line of JSON: {"workload", "iterations", "seconds", "us_per_op",
  * "check"}. "check" sums what was decoded in the last iteration so the runner
  * can see that every implementation decoded the same things.
@@ -14,11 +16,12 @@
  * inside the network namespace it made (`ip netns exec NS c_libnl ...`), as are
  * the Python implementations of the same workloads.
  *
- * Build: cc -O2 c_libnl.c $(pkg-config --cflags --libs libnl-genl-3.0)
+ * Build: cc -O2 -pthread c_libnl.c $(pkg-config --cflags --libs libnl-genl-3.0)
  *
  * libnl's defaults are kept (auto-ACK, message peeking, 32 KiB buffers): this
  * is the program a C user would write, not a tuned one.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,7 +233,7 @@ static void print_check(const struct result *res)
 /* W5: an ethtool linkinfo-get dump (NLM_F_DUMP, an empty header nest: every
  * device), each reply parsed with nla_parse and nla_parse_nested into a
  * struct, the C counterpart of a dict by names. */
-#define MAX_DEVICES 16384
+#define MAX_DEVICES 65536 /* W5's largest dump is 20,000 devices */
 
 struct linkinfo {
     uint32_t ifindex;
@@ -603,6 +606,115 @@ static int run_netdev_notify(long chunk, long warmup, long pairs)
     return 0;
 }
 
+/* W8: W2 from W8_THREADS threads at once. libnl's nl_sock is not thread
+ * safe (its sequence numbers, callbacks and receive buffer are unlocked), so
+ * on one shared socket a C user serialises each request with a mutex, and
+ * points the callback at the calling thread's own result while holding it;
+ * with a socket per thread nothing is shared. The threads wait on a barrier
+ * between chunks, so only the requests are timed (sockets are opened first). */
+#define W8_THREADS 4
+
+struct w8 {
+    pthread_barrier_t start, done;
+    pthread_mutex_t lock;
+    struct nl_sock *shared; /* NULL: a socket per thread */
+    long per_thread;
+    int stop;
+};
+
+struct w8_thread {
+    struct w8 *w;
+    pthread_t tid;
+    struct nl_sock *sk;
+    struct result res;
+};
+
+static void *w8_worker(void *arg)
+{
+    struct w8_thread *t = arg;
+    struct w8 *w = t->w;
+    long i;
+    int err;
+
+    for (;;) {
+        pthread_barrier_wait(&w->start);
+        if (w->stop)
+            break;
+        for (i = 0; i < w->per_thread; i++) {
+            if (w->shared) {
+                pthread_mutex_lock(&w->lock);
+                if ((err = nl_socket_modify_cb(w->shared, NL_CB_VALID, NL_CB_CUSTOM, parse_family,
+                                               &t->res)) < 0)
+                    die("nl_socket_modify_cb", err);
+                getfamily(w->shared, &t->res);
+                pthread_mutex_unlock(&w->lock);
+            } else {
+                getfamily(t->sk, &t->res);
+            }
+        }
+        pthread_barrier_wait(&w->done);
+    }
+    return NULL;
+}
+
+static void w8_round(struct w8 *w, long per_thread)
+{
+    w->per_thread = per_thread;
+    pthread_barrier_wait(&w->start);
+    pthread_barrier_wait(&w->done);
+}
+
+static int run_threads(const char *workload, int shared, long chunk, long warmup)
+{
+    static struct w8 w;
+    struct w8_thread *t = calloc(W8_THREADS, sizeof(*t));
+    double t0, t1, seconds = 0, per_op[CHUNKS];
+    long per_thread = chunk / W8_THREADS > 0 ? chunk / W8_THREADS : 1;
+    int i, c;
+
+    if (!t) {
+        fprintf(stderr, "c_libnl: out of memory\n");
+        exit(1);
+    }
+    pthread_barrier_init(&w.start, NULL, W8_THREADS + 1);
+    pthread_barrier_init(&w.done, NULL, W8_THREADS + 1);
+    pthread_mutex_init(&w.lock, NULL);
+    w.shared = shared ? connect_or_die() : NULL;
+    for (i = 0; i < W8_THREADS; i++) {
+        t[i].w = &w;
+        t[i].sk = shared ? NULL : open_socket(&t[i].res);
+        if (pthread_create(&t[i].tid, NULL, w8_worker, &t[i]) != 0) {
+            fprintf(stderr, "c_libnl: pthread_create failed\n");
+            exit(1);
+        }
+    }
+    w8_round(&w, warmup / W8_THREADS > 0 ? warmup / W8_THREADS : 1);
+    for (c = 0; c < CHUNKS; c++) {
+        t0 = now();
+        w8_round(&w, per_thread);
+        t1 = now();
+        seconds += t1 - t0;
+        per_op[c] = (t1 - t0) / (per_thread * W8_THREADS) * 1e6;
+    }
+    w.stop = 1;
+    pthread_barrier_wait(&w.start);
+    for (i = 0; i < W8_THREADS; i++) {
+        pthread_join(t[i].tid, NULL);
+        if (t[i].sk)
+            nl_socket_free(t[i].sk);
+    }
+    if (w.shared)
+        nl_socket_free(w.shared);
+    printf("{\"workload\": \"%s\", \"iterations\": %ld, \"threads\": %d, \"seconds\": %.9f, "
+           "\"us_per_op\": %.4f, \"check\": ",
+           workload, per_thread * W8_THREADS * CHUNKS, W8_THREADS, seconds,
+           median_us(per_op, CHUNKS));
+    print_check(&t[0].res);
+    printf("}\n");
+    free(t);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static struct result res;
@@ -616,7 +728,8 @@ int main(int argc, char **argv)
         return cold_start();
     if (argc < 3) {
         fprintf(stderr,
-                "usage: %s dump_families|getfamily|open_resolve_close|linkinfo_dump ITERATIONS "
+                "usage: %s dump_families|getfamily|open_resolve_close|linkinfo_dump|threads_shared|"
+                "threads_own ITERATIONS "
                 "[WARMUP]\n       %s netdev_notify CYCLES [WARMUP [PAIRS]]\n       %s cold_start\n",
                 argv[0], argv[0], argv[0]);
         return 2;
@@ -631,6 +744,8 @@ int main(int argc, char **argv)
 
     if (!strcmp(workload, "linkinfo_dump"))
         return run_linkinfo_dump(chunk, warmup);
+    if (!strcmp(workload, "threads_shared") || !strcmp(workload, "threads_own"))
+        return run_threads(workload, !strcmp(workload, "threads_shared"), chunk, warmup);
     if (!strcmp(workload, "netdev_notify"))
         return run_netdev_notify(chunk, warmup, argc > 4 ? atol(argv[4]) : 100);
     if (!strcmp(workload, "dump_families") || !strcmp(workload, "getfamily")) {

@@ -9,10 +9,17 @@ W5 (linkinfo_dump) binds ``ethtool`` with pyroute2's own
 ``ethtool_linkinfo_msg`` and dumps with ``nlm_request``; each reply becomes the
 same dict by names as libnl_py's ``decode``. W6 is not run: pyroute2 ships no
 netdev family definition.
+
+W7 (aio_getfamily) is W2 on one ``AsyncGenericNetlinkSocket`` (pyroute2's
+asyncio core), 1,000 ``nlm_request`` at a time in ``asyncio.gather``; W8
+(threads_shared, threads_own) is W2 from 4 threads on one
+``GenericNetlinkSocket`` (pyroute2 serialises its requests itself) or on one
+each.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import benchlib
@@ -24,7 +31,7 @@ from pyroute2.netlink import (
     NLM_F_REQUEST,
     ctrlmsg,
 )
-from pyroute2.netlink.generic import GenericNetlinkSocket
+from pyroute2.netlink.generic import AsyncGenericNetlinkSocket, GenericNetlinkSocket
 from pyroute2.netlink.generic.ethtool import (
     ETHTOOL_GENL_NAME,
     ETHTOOL_GENL_VERSION,
@@ -79,7 +86,10 @@ def dump_families(n: int) -> list[benchlib.Decoded]:
 
 
 def getfamily(n: int) -> list[benchlib.Decoded]:
-    sock = shared_socket()
+    return getfamily_on(shared_socket(), n)
+
+
+def getfamily_on(sock: Any, n: int) -> list[benchlib.Decoded]:
     families: list[benchlib.Decoded] = []
     for _ in range(n):
         replies = sock.nlm_request(getfamily_msg("nlctrl"), GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK)
@@ -151,6 +161,65 @@ def linkinfo_dump(n: int) -> list[dict[str, Any]]:
     return links
 
 
+_aio: tuple[asyncio.AbstractEventLoop, Any] | None = None
+
+
+def aio_getfamily(n: int) -> list[benchlib.Decoded]:
+    global _aio
+    if _aio is None:
+        loop = asyncio.new_event_loop()
+
+        async def make() -> Any:
+            sock = AsyncGenericNetlinkSocket()
+            await sock.bind("nlctrl", ctrlmsg)
+            return sock
+
+        _aio = loop, loop.run_until_complete(make())
+    loop, sock = _aio
+
+    async def one() -> list[benchlib.Decoded]:
+        replies = await sock.nlm_request(
+            getfamily_msg("nlctrl"), msg_type=GENL_ID_CTRL, msg_flags=NLM_F_REQUEST | NLM_F_ACK
+        )
+        return [decode(msg) async for msg in replies]
+
+    async def together(k: int) -> list[list[benchlib.Decoded]]:
+        return await asyncio.gather(*[one() for _ in range(k)])
+
+    families: list[benchlib.Decoded] = []
+    done = 0
+    while done < n:
+        k = min(benchlib.CONCURRENT, n - done)
+        families = loop.run_until_complete(together(k))[-1]
+        done += k
+    return families
+
+
+_threads: dict[str, benchlib.Threads] = {}
+
+
+def threads_shared(n: int) -> benchlib.Timed:
+    if "shared" not in _threads:
+        sock = shared_socket()
+        _threads["shared"] = benchlib.Threads(
+            [lambda k: getfamily_on(sock, k)] * benchlib.THREADS
+        )
+    return _threads["shared"](n)
+
+
+def threads_own(n: int) -> benchlib.Timed:
+    if "own" not in _threads:
+        socks = []
+        for _ in range(benchlib.THREADS):
+            sock = GenericNetlinkSocket()
+            sock.bind("nlctrl", ctrlmsg)
+            socks.append(sock)
+        _threads["own"] = benchlib.Threads(
+            [lambda k, s=s: getfamily_on(s, k) for s in socks]  # type: ignore[misc]
+        )
+    return _threads["own"](n)
+
+
 if __name__ == "__main__":
     benchlib.run(
         {
@@ -158,6 +227,9 @@ if __name__ == "__main__":
             "getfamily": getfamily,
             "open_resolve_close": open_resolve_close,
             "linkinfo_dump": linkinfo_dump,
+            "aio_getfamily": aio_getfamily,
+            "threads_shared": threads_shared,
+            "threads_own": threads_own,
         },
         benchlib.check_result,
     )

@@ -8,6 +8,11 @@ fields as the others: id, name, version, ops (id, flags), groups (name, id).
 W5 (linkinfo_dump) and W6 (netdev_notify) decode to the same dicts by names
 as libnl_py's ``decode``: nests to dicts, flag enums to lists of names, an
 attribute it does not know kept under its number as bytes.
+
+W8 (threads_shared, threads_own) is W2 from 4 threads: on one Client behind a
+lock (it matches replies by sequence number, so two requests at once would
+read each other's replies: a lock is what its author would add), or on a
+Client per thread.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import os
 import socket
 import struct
+import threading
 from typing import Any, Callable
 
 import benchlib
@@ -199,6 +205,42 @@ def getfamily(n: int) -> list[benchlib.Decoded]:
     for _ in range(n):
         families = client.request(0, name_attr("nlctrl"))
     return families
+
+
+_threads: dict[str, benchlib.Threads] = {}
+
+
+def threads_shared(n: int) -> benchlib.Timed:
+    if "shared" not in _threads:
+        client = Client()
+        lock = threading.Lock()
+
+        def work(k: int) -> list[benchlib.Decoded]:
+            families: list[benchlib.Decoded] = []
+            for _ in range(k):
+                payload = name_attr("nlctrl")
+                with lock:
+                    families = client.request(0, payload)
+            return families
+
+        _threads["shared"] = benchlib.Threads([work] * benchlib.THREADS)
+    return _threads["shared"](n)
+
+
+def threads_own(n: int) -> benchlib.Timed:
+    if "own" not in _threads:
+
+        def worker(client: Client) -> Callable[[int], list[benchlib.Decoded]]:
+            def work(k: int) -> list[benchlib.Decoded]:
+                families: list[benchlib.Decoded] = []
+                for _ in range(k):
+                    families = client.request(0, name_attr("nlctrl"))
+                return families
+
+            return work
+
+        _threads["own"] = benchlib.Threads([worker(Client()) for _ in range(benchlib.THREADS)])
+    return _threads["own"](n)
 
 
 def open_resolve_close(n: int) -> int:
@@ -396,6 +438,8 @@ if __name__ == "__main__":
             "open_resolve_close": open_resolve_close,
             "linkinfo_dump": linkinfo_dump,
             "netdev_notify": netdev_notify,
+            "threads_shared": threads_shared,
+            "threads_own": threads_own,
         },
         benchlib.check_result,
     )

@@ -56,7 +56,22 @@ def decoded(family: Family) -> benchlib.Decoded:
     )
 
 
+def decoded_values(values: dict[str, Any]) -> benchlib.Decoded:
+    """A family as decode() gives it, for the check: its op flags as numbers again."""
+    bit = {"admin-perm": 0, "cmd-cap-do": 1, "cmd-cap-dump": 2, "cmd-cap-haspol": 3,
+           "uns-admin-perm": 4}
+    return (
+        values["family-id"],
+        values["family-name"],
+        values.get("version", 0),
+        [(op["id"], sum(1 << bit[f] for f in op.get("flags", ()))) for op in values["ops"]],
+        [(grp["name"], grp["id"]) for grp in values.get("mcast-groups", ())],
+    )
+
+
 def check(result: Any) -> dict[str, int]:
+    if isinstance(result, dict) and "family-id" in result:  # W2 by names
+        return benchlib.check_of([decoded_values(result)])
     if isinstance(result, (int, dict)):  # W3's family id, W6's counts
         return benchlib.check_result(result)
     if isinstance(result, list) and result and isinstance(result[0], dict):  # W5
@@ -95,6 +110,15 @@ def getfamily_on(sock: GenlSocket, n: int) -> Family | None:
         replies = sock.execute(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, enc)
         family = family_from_message(replies[0])
     return family
+
+
+def getfamily_names(n: int) -> dict[str, Any] | None:
+    """W2 as a user writes it by names: a mapping in, the reply decoded as it arrives."""
+    sock = shared_socket()
+    reply = None
+    for _ in range(n):
+        reply = sock.execute("nlctrl", "getfamily", {"family-name": "nlctrl"}, decode=True)[0]
+    return reply
 
 
 def getfamily_bytes(n: int) -> Family | None:
@@ -220,6 +244,7 @@ WORKLOADS: dict[str, Callable[[int], Any]] = {
     "dump_families": dump_families,
     "getfamily": getfamily,
     "getfamily_bytes": getfamily_bytes,
+    "getfamily_names": getfamily_names,
     "open_resolve_close": open_resolve_close,
     "linkinfo_dump": linkinfo_dump,
     "netdev_notify": netdev_notify,

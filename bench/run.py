@@ -76,6 +76,7 @@ WORKLOADS = (
     "dump_families",
     "getfamily",
     "getfamily_bytes",
+    "getfamily_names",
     "open_resolve_close",
     "linkinfo_dump",
     "netdev_notify",
@@ -92,9 +93,14 @@ W5_BASE = 2_000
 sizes scale them (at least 10: one dump per chunk)."""
 
 # W7 and the pre-encoded W2 are compared with C's W2 (C has no asyncio).
-C_WORKLOAD = {"getfamily_bytes": "getfamily", "aio_getfamily": "getfamily"}
+C_WORKLOAD = {
+    "getfamily_bytes": "getfamily",
+    "getfamily_names": "getfamily",
+    "aio_getfamily": "getfamily",
+}
 ONLY = {
     "getfamily_bytes": ("libnl_py",),
+    "getfamily_names": ("libnl_py",),
     "netdev_notify": ("C", "libnl_py", "socket", "Go"),
     "aio_getfamily": ("libnl_py", "pyroute2"),
 }
@@ -121,6 +127,7 @@ ITERATIONS: dict[str, dict[str, int]] = {
         "dump_families": 300,
         "getfamily": 5000,
         "getfamily_bytes": 5000,
+        "getfamily_names": 5000,
         "open_resolve_close": 2000,
         "linkinfo_dump": 30,
         "netdev_notify": 10,
@@ -232,6 +239,7 @@ def label(key: str) -> str:
         "dump_families": "W1 dump_families",
         "getfamily": "W2 getfamily",
         "getfamily_bytes": "W2 getfamily, pre-encoded",
+        "getfamily_names": "W2 getfamily by names, decode=True",
         "open_resolve_close": "W3 open_resolve_close",
         "netdev_notify": "W6 netdev notification",
         "aio_getfamily": "W7 asyncio getfamily, per request (C: serial W2)",
@@ -573,6 +581,7 @@ def row_keys(sizes: tuple[int, ...]) -> list[str]:
         "dump_families",
         "getfamily",
         "getfamily_bytes",
+        "getfamily_names",
         "open_resolve_close",
         *dumps,
         *[per_message(k) for k in dumps],
@@ -660,6 +669,12 @@ def targets(
 
     ratio("W1 dump_families <= 1.2x C", "dump_families", TARGET_RATIO["dump_families"])
     ratio("W2 getfamily <= 1.2x C", "getfamily", TARGET_RATIO["getfamily"])
+    ratio(
+        "W2 by names (a mapping, decode=True) <= 1.2x C",
+        "getfamily_names",
+        TARGET_RATIO["getfamily"],
+        "getfamily",
+    )
     ratio(
         "W3 open_resolve_close <= 1.4x C", "open_resolve_close", TARGET_RATIO["open_resolve_close"]
     )

@@ -12,7 +12,7 @@ import os
 import select
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
 from libnl_py import LIBNL_VERSION, RUNTIME_VERSION, __version__
@@ -419,8 +419,13 @@ def cmd_request(args: argparse.Namespace) -> int:
         cmd_id, set_name = _command(spec, family, args.cmd)
         values = build_attrs(spec, set_name, args.attrs, args.json_attrs)
         try:
-            run = sock.dump if dump else sock.execute
-            replies = run(family, cmd_id, values or None, flags=flags)
+            if dump and args.jsonl:  # printed as the dump arrives, in a batch's memory
+                replies: Iterable[GenlMessage] = sock.dump_iter(
+                    family, cmd_id, values or None, flags=flags
+                )
+            else:
+                run = sock.dump if dump else sock.execute
+                replies = run(family, cmd_id, values or None, flags=flags)
         except (EncodeError, TypeError) as exc:
             raise UsageError(f"attributes: {exc}") from None
         if args.jsonl:

@@ -84,19 +84,34 @@ class ReplyDecoder:
             self.pending.append((len(out), msg.data, None))
         out.append(values)
 
-    def finish(self, out: list[Any], policy_codec: Callable[[], Codec]) -> list[Any]:
+    def take(self) -> list[tuple[int, bytes, BaseException | None]]:
+        """The pending entries so far, for :meth:`finish` of the replies taken with them."""
+        pending, self.pending = self.pending, []
+        return pending
+
+    def finish(
+        self,
+        out: list[Any],
+        policy_codec: Callable[[], Codec],
+        pending: list[tuple[int, bytes, BaseException | None]] | None = None,
+    ) -> list[Any]:
         """``out`` once the request ended: raises the first reply's decode error, if any;
-        replies that met attributes the spec lacks decoded again by ``policy_codec()``."""
-        for _position, _data, error in self.pending:
+        replies that met attributes the spec lacks decoded again by ``policy_codec()``.
+
+        ``pending`` (from :meth:`take`) goes with ``out`` when the replies are taken
+        as they come (a streaming dump); by default, all of this request's."""
+        if pending is None:
+            pending = self.pending
+        for _position, _data, error in pending:
             if error is not None:
                 raise error
-        if not self.pending:
+        if not pending:
             return out
         typed = policy_codec()
         if typed is self.codec:
             return out
         at = NLMSG_HDRLEN + GENL_HDRLEN
-        for position, data, _error in self.pending:
+        for position, data, _error in pending:
             header = data[at : at + self.hdrsize]
             _op, out[position] = typed.decode_message(
                 data, at + self.hdrsize, header, data[NLMSG_HDRLEN], True

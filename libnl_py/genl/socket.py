@@ -148,6 +148,7 @@ class _Request:
         "cmd",
         "data",
         "decoding",
+        "discard",
         "done",
         "dump",
         "error",
@@ -159,6 +160,7 @@ class _Request:
         "on_done",
         "replies",
         "seq",
+        "streaming",
         "undecoded",
         "what",
     )
@@ -191,6 +193,8 @@ class _Request:
         self.on_done: Callable[[_Request], None] | None = None
         self.catalog: Catalog | None = None  # the socket's own specs, if it was given any
         self.decoding: ReplyDecoder | None = None  # replies decoded as they come (decode=True)
+        self.streaming = False  # dump_iter: read a batch at a time, replies taken as they come
+        self.discard = False  # dump_iter stopped early: the rest is read and dropped
 
     def spec(self) -> FamilySpec | None:
         """The spec of the request's family (looked up on error only: off the hot path)."""
@@ -572,6 +576,81 @@ class GenlSocket(Socket):
             return replies if decoding is None else self.finish_decoding(decoding, replies)
         raise AssertionError("unreachable")
 
+    def dump_iter(
+        self,
+        family: FamilyRef,
+        cmd: int | str,
+        attrs: RequestAttrs = None,
+        *,
+        flags: int = 0,
+        version: int | None = None,
+        header: bytes = b"",
+        timeout: Timeout = SOCKET_TIMEOUT,
+        decode: bool = False,
+    ) -> Iterator[Any]:
+        """:meth:`dump` as an iterator: the messages as their datagrams arrive.
+
+        Memory stays that of one receive batch, whatever the dump's size: the
+        kernel makes the next part of a dump only when the last was read.
+        ``timeout`` is per wait for the next part. An error in ``NLMSG_DONE``
+        or ``NLM_F_DUMP_INTR`` raises from the iterator once the messages
+        before it were taken. Stopping early (``break``, an exception,
+        ``close()``) reads the rest of the dump and drops it, so the socket is
+        in step for the next request (the kernel runs one dump per socket at a
+        time: another dump started on this socket while iterating raises
+        :class:`~libnl_py.errors.BusyError`).
+        """
+        wait = self._timeout(timeout)
+        req, replies, decoding = self._send(
+            family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump", decode, streaming=True
+        )
+        return self._stream(req, replies, decoding, wait)
+
+    def _stream(
+        self,
+        req: _Request | None,
+        replies: list[Any],
+        decoding: ReplyDecoder | None,
+        wait: float | None,
+    ) -> Iterator[Any]:
+        if req is None:  # answered whole by the first batch
+            yield from (replies if decoding is None else self.finish_decoding(decoding, replies))
+            return
+        policy_codec = None
+        if decoding is not None:
+            family_id, codec = decoding.family_id, decoding.codec
+            policy_codec = lambda: self._typed_codec(family_id, codec)  # noqa: E731
+        try:
+            while True:
+                with self._locked():
+                    chunk, req.replies = req.replies, []
+                    pending = decoding.take() if decoding is not None else None
+                    done = req.done
+                if decoding is not None and pending:
+                    assert policy_codec is not None
+                    chunk = decoding.finish(chunk, policy_codec, pending)
+                yield from chunk
+                if done:
+                    break
+                self._wait_until(lambda: req.done or req.replies, req, wait, req.describe)
+            if req.error is not None:
+                raise req.error
+        finally:
+            if not req.done:
+                self._discard(req, wait)
+
+    def _discard(self, req: _Request, wait: float | None) -> None:
+        """Read the rest of a dump its iterator stopped taking, and drop it."""
+        req.discard = True
+        try:
+            with self._locked():
+                req.replies = []
+            self._wait_until(lambda: req.done, req, wait, req.describe)
+        except NetlinkError:
+            pass  # gone with it (a timeout, an overrun): routing by sequence drops the rest
+        finally:
+            self._abandon(req)
+
     def _encode(
         self, name: str | None, cmd: int | str, attrs: RequestAttrs, family: object, dump: bool
     ) -> tuple[int, bytes, bytes | None]:
@@ -658,6 +737,7 @@ class GenlSocket(Socket):
         header: bytes,
         what: str,
         decode: bool = False,
+        streaming: bool = False,
     ) -> tuple[_Request | None, list[Any], ReplyDecoder | None]:
         """Check and send a request: (the request in flight or None, its replies so far,
         how its replies are decoded if ``decode``)."""
@@ -681,7 +761,16 @@ class GenlSocket(Socket):
             ReplyDecoder(self._reply_codec(family_id), family_id, hdrsize) if decode else None
         )
         req, replies = self._start(
-            family_id, cmd_id, flags, version, payload, hdrsize, name, what, decoding=decoding
+            family_id,
+            cmd_id,
+            flags,
+            version,
+            payload,
+            hdrsize,
+            name,
+            what,
+            decoding=decoding,
+            streaming=streaming,
         )
         return req, replies, decoding
 
@@ -697,6 +786,7 @@ class GenlSocket(Socket):
         what: str,
         families: bool = False,
         decoding: ReplyDecoder | None = None,
+        streaming: bool = False,
     ) -> tuple[_Request | None, list[Any]]:
         """Send a checked request and read what is already queued.
 
@@ -730,6 +820,7 @@ class GenlSocket(Socket):
             req = _Request(seq, dump, family_id, cmd, body, hdrsize, name, what)
             req.families = families
             req.decoding = decoding
+            req.streaming = streaming
             req.catalog = self._catalog
             self._pending[seq] = req
             try:
@@ -838,6 +929,8 @@ class GenlSocket(Socket):
         self._ptr()  # the socket is live, so its batch is still its own
         batch = self._batch
         seq, dump = (until.seq, until.dump) if until is not None else (0, False)
+        if until is not None and until.streaming:
+            limit = 1  # one arena at a time: a streaming dump's memory stays that of one batch
         count = 0
         draining = False
         for _ in range(limit):
@@ -921,7 +1014,7 @@ class GenlSocket(Socket):
                 until.undecoded += undecoded
                 if flags & NLM_F_DUMP_INTR:
                     until.interrupted = True
-        elif until is not None and until.decoding is not None:
+        elif until is not None and until.decoding is not None and not until.discard:
             # The replies become plain values in one C call; the rest is routed here.
             desc, flags = until.decoding.batch(view, desc, _g.REPLY, until.replies)
             if flags & NLM_F_DUMP_INTR:
@@ -1035,6 +1128,8 @@ class GenlSocket(Socket):
                 req.replies.append(data[start:end])  # decoded by _ctrl
                 req.undecoded += 1
                 return
+            if req.discard:
+                return  # the rest of a dump its iterator stopped taking
             msg = GenlMessage(data, start, end, msg_type, flags, seq, port, req.hdrsize)
             if req.decoding is not None:
                 req.decoding.one(msg, req.replies)
@@ -1226,8 +1321,10 @@ class GenlSocket(Socket):
             found = codec
             known = self._by_id.get(family_id)
             if known is not None and self._peer == 0:  # only the kernel has policies
-                with contextlib.suppress(NetlinkError):  # no policy: bytes stay bytes
-                    found = Codec(codec.spec, self.get_policy(known))
+                # Asked on a socket of its own: this one may be in the middle of a dump
+                # (dump_iter), and the kernel runs one dump per socket at a time.
+                with contextlib.suppress(NetlinkError), GenlSocket(timeout=self.timeout) as other:
+                    found = Codec(codec.spec, other.get_policy(known))
             self._policy_codecs[key] = found
         return found
 

@@ -216,3 +216,64 @@ def test_kernel_dump_iter(netns: str) -> None:
     assert case["streamed"] == case["listed"] == case["decoded"] == case["after"]
     assert case["first"] == [m["header"]["dev-name"] for m in case["listed"][:10]]
     assert case["reply"][0]["family-name"] == "ethtool"
+
+
+# -- asyncio ------------------------------------------------------------------------------------
+
+
+def test_asyncio_dump_iter(peer: FakePeer) -> None:
+    """async for: the same messages; break, then a request gets its own reply; memory bounded."""
+    import asyncio
+
+    from libnl_py.genl.aio import AsyncGenlSocket
+
+    serve_dumps(peer, 50_000)
+
+    async def main() -> dict[str, Any]:
+        async with AsyncGenlSocket(peer_port=peer.port, timeout=30) as asock:
+            async for _ in asock.dump_iter(FAKE_FAMILY, FAKE_CMD):
+                pass  # warm
+            before = rss_kib()
+            peak = before
+            numbers = []
+            async for msg in asock.dump_iter(FAKE_FAMILY, FAKE_CMD):
+                numbers.append(msg.attrs.u32(1))
+                if len(numbers) % 5000 == 0:
+                    peak = max(peak, rss_kib())
+            first = []
+            async for msg in asock.dump_iter(FAKE_FAMILY, FAKE_CMD):
+                first.append(msg.attrs.u32(1))
+                if len(first) == 10:
+                    break
+            reply = await asock.execute(FAKE_FAMILY, FAKE_CMD)
+            return {
+                "numbers": numbers,
+                "grown": peak - before,
+                "first": first,
+                "reply": reply[0].attrs.string(1),
+                "dropped": asock.sock.dropped,
+            }
+
+    got = asyncio.run(main())
+    assert got["numbers"] == list(range(50_000))
+    assert got["grown"] < 4 * 1024, got["grown"]
+    assert got["first"] == list(range(10))
+    assert got["reply"] == "reply"
+
+
+def test_asyncio_dump_iter_raises_the_done_error(peer: FakePeer) -> None:
+    import asyncio
+
+    from libnl_py.genl.aio import AsyncGenlSocket
+
+    peer.serve(lambda p, req: p.dump(req, [[marker("a")], [marker("b")]], error=-errno.EBUSY))
+
+    async def main() -> list[str]:
+        got: list[str] = []
+        async with AsyncGenlSocket(peer_port=peer.port, timeout=5) as asock:
+            with pytest.raises(errors.BusyError):
+                async for msg in asock.dump_iter(FAKE_FAMILY, FAKE_CMD):
+                    got.append(msg.attrs.string(1))
+        return got
+
+    assert asyncio.run(main()) == ["a", "b"]

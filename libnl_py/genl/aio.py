@@ -55,6 +55,8 @@ class AsyncGenlSocket:
         self.sock = sock if sock is not None else GenlSocket(**kwargs)
         self._fd = self.sock.fileno()
         self._waiters: collections.deque[asyncio.Future[GenlMessage]] = collections.deque()
+        # dump_iter: (its request, the future its next wait resolves on replies or the end)
+        self._streams: list[tuple[_Request, asyncio.Future[None]]] = []
         self._closed = False
         self._loop.add_reader(self._fd, self._on_readable)
 
@@ -109,8 +111,23 @@ class AsyncGenlSocket:
             self._waiters.clear()
             with contextlib.suppress(NetlinkError):  # freed or forked: nothing to finish
                 self._fail_requests(exc)
+            self._wake_streams(exc)
             return
         self._deliver()
+        self._wake_streams()
+
+    def _wake_streams(self, error: BaseException | None = None) -> None:
+        """Wake the dump_iter waits whose dump has new replies, or has ended."""
+        waiting, self._streams = self._streams, []
+        for req, future in waiting:
+            if future.done():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            elif req.replies or req.done:
+                future.set_result(None)
+            else:
+                self._streams.append((req, future))
 
     def _deliver(self) -> None:
         queue = self.sock._notifications
@@ -215,6 +232,75 @@ class AsyncGenlSocket:
         return await self._request(
             family, cmd, attrs, flags, version, header, timeout, "dump", decode
         )
+
+    async def dump_iter(
+        self,
+        family: FamilyRef,
+        cmd: int | str,
+        attrs: RequestAttrs = None,
+        *,
+        flags: int = 0,
+        version: int | None = None,
+        header: bytes = b"",
+        timeout: Timeout = SOCKET_TIMEOUT,
+        decode: bool = False,
+    ) -> AsyncIterator[Any]:
+        """:meth:`GenlSocket.dump_iter` as an asynchronous iterator (``async for``).
+
+        Stopping early (``break``, an exception, ``aclose()``) reads the rest
+        of the dump and drops it, as the synchronous one does.
+        """
+        sock = self.sock
+        if isinstance(family, str) and family not in sock._families:
+            await self.resolve_family(family)
+        wait = sock._timeout(timeout)
+        async with self._slots:
+            req, replies, decoding = sock._send(
+                family,
+                cmd,
+                attrs,
+                flags | lib.NLM_F_DUMP,
+                version,
+                header,
+                "dump",
+                decode,
+                streaming=True,
+            )
+            self._deliver()
+            if req is None:  # answered whole by the first batch
+                for item in (
+                    replies if decoding is None else sock.finish_decoding(decoding, replies)
+                ):
+                    yield item
+                return
+            try:
+                while True:
+                    chunk, done = sock.stream_take(req, decoding)
+                    for item in chunk:
+                        yield item
+                    if done:
+                        break
+                    await self._next_part(req, wait)
+                if req.error is not None:
+                    raise req.error
+            finally:
+                if not req.done:
+                    sock.stream_stop(req)
+                    with contextlib.suppress(NetlinkError, asyncio.TimeoutError):
+                        while not req.done:
+                            await self._next_part(req, wait)
+                sock._abandon(req)
+
+    async def _next_part(self, req: _Request, wait: float | None) -> None:
+        """Wait until ``req`` (a streaming dump) has replies again, or has ended."""
+        if req.replies or req.done:
+            return
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._streams.append((req, future))
+        try:
+            await asyncio.wait_for(future, wait)
+        except asyncio.TimeoutError:
+            raise NetlinkTimeoutError(req.what, wait) from None
 
     async def resolve_family(self, name: str) -> Family:
         """:meth:`GenlSocket.resolve_family`, awaited."""

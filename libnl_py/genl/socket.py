@@ -249,6 +249,7 @@ class GenlSocket(Socket):
         "_port",
         "_requests",
         "_sleepers",
+        "_streams",
         "_wake",
         "_wake_finalizer",
         "dropped",
@@ -277,6 +278,7 @@ class GenlSocket(Socket):
         self._codecs: dict[int, tuple[int, Codec]] = {}
         # (family name, cmd) -> (registry generation, cmd id, codec, op) of requests by names.
         self._requests: dict[tuple[str, int | str], tuple[int, int, Codec, Operation]] = {}
+        self._streams: set[int] = set()  # seqs of dump_iter requests in flight
         self.timeout = timeout if timeout is DEFAULT_TIMEOUT else _b.checked_timeout(timeout)
         """Seconds every wait may take unless a call gives its own ``timeout`` (None: no limit)."""
         self._pending: dict[int, _Request] = {}
@@ -616,19 +618,9 @@ class GenlSocket(Socket):
         if req is None:  # answered whole by the first batch
             yield from (replies if decoding is None else self.finish_decoding(decoding, replies))
             return
-        policy_codec = None
-        if decoding is not None:
-            family_id, codec = decoding.family_id, decoding.codec
-            policy_codec = lambda: self._typed_codec(family_id, codec)  # noqa: E731
         try:
             while True:
-                with self._locked():
-                    chunk, req.replies = req.replies, []
-                    pending = decoding.take() if decoding is not None else None
-                    done = req.done
-                if decoding is not None and pending:
-                    assert policy_codec is not None
-                    chunk = decoding.finish(chunk, policy_codec, pending)
+                chunk, done = self.stream_take(req, decoding)
                 yield from chunk
                 if done:
                     break
@@ -639,12 +631,31 @@ class GenlSocket(Socket):
             if not req.done:
                 self._discard(req, wait)
 
+    def stream_take(self, req: _Request, decoding: ReplyDecoder | None) -> tuple[list[Any], bool]:
+        """(the replies of a streaming dump since the last take, whether it has ended).
+
+        For :meth:`dump_iter` and its asyncio twin; a reply that did not decode
+        raises here, once those before it were taken.
+        """
+        with self._locked():
+            chunk, req.replies = req.replies, []
+            pending = decoding.take() if decoding is not None else None
+            done = req.done
+        if decoding is not None and pending:
+            family_id, codec = decoding.family_id, decoding.codec
+            chunk = decoding.finish(chunk, lambda: self._typed_codec(family_id, codec), pending)
+        return chunk, done
+
+    def stream_stop(self, req: _Request) -> None:
+        """Mark a streaming dump whose iterator stopped: its rest is read and dropped."""
+        with self._locked():
+            req.discard = True
+            req.replies = []
+
     def _discard(self, req: _Request, wait: float | None) -> None:
         """Read the rest of a dump its iterator stopped taking, and drop it."""
-        req.discard = True
+        self.stream_stop(req)
         try:
-            with self._locked():
-                req.replies = []
             self._wait_until(lambda: req.done, req, wait, req.describe)
         except NetlinkError:
             pass  # gone with it (a timeout, an overrun): routing by sequence drops the rest
@@ -821,6 +832,8 @@ class GenlSocket(Socket):
             req.families = families
             req.decoding = decoding
             req.streaming = streaming
+            if streaming:
+                self._streams.add(seq)
             req.catalog = self._catalog
             self._pending[seq] = req
             try:
@@ -855,6 +868,7 @@ class GenlSocket(Socket):
         if not req.done:
             with self._locked():
                 self._pending.pop(req.seq, None)
+                self._streams.discard(req.seq)
 
     def _wait_until(
         self,
@@ -929,7 +943,7 @@ class GenlSocket(Socket):
         self._ptr()  # the socket is live, so its batch is still its own
         batch = self._batch
         seq, dump = (until.seq, until.dump) if until is not None else (0, False)
-        if until is not None and until.streaming:
+        if (until is not None and until.streaming) or (until is None and self._streams):
             limit = 1  # one arena at a time: a streaming dump's memory stays that of one batch
         count = 0
         draining = False
@@ -1045,6 +1059,7 @@ class GenlSocket(Socket):
         self.overruns += 1
         error = OverrunError(self.overruns)
         pending, self._pending = self._pending, {}
+        self._streams.clear()
         for req in pending.values():
             self._finish(req, error)
         if self._groups or not pending:
@@ -1056,6 +1071,7 @@ class GenlSocket(Socket):
             req.error = error
         req.done = True
         self._pending.pop(req.seq, None)
+        self._streams.discard(req.seq)
         if req.on_done is not None:
             req.on_done(req)
 

@@ -302,7 +302,7 @@ def decode_message(sock: GenlSocket, msg: GenlMessage) -> dict[str, Any]:
 
 
 def cmd_families(args: argparse.Namespace) -> int:
-    with GenlSocket(timeout=args.timeout) as sock:
+    with GenlSocket(timeout=args.timeout, netns=args.netns) as sock:
         families = sock.list_families()
     if args.json:
         _print_json([family_json(f) for f in families])
@@ -332,7 +332,7 @@ def _print_table(rows: Sequence[Sequence[str]]) -> None:
 
 def _socket(args: argparse.Namespace) -> GenlSocket:
     try:
-        return GenlSocket(timeout=args.timeout, specs=args.spec or ())
+        return GenlSocket(timeout=args.timeout, specs=args.spec or (), netns=args.netns)
     except ValueError as exc:  # SpecError: a --spec file that is no spec
         raise UsageError(f"--spec: {exc}") from None
 
@@ -445,7 +445,7 @@ def cmd_specs(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"--spec: {exc}") from None
     sources = _specs.sources()
-    with GenlSocket(timeout=args.timeout) as sock:
+    with GenlSocket(timeout=args.timeout, netns=args.netns) as sock:
         kernel = {f.name for f in sock.list_families()}
     rows = []
     for name in sorted(kernel | set(sources) | set(given), key=str.lower):
@@ -574,6 +574,11 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version)
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="seconds to wait for the kernel (default 10)"
+    )
+    parser.add_argument(
+        "--netns",
+        metavar="NAME",
+        help="talk to the kernel from network namespace NAME (/run/netns/NAME, or a path)",
     )
     parser.add_argument(
         "--spec",

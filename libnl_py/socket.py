@@ -7,7 +7,7 @@ import select
 import threading
 import time
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from libnl_py._ffi import ffi, lib
 from libnl_py.bindings import handlers as _h
@@ -21,10 +21,12 @@ from libnl_py.errors import (
     check,
 )
 from libnl_py.msg import Message
+from libnl_py.netns import NetnsRef, run_in_netns
 
 __all__ = ["Socket"]
 
 _S = TypeVar("_S", bound="Socket")
+T = TypeVar("T")
 
 # Bumped in every forked child: a socket made under an older generation
 # belongs to a parent process.
@@ -69,12 +71,20 @@ class Socket:
         "_cb_slots",
         "_generation",
         "_lock",
+        "_netns",
         "_recv_out",
         "_running",
         "_sk",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, netns: NetnsRef | None = None) -> None:
+        """``netns``: the network namespace the fd is opened in by :meth:`connect`
+        (a name, a path or an fd: see :mod:`libnl_py.netns`); None, the caller's."""
+        if netns is not None and (
+            isinstance(netns, bool) or not isinstance(netns, (str, int, os.PathLike))
+        ):
+            raise TypeError(f"netns must be a name, a path or an fd, not {type(netns).__name__}")
+        self._netns = netns
         self._sk: Any = _b.alloc()
         self._lock = threading.Lock()
         self._generation = _generation[0]
@@ -258,13 +268,27 @@ class Socket:
         ``protocol`` is a ``NETLINK_*`` number, e.g. ``lib.NETLINK_ROUTE``.
         """
         protocol = _b.checked_uint(protocol, "protocol", 31)
-        with self._locked():
-            _b.connect(self._ptr(), protocol)
+
+        def connect() -> None:
+            with self._locked():
+                _b.connect(self._ptr(), protocol)
+
+        self._in_netns(connect)
 
     def genl_connect(self) -> None:
         """Open and bind the fd for generic netlink (``genl_connect``)."""
-        with self._locked():
-            _b.genl_connect(self._ptr())
+
+        def connect() -> None:
+            with self._locked():
+                _b.genl_connect(self._ptr())
+
+        self._in_netns(connect)
+
+    def _in_netns(self, open_fd: Callable[[], T]) -> T:
+        """``open_fd()`` in the socket's namespace (see :mod:`libnl_py.netns`), or here."""
+        if self._netns is None:
+            return open_fd()
+        return run_in_netns(self._netns, open_fd)
 
     def fileno(self) -> int:
         """The fd (``nl_socket_get_fd``), or -1 when not connected."""

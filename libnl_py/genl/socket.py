@@ -72,6 +72,7 @@ from libnl_py.message import (
     parse_error,
     split_datagram,
 )
+from libnl_py.netns import NetnsRef
 from libnl_py.socket import Socket
 from libnl_py.spec import registry as _specs
 from libnl_py.spec.codec import Codec
@@ -228,7 +229,8 @@ class GenlSocket(Socket):
     ``ext_ack`` turns on ``NETLINK_EXT_ACK`` and ``NETLINK_CAP_ACK``.
     ``local_port``/``peer_port`` are set before connecting (0: libnl's choice /
     the kernel). ``rcvbuf`` sets the kernel receive buffer in bytes (None:
-    libnl's 32 KiB).
+    libnl's 32 KiB). ``netns`` opens the socket in another network namespace
+    (a name, a path or an fd: see :mod:`libnl_py.netns`).
     """
 
     __slots__ = (
@@ -266,8 +268,9 @@ class GenlSocket(Socket):
         peer_port: int = 0,
         rcvbuf: int | None = DEFAULT_RCVBUF,
         specs: Iterable[str | os.PathLike[str] | FamilySpec] = (),
+        netns: NetnsRef | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(netns=netns)
         # The caller's specs come before every other source (see libnl_py.spec.loader).
         self._catalog = (
             Catalog(specs, search_path="", builtin=False, system=False) if specs else None
@@ -309,7 +312,8 @@ class GenlSocket(Socket):
             # No lock: no other thread can reach the socket before __init__ returns.
             # No MSG_PEEK (one recvmsg per datagram), a large receive buffer,
             # extended ACKs. Sends and receives pass MSG_DONTWAIT themselves.
-            self._port = self._batch.genl_open(self._sk, rcvbuf, ext_ack)
+            sk, size = self._sk, rcvbuf
+            self._port = self._in_netns(lambda: self._batch.genl_open(sk, size, ext_ack))
         except BaseException:
             self.free()
             raise

@@ -277,3 +277,13 @@ def test_asyncio_dump_iter_raises_the_done_error(peer: FakePeer) -> None:
         return got
 
     assert asyncio.run(main()) == ["a", "b"]
+
+
+def test_an_iterator_dropped_unstarted_sends_nothing(peer: FakePeer) -> None:
+    serve_dumps(peer, 500)
+    with GenlSocket(peer_port=peer.port, timeout=10) as sock:
+        unstarted = sock.dump_iter(FAKE_FAMILY, FAKE_CMD)
+        del unstarted
+        assert peer.served == 0  # nothing was sent
+        assert sock.execute(FAKE_FAMILY, FAKE_CMD)[0].attrs.string(1) == "reply"
+        assert len(list(sock.dump_iter(FAKE_FAMILY, FAKE_CMD))) == 500

@@ -196,7 +196,7 @@ class AsyncGenlSocket:
                     sock._abandon(req)
         if req is None:  # answered in full at once: still a point where other tasks run,
             await asyncio.sleep(0)  # but with its slot given back (no queue at the semaphore)
-        return replies if decoding is None else sock.finish_decoding(decoding, replies)
+        return replies if decoding is None else sock._finish_decoding(decoding, replies)
 
     async def execute(
         self,
@@ -269,13 +269,13 @@ class AsyncGenlSocket:
             self._deliver()
             if req is None:  # answered whole by the first batch
                 for item in (
-                    replies if decoding is None else sock.finish_decoding(decoding, replies)
+                    replies if decoding is None else sock._finish_decoding(decoding, replies)
                 ):
                     yield item
                 return
             try:
                 while True:
-                    chunk, done = sock.stream_take(req, decoding)
+                    chunk, done = sock._stream_take(req, decoding)
                     for item in chunk:
                         yield item
                     if done:
@@ -285,7 +285,7 @@ class AsyncGenlSocket:
                     raise req.error
             finally:
                 if not req.done:
-                    sock.stream_stop(req)
+                    sock._stream_stop(req)
                     with contextlib.suppress(NetlinkError, asyncio.TimeoutError):
                         while not req.done:
                             await self._next_part(req, wait)

@@ -542,7 +542,7 @@ class GenlSocket(Socket):
         if req is not None:
             self._wait(req, wait)
             replies = req.replies
-        return replies if decoding is None else self.finish_decoding(decoding, replies)
+        return replies if decoding is None else self._finish_decoding(decoding, replies)
 
     def dump(
         self,
@@ -579,7 +579,7 @@ class GenlSocket(Socket):
                         raise
                     continue
                 replies = req.replies
-            return replies if decoding is None else self.finish_decoding(decoding, replies)
+            return replies if decoding is None else self._finish_decoding(decoding, replies)
         raise AssertionError("unreachable")
 
     def dump_iter(
@@ -605,12 +605,15 @@ class GenlSocket(Socket):
         in step for the next request (the kernel runs one dump per socket at a
         time: another dump started on this socket while iterating raises
         :class:`~libnl_py.errors.BusyError`).
+
+        The request is sent when the iteration starts, so that an iterator
+        made and dropped unstarted leaves no dump running on the socket.
         """
         wait = self._timeout(timeout)
         req, replies, decoding = self._send(
             family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump", decode, streaming=True
         )
-        return self._stream(req, replies, decoding, wait)
+        yield from self._stream(req, replies, decoding, wait)
 
     def _stream(
         self,
@@ -620,11 +623,11 @@ class GenlSocket(Socket):
         wait: float | None,
     ) -> Iterator[Any]:
         if req is None:  # answered whole by the first batch
-            yield from (replies if decoding is None else self.finish_decoding(decoding, replies))
+            yield from (replies if decoding is None else self._finish_decoding(decoding, replies))
             return
         try:
             while True:
-                chunk, done = self.stream_take(req, decoding)
+                chunk, done = self._stream_take(req, decoding)
                 yield from chunk
                 if done:
                     break
@@ -635,7 +638,7 @@ class GenlSocket(Socket):
             if not req.done:
                 self._discard(req, wait)
 
-    def stream_take(self, req: _Request, decoding: ReplyDecoder | None) -> tuple[list[Any], bool]:
+    def _stream_take(self, req: _Request, decoding: ReplyDecoder | None) -> tuple[list[Any], bool]:
         """(the replies of a streaming dump since the last take, whether it has ended).
 
         For :meth:`dump_iter` and its asyncio twin; a reply that did not decode
@@ -650,7 +653,7 @@ class GenlSocket(Socket):
             chunk = decoding.finish(chunk, lambda: self._typed_codec(family_id, codec), pending)
         return chunk, done
 
-    def stream_stop(self, req: _Request) -> None:
+    def _stream_stop(self, req: _Request) -> None:
         """Mark a streaming dump whose iterator stopped: its rest is read and dropped."""
         with self._locked():
             req.discard = True
@@ -658,7 +661,7 @@ class GenlSocket(Socket):
 
     def _discard(self, req: _Request, wait: float | None) -> None:
         """Read the rest of a dump its iterator stopped taking, and drop it."""
-        self.stream_stop(req)
+        self._stream_stop(req)
         try:
             self._wait_until(lambda: req.done, req, wait, req.describe)
         except NetlinkError:
@@ -1298,7 +1301,7 @@ class GenlSocket(Socket):
                 )
         return values
 
-    def finish_decoding(self, decoding: ReplyDecoder, replies: list[Any]) -> list[Any]:
+    def _finish_decoding(self, decoding: ReplyDecoder, replies: list[Any]) -> list[Any]:
         """The replies of an ended ``decode=True`` request (see :class:`ReplyDecoder`).
 
         Not under the lock: fetching the kernel's policy is a request of its own.

@@ -792,3 +792,27 @@ def test_an_indexed_array_of_a_buffer_changed_mid_walk_stays_in_bounds() -> None
     d.fill(sets, [(1, "arr", _codec.OP_INDEXED, 0, 0, 0, 0, 0, None, "", 0, inner)])
     with pytest.raises(MalformedAttributesError, match="invalid"):
         d.decode(sets, raw)
+
+
+def test_a_name_given_twice_encodes_as_the_python_encoder_reads_it() -> None:
+    spec = FamilySpec.from_dict(
+        {
+            "name": "twice",
+            "attribute-sets": [
+                {
+                    "name": "s",
+                    "attributes": [
+                        {"name": "x", "type": "u32", "value": 1},
+                        {"name": "x", "type": "bitfield32", "value": 2},
+                    ],
+                }
+            ],
+        }
+    )
+    # The later one, a kind C leaves to Python: C must not encode the earlier u32.
+    result = both_encode(spec, "s", {"x": 7})
+    assert result[0] == "error" and "bitfield32" in result[2]
+    assert both_encode(spec, "s", {"x": {"value": 1}}) == (
+        "ok",
+        nlattr(2, struct.pack("=II", 1, 1)),
+    )

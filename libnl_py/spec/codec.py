@@ -531,7 +531,7 @@ class Codec:
         index: int = encoder.new_table()
         self._encoder_building[set_name] = index
         entries = []
-        for attr in aset.attributes:
+        for attr in aset.by_name.values():  # by name, as the Python encoder looks them up
             entry = self._encoder_entry(attr)
             if entry is not None:
                 entries.append(entry)

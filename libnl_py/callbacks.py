@@ -28,15 +28,14 @@ What C leaves to the programmer is checked here:
 
 from __future__ import annotations
 
-import threading
-from types import TracebackType
 from typing import Any, Callable, NamedTuple, TypeVar, Union
 
 from libnl_py._ffi import ffi, lib
 from libnl_py.bindings import handlers as _h
 from libnl_py.bindings.socket import checked_uint
-from libnl_py.errors import BusyError, FreedCallbacksError
-from libnl_py.msg import Address, Header, Message
+from libnl_py.errors import FreedCallbacksError
+from libnl_py.msg import Address, Header, Message, borrowed, expire
+from libnl_py.ownership import Owner
 
 __all__ = [
     "NL_CB_ACK",
@@ -158,11 +157,11 @@ class _MessageSlot:
         self.fn = fn
 
     def __call__(self, msg: Any) -> object:
-        message = Message._borrow(msg)
+        message = borrowed(msg)
         try:
             return self.fn(message)
         finally:
-            message._expire()  # libnl frees it after we return
+            expire(message)  # libnl frees it after we return
 
     def __str__(self) -> str:
         return f"{_h.CB_TYPE_NAMES.get(self.cb_type, self.cb_type)} callback {_name(self.fn)}"
@@ -255,7 +254,7 @@ class Slots:
         return {key: slot.fn for key, (slot, _handle) in self._slots.items()}
 
 
-class Callbacks:
+class Callbacks(Owner):
     """A libnl callback set (``struct nl_cb``) owned by this object.
 
     ``Callbacks()`` allocates with ``nl_cb_alloc(NL_CB_DEFAULT)`` (no
@@ -272,23 +271,15 @@ class Callbacks:
     (:class:`~libnl_py.errors.BusyError`).
     """
 
-    __slots__ = ("__weakref__", "_cb", "_lock", "_running", "_slots")
+    __slots__ = ("__weakref__", "_cb", "_slots")
 
     def __init__(self, kind: int = NL_CB_DEFAULT) -> None:
         kind = _checked_kind(kind)
+        super().__init__()
         self._cb: Any = _h.cb_alloc(kind)
         self._slots = Slots()
-        self._lock = threading.Lock()
-        self._running = 0
 
-    def _locked(self) -> threading.Lock:
-        running = self._running
-        if running and running == threading.get_ident():
-            raise BusyError(
-                function=type(self).__name__,
-                message="callback set is running this callback: it cannot be used from it",
-            )
-        return self._lock
+    _busy_message = "callback set is running this callback: it cannot be used from it"
 
     def _ptr(self) -> Any:
         cb = self._cb
@@ -328,10 +319,9 @@ class Callbacks:
         """A new set with the same handlers (``nl_cb_clone``); each changes apart from then."""
         with self._locked():
             new = type(self).__new__(type(self))
+            Owner.__init__(new)
             new._cb = _h.cb_clone(self._ptr())
             new._slots = self._slots.copy()
-            new._lock = threading.Lock()
-            new._running = 0
             return new
 
     @property
@@ -344,25 +334,19 @@ class Callbacks:
     def free(self) -> None:
         """Release the set (``nl_cb_put``). Idempotent; waits for a receive using it."""
         with self._locked():
-            cb, self._cb = self._cb, None
-            if cb is not None:
-                ffi.release(cb)
-                self._slots = Slots()
+            self._release("free()")
+
+    def _release(self, by: str) -> bool:
+        cb, self._cb = self._cb, None
+        if cb is None:
+            return False
+        ffi.release(cb)
+        self._slots = Slots()
+        return True
 
     @property
     def freed(self) -> bool:
         return self._cb is None
-
-    def __enter__(self: _C) -> _C:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.free()
 
     def __repr__(self) -> str:
         if self._cb is None:

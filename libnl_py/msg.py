@@ -40,6 +40,7 @@ from libnl_py.errors import (
     MessageTooShortError,
     NotSupportedError,
 )
+from libnl_py.ownership import Owner, locked, pointer
 
 __all__ = [
     "NL_AUTO_PORT",
@@ -212,7 +213,7 @@ class Nest:
         return f"<Nest {self.attrtype} {self.state}>"
 
 
-class Message:
+class Message(Owner):
     """A libnl netlink message (``struct nl_msg``), owned by this object.
 
     ``Message()`` allocates with ``nlmsg_alloc`` (libnl's default size, a
@@ -231,28 +232,26 @@ class Message:
     the GIL): another thread's :meth:`free` waits for a call in progress.
     """
 
-    __slots__ = ("__weakref__", "_freed_by", "_lock", "_msg", "_nests", "_owned", "_running")
+    __slots__ = ("__weakref__", "_freed_by", "_msg", "_nests", "_owned")
 
     def __init__(self, size: int | None = None) -> None:
         if size is not None:
             size = checked_uint(size, "size", 0x7FFFFFFF)
+        super().__init__()
         self._msg: Any = _m.alloc(size)
         self._owned = True
-        self._lock = threading.Lock()
         self._nests: list[Nest] = []
         self._freed_by = "free()"
-        self._running = 0  # thread ident while a libnl call that may run callbacks uses it
 
     @classmethod
     def _borrow(cls: type[_M], msg: Any) -> _M:
         """A view of libnl's ``msg`` for a callback; :meth:`_expire` when the callback returns."""
         self = cls.__new__(cls)
+        Owner.__init__(self)
         self._msg = msg
         self._owned = False
-        self._lock = threading.Lock()
         self._nests = []
         self._freed_by = "libnl, after the callback it was passed to returned"
-        self._running = 0
         return self
 
     def _expire(self) -> None:
@@ -261,16 +260,10 @@ class Message:
 
     # -- ownership -------------------------------------------------------
 
-    def _locked(self) -> threading.Lock:
-        """The lock, unless a call that runs callbacks holds it on this thread."""
-        running = self._running
-        if running and running == threading.get_ident():
-            raise BusyError(
-                function=type(self).__name__,
-                message="message is being sent: a callback cannot use the message being sent"
-                " (it is passed one of its own)",
-            )
-        return self._lock
+    _busy_message = (
+        "message is being sent: a callback cannot use the message being sent"
+        " (it is passed one of its own)"
+    )
 
     def _ptr(self) -> Any:
         """The live ``struct nl_msg *``; call with the lock held."""
@@ -296,21 +289,20 @@ class Message:
         with self._locked():
             self._release("free()")
 
-    def _release(self, by: str) -> None:
+    def _release(self, by: str) -> bool:
         """Free the C message now; call with the lock held."""
         msg, self._msg = self._msg, None
-        if msg is not None:
-            self._freed_by = by
-            self._nests.clear()
-            ffi.release(msg)
+        if msg is None:
+            return False
+        self._freed_by = by
+        self._nests.clear()
+        ffi.release(msg)
+        return True
 
     @property
     def freed(self) -> bool:
         """True once the message no longer exists (freed, sent by send_sync, or expired)."""
         return self._msg is None
-
-    def __enter__(self: _M) -> _M:
-        return self
 
     def __exit__(
         self,
@@ -528,8 +520,8 @@ class Message:
         # Both locks, always in the same order, so two threads nesting each
         # other's messages cannot deadlock.
         first, second = sorted((self, nested), key=id)
-        with first._locked(), second._locked():
-            inner = nested._ptr()
+        with locked(first), locked(second):
+            inner = pointer(nested)
             _payload_fits(_m.datalen(inner), attrtype, "nla_put_nested")
             _m.put_nested(self._ptr(), attrtype, inner)
 
@@ -631,7 +623,7 @@ class Attr:
         self._attr = attr
 
     def _live(self) -> Any:
-        self._message._ptr()  # raises once the message is gone
+        pointer(self._message)  # raises once the message is gone
         return self._attr
 
     def _offset(self) -> int:
@@ -641,28 +633,28 @@ class Attr:
     @property
     def type(self) -> int:
         """``nla_type``: the type without the ``NLA_F_*`` flag bits."""
-        with self._message._locked():
+        with locked(self._message):
             return int(lib.nla_type(self._live()))
 
     @property
     def len(self) -> int:
         """``nla_len``: the payload's length."""
-        with self._message._locked():
+        with locked(self._message):
             return int(lib.nla_len(self._live()))
 
     def data(self) -> bytes:
         """A copy of the payload (``nla_data``, ``nla_len`` bytes)."""
-        with self._message._locked():
+        with locked(self._message):
             return _m.payload(self._live())
 
     def is_nested(self) -> bool:
         """``nla_is_nested``: whether ``NLA_F_NESTED`` is set."""
-        with self._message._locked():
+        with locked(self._message):
             return bool(lib.nla_is_nested(self._live()))
 
     def _get_int(self, kind: str) -> int:
         need = _m.INT_KINDS[kind][0]
-        with self._message._locked():
+        with locked(self._message):
             attr = self._live()
             length = lib.nla_len(attr)
             # nla_get_uint reads 4 bytes when there are 4, else 8.
@@ -724,12 +716,12 @@ class Attr:
 
     def get_string(self) -> str:
         """``nla_get_string``: the payload up to its first NUL (or its end), as UTF-8."""
-        with self._message._locked():
+        with locked(self._message):
             return _m.get_string(self._live()).decode("utf-8", "surrogateescape")
 
     def get_flag(self) -> bool:
         """``nla_get_flag``: True (an attribute that exists is a set flag)."""
-        with self._message._locked():
+        with locked(self._message):
             return bool(lib.nla_get_flag(self._live()))
 
     def parse_nested(self, maxtype: int, policy: Policy | None = None) -> list[Attr | None]:
@@ -739,14 +731,14 @@ class Attr:
         pol = _policy(policy, maxtype)
         tb = _m.new_table(maxtype)
         message = self._message
-        with message._locked():
+        with locked(message):
             _m.parse_nested(tb, maxtype, self._live(), pol)
             return message._table(tb, maxtype)
 
     def nested_attrs(self) -> list[Attr]:
         """Every attribute inside this one, in order (``nla_for_each_nested``)."""
         message = self._message
-        with message._locked():
+        with locked(message):
             return [Attr(message, a) for a in _m.nested_attrs(self._live())]
 
     def __repr__(self) -> str:
@@ -756,3 +748,13 @@ class Attr:
             return f"<Attr type={self.type} len={self.len}>"
         except BusyError:
             return "<Attr of a message being sent>"
+
+
+def borrowed(msg: Any) -> Message:
+    """A :class:`Message` viewing libnl's ``msg`` for a callback; :func:`expire` it after."""
+    return Message._borrow(msg)
+
+
+def expire(message: Message) -> None:
+    """The callback ``message`` was passed to returned: libnl frees it, the view goes."""
+    message._expire()

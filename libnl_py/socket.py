@@ -6,7 +6,6 @@ import os
 import select
 import threading
 import time
-from types import TracebackType
 from typing import Any, Callable, TypeVar
 
 from libnl_py._ffi import ffi, lib
@@ -14,7 +13,6 @@ from libnl_py.bindings import handlers as _h
 from libnl_py.bindings import socket as _b
 from libnl_py.callbacks import NL_CB_CUSTOM, Callbacks, ErrorCallback, MessageCallback, Slots
 from libnl_py.errors import (
-    BusyError,
     ForkedSocketError,
     FreedSocketError,
     NetlinkTimeoutError,
@@ -22,25 +20,26 @@ from libnl_py.errors import (
 )
 from libnl_py.msg import Message
 from libnl_py.netns import NetnsRef, run_in_netns
+from libnl_py.ownership import Owner, locked, pointer, release, run
 
-__all__ = ["Socket"]
+__all__ = ["Socket", "fork_generation"]
 
 _S = TypeVar("_S", bound="Socket")
 T = TypeVar("T")
 
-# Bumped in every forked child: a socket made under an older generation
-# belongs to a parent process.
-_generation = [0]
+fork_generation = [0]
+"""Bumped in every forked child: an object made under an older generation belongs to a
+parent process (its C state, its lock and its fd are the parent's)."""
 
 
 def _after_fork_in_child() -> None:
-    _generation[0] += 1
+    fork_generation[0] += 1
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class Socket:
+class Socket(Owner):
     """A libnl netlink socket (``struct nl_sock``), with libnl's semantics.
 
     ``Socket()`` allocates with ``nl_socket_alloc``; :meth:`connect` or
@@ -70,10 +69,8 @@ class Socket:
         "__weakref__",
         "_cb_slots",
         "_generation",
-        "_lock",
         "_netns",
         "_recv_out",
-        "_running",
         "_sk",
     )
 
@@ -84,16 +81,13 @@ class Socket:
             isinstance(netns, bool) or not isinstance(netns, (str, int, os.PathLike))
         ):
             raise TypeError(f"netns must be a name, a path or an fd, not {type(netns).__name__}")
+        super().__init__()
         self._netns = netns
         self._sk: Any = _b.alloc()
-        self._lock = threading.Lock()
-        self._generation = _generation[0]
+        self._generation = fork_generation[0]
         self._recv_out: _b.RecvBuffers | None = None  # made by the first recv()
         # The Python callbacks set on the socket's own struct nl_cb (modify_cb).
         self._cb_slots: Slots | None = None
-        # The thread running a libnl call of this socket that may call Python
-        # callbacks, while it runs; else 0.
-        self._running = 0
 
     # -- ownership -------------------------------------------------------
 
@@ -102,7 +96,7 @@ class Socket:
         sk = self._sk
         if sk is None:
             raise FreedSocketError(function=type(self).__name__, message="socket has been freed")
-        if self._generation != _generation[0]:
+        if self._generation != fork_generation[0]:
             raise ForkedSocketError(
                 function=type(self).__name__,
                 message="socket belongs to the parent process; open a new one after fork()",
@@ -115,7 +109,7 @@ class Socket:
         :meth:`_locked` and :meth:`_ptr` in one step, for hot paths; raises
         (without the lock) for a freed socket or one of the parent process.
         """
-        if self._generation != _generation[0]:
+        if self._generation != fork_generation[0]:
             self._ptr()  # raises ForkedSocketError (or FreedSocketError)
         if self._running:
             self._check_running()
@@ -133,11 +127,15 @@ class Socket:
         forever by a thread that existed only in the parent (one blocked in
         :meth:`recv`, say).
         """
-        if self._generation != _generation[0]:
+        if self._generation != fork_generation[0]:
             self._ptr()  # raises FreedSocketError or ForkedSocketError
         if self._running:
             self._check_running()
         return self._lock
+
+    _busy_message = (
+        "socket is running this callback: a callback cannot use the socket whose libnl call runs it"
+    )
 
     def _check_running(self) -> None:
         """BusyError on the thread whose libnl call (running a callback) holds the lock.
@@ -145,33 +143,28 @@ class Socket:
         Taking the lock there would deadlock, and using the ``nl_sock`` from
         inside libnl's own receive loop would re-enter it.
         """
-        if self._running == threading.get_ident():
-            raise BusyError(
-                function=type(self).__name__,
-                message="socket is running this callback: a callback cannot use the socket"
-                " whose libnl call runs it",
-            )
+        super()._locked()
 
     def free(self) -> None:
         """Close the fd and release the libnl socket (``nl_socket_free``). Idempotent.
 
         Waits for a call in progress on another thread to return.
         """
-        if self._generation != _generation[0]:
+        if self._generation != fork_generation[0]:
             # In a forked child the lock may be held by a thread that no
             # longer exists; this process's copy of the socket is ours alone.
-            self._release()
+            self._release("free()")
             return
         if self._running:
             self._check_running()
         lock = self._lock
         lock.acquire()  # not `with`: every socket passes here, and that costs twice as much
         try:
-            self._release()
+            self._release("free()")
         finally:
             lock.release()
 
-    def _release(self) -> bool:
+    def _release(self, by: str) -> bool:
         """Free the C socket; True if this call did (the first one)."""
         sk, self._sk = self._sk, None
         if sk is None:
@@ -197,21 +190,10 @@ class Socket:
         """True once :meth:`free` has run."""
         return self._sk is None
 
-    def __enter__(self: _S) -> _S:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.free()
-
     def __repr__(self) -> str:
         if self._sk is None:
             return f"<{type(self).__name__} freed>"
-        if self._generation != _generation[0]:
+        if self._generation != fork_generation[0]:
             return f"<{type(self).__name__} of the parent process>"
         if self._running and self._running == threading.get_ident():
             return f"<{type(self).__name__} running a callback>"
@@ -354,17 +336,7 @@ class Socket:
         as running on this thread meanwhile, so that a callback using one of
         them gets BusyError instead of a deadlock.
         """
-        me = threading.get_ident()
-        self._running = me
-        for obj in objects:
-            obj._running = me
-        try:
-            result: int = call(*args)
-            return result
-        finally:
-            self._running = 0
-            for obj in objects:
-                obj._running = 0
+        return run((self, *objects), call, *args)
 
     def send_auto(self, msg: Message) -> int:
         """Complete ``msg``'s header and send it (``nl_send_auto``); returns the bytes sent.
@@ -379,8 +351,8 @@ class Socket:
         message = _message(msg)
         with self._locked():
             sk = self._ptr()
-            with message._locked():
-                return self._run((message,), _h.send_auto, sk, message._ptr())
+            with locked(message):
+                return self._run((message,), _h.send_auto, sk, pointer(message))
 
     def send_sync(self, msg: Message) -> int:
         """Send ``msg`` (``nl_send_auto``), free it, wait for the ACK (``nl_send_sync``).
@@ -395,12 +367,12 @@ class Socket:
         message = _message(msg)
         with self._locked():
             sk = self._ptr()
-            with message._locked():
-                ptr = message._ptr()
+            with locked(message):
+                ptr = pointer(message)
                 try:
                     return self._run((message,), _h.send_sync, sk, ptr)
                 finally:
-                    message._release("Socket.send_sync (nl_send_sync frees its message)")
+                    release(message, "Socket.send_sync (nl_send_sync frees its message)")
 
     def recvmsgs(self, cb: Callbacks) -> int:
         """Receive and handle messages with ``cb``'s callbacks (``nl_recvmsgs``); returns 0.
@@ -415,16 +387,16 @@ class Socket:
         callbacks = _callbacks(cb)
         with self._locked():
             sk = self._ptr()
-            with callbacks._locked():
-                return self._run((callbacks,), _h.recvmsgs, sk, callbacks._ptr())
+            with locked(callbacks):
+                return self._run((callbacks,), _h.recvmsgs, sk, pointer(callbacks))
 
     def recvmsgs_report(self, cb: Callbacks) -> int:
         """:meth:`recvmsgs`, returning the number of messages handled (``nl_recvmsgs_report``)."""
         callbacks = _callbacks(cb)
         with self._locked():
             sk = self._ptr()
-            with callbacks._locked():
-                return self._run((callbacks,), _h.recvmsgs_report, sk, callbacks._ptr())
+            with locked(callbacks):
+                return self._run((callbacks,), _h.recvmsgs_report, sk, pointer(callbacks))
 
     def recvmsgs_default(self) -> int:
         """:meth:`recvmsgs` with the socket's own callbacks (``nl_recvmsgs_default``)."""

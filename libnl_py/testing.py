@@ -41,6 +41,7 @@ from libnl_py.attrs import AttributeEncoder
 from libnl_py.bindings import socket as _b
 from libnl_py.errors import NetlinkTimeoutError, TryAgainError
 from libnl_py.message import GenlMessage, pack_genl_request, split_datagram
+from libnl_py.ownership import locked, pointer
 from libnl_py.socket import Socket
 
 __all__ = ["HOSTILE_KINDS", "FakePeer", "Request", "hostile_datagram", "silent"]
@@ -160,8 +161,8 @@ class FakePeer:
     def send_raw(self, port: int, data: bytes) -> int:
         """Send ``data`` as it is to ``port`` (any bytes: the point of a fake)."""
         self.sock.set_peer_port(port)
-        with self.sock._locked():
-            sent: int = _b.sendto(self.sock._ptr(), data)
+        with locked(self.sock):
+            sent: int = _b.sendto(pointer(self.sock), data)
         return sent
 
     @staticmethod
@@ -324,8 +325,8 @@ class FakePeer:
         """
         other = self._spoofer()
         other.set_peer_port(port)
-        with other._locked():
-            sent: int = _b.sendto(other._ptr(), data)
+        with locked(other):
+            sent: int = _b.sendto(pointer(other), data)
         return sent
 
     def send_many(self, port: int, datagrams: Iterable[bytes]) -> int:
@@ -335,8 +336,8 @@ class FakePeer:
         """
         self.sock.set_peer_port(port)
         count = 0
-        with self.sock._locked():
-            sk = self.sock._ptr()
+        with locked(self.sock):
+            sk = pointer(self.sock)
             for data in datagrams:
                 _b.sendto(sk, data)
                 count += 1
@@ -346,8 +347,8 @@ class FakePeer:
         """Send ``data`` to multicast group ``group`` (1..32). Needs ``CAP_NET_ADMIN``."""
         if not 1 <= group <= 32:
             raise ValueError(f"group must be 1..32, got {group}")
-        with self.sock._locked():
-            sk = self.sock._ptr()
+        with locked(self.sock):
+            sk = pointer(self.sock)
             lib.nl_socket_set_peer_groups(sk, 1 << (group - 1))
             # Port 0 as well: the kernel ignores a message without NLM_F_REQUEST.
             lib.nl_socket_set_peer_port(sk, 0)
@@ -384,8 +385,8 @@ class FakePeer:
         self.sock.set_peer_port(port)
         sent = 0
         fd = self.sock.fileno()
-        with self.sock._locked():
-            sk = self.sock._ptr()
+        with locked(self.sock):
+            sk = pointer(self.sock)
             os.set_blocking(fd, False)
             try:
                 for i in range(limit):

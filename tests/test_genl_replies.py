@@ -318,7 +318,7 @@ def test_any_decode_error_waits_for_the_end_of_the_request(
     """An error of another kind than a malformed reply (here from a broken codec)."""
     serve(fake, [[entry(1), entry(2)]], cmd=UNKNOWN_CMD)
     with client_for(fake) as client:
-        codec = client._reply_codec(FAKE_ID)
+        codec = client.codecs.reply_codec(FAKE_ID)
 
         def broken(*args: Any, **kwargs: Any) -> Any:
             raise ZeroDivisionError("broken codec")

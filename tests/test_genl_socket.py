@@ -651,9 +651,9 @@ def test_reply_pumped_by_another_thread_wakes_the_waiter(
     """
     import select
 
-    from libnl_py.genl import socket as genl_socket
+    from libnl_py.genl import engine as genl_engine
 
-    real_poll = genl_socket._poll_readable
+    real_poll = genl_engine.poll_readable
     main = threading.get_ident()
     interleaved = []
     polling = threading.Event()  # the peer answers only once A is about to sleep
@@ -678,7 +678,7 @@ def test_reply_pumped_by_another_thread_wakes_the_waiter(
         )
         p.send_raw(req.port, reply + ack)
 
-    monkeypatch.setattr(genl_socket, "_poll_readable", poll)
+    monkeypatch.setattr(genl_engine, "poll_readable", poll)
     peer.serve(answer_in_one_datagram)
     started = time.monotonic()
     (reply,) = client.execute(FAKE_FAMILY, FAKE_CMD, timeout=5)

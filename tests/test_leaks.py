@@ -115,7 +115,7 @@ def test_timeout() -> None:
                 time.sleep(0.0001)
 
         assert_flat(step, 3000)
-        assert client._pending == {}
+        assert client.engine.pending == {}
         assert peer.errors == []
 
 

@@ -227,7 +227,7 @@ def scenario_arguments() -> None:
             else:
                 failures.append(f"{name}: no exception")
         assert not failures, "\n".join(failures)
-        assert quiet._pending == {}  # nothing left waiting after the timeouts
+        assert quiet.engine.pending == {}  # nothing left waiting after the timeouts
         quiet.free()
     # After all that, the socket is in step with the kernel.
     (reply,) = s.execute(ctrl, getfamily, NLCTRL)

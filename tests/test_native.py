@@ -307,7 +307,7 @@ def test_unopened_batch_has_no_socket(lone_batch: _g.RecvBatch) -> None:
 
 
 def test_recv_port_or_seq_out_of_range_raises_overflow_error(sock: GenlSocket) -> None:
-    batch = sock._batch
+    batch = sock.engine.batch
     with sock._locked():
         for peer, seq in ((1 << 32, 0), (0, 1 << 32)):
             with pytest.raises(OverflowError) as info:
@@ -329,7 +329,7 @@ def test_recv_port_or_seq_out_of_range_raises_overflow_error(sock: GenlSocket) -
 
 
 def test_transact_payload_must_be_bytes(sock: GenlSocket) -> None:
-    batch = sock._batch
+    batch = sock.engine.batch
     payload = getfamily("nlctrl").encode()
     fd = sock.fileno()  # before the lock: fileno() takes it
     with sock._locked():
@@ -678,7 +678,7 @@ def test_replies_propagates_the_factory_exception() -> None:
 
 
 def test_transact_reads_a_clean_reply_and_ack(sock: GenlSocket) -> None:
-    batch = sock._batch
+    batch = sock.engine.batch
     flags = lib.NLM_F_REQUEST | lib.NLM_F_ACK
     with sock._locked():
         seq, result, desc = native.transact(
@@ -710,7 +710,7 @@ def test_transact_reads_a_clean_reply_and_ack(sock: GenlSocket) -> None:
 
 
 def test_transact_error_ack_is_done_not_clean(sock: GenlSocket) -> None:
-    batch = sock._batch
+    batch = sock.engine.batch
     flags = lib.NLM_F_REQUEST | lib.NLM_F_ACK
     with sock._locked():
         seq, result, desc = native.transact(
@@ -729,7 +729,7 @@ def test_transact_and_recv_sort_a_queued_notification(sock: GenlSocket, peer: Fa
     group = sock.join_group("nlctrl", "notify")
     assert group == CTRL  # nlctrl's group has the family's id
     note = peer.genl_message(CTRL, NEWFAMILY, marker("queued"))
-    batch = sock._batch
+    batch = sock.engine.batch
     with sock._locked():
         peer.multicast(group, note)
         assert native.recv(batch.address, 0, 0, False) == (
@@ -763,7 +763,7 @@ def test_pooled_batch_serves_a_new_socket(peer: FakePeer) -> None:
     # Room in the pool, so that the freed socket's batch is kept there.
     del _g._pool[_g._POOL_SIZE - 1 :]
     first = GenlSocket(timeout=5)
-    batch = first._batch
+    batch = first.engine.batch
     first.set_peer_port(peer.port)
     assert batch.batch.peer == peer.port
     port = first.port
@@ -777,7 +777,7 @@ def test_pooled_batch_serves_a_new_socket(peer: FakePeer) -> None:
     with pytest.raises(errors.FreedSocketError):
         first.execute(CTRL, GETFAMILY, getfamily("nlctrl"))
     with GenlSocket(timeout=5) as second:
-        assert second._batch is batch
+        assert second.engine.batch is batch
         assert batch.batch.sk == second._sk
         assert (batch.batch.peer, second.peer_port) == (0, 0)  # the kernel, not the old peer
         assert second.port != port

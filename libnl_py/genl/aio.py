@@ -1,9 +1,21 @@
-"""asyncio over :class:`~libnl_py.genl.socket.GenlSocket`: same requests, same routing.
+"""asyncio over the same request engine as :class:`~libnl_py.genl.socket.GenlSocket`.
 
 The socket's fd is watched with ``loop.add_reader``; whenever it is readable
-the socket's pump reads every queued datagram and routes each message to the
-request it answers (resolving that request's future) or to the notification
-queue. Any number of requests can be in flight at once.
+the engine reads every queued datagram and routes each message to the
+request it answers or to the notification queue. A request's ``on_done`` and
+``on_replies`` hooks resolve the futures its task awaits, and the engine's
+``on_notification`` hook hands notifications to waiting tasks, whichever
+thread did the reading (a thread may use the socket synchronously too). Any
+number of requests can be in flight at once, up to ``max_in_flight``.
+
+Every :class:`GenlSocket` method has its counterpart here, with the same
+parameters: those that wait for the kernel are coroutines; those that do not
+(:meth:`AsyncGenlSocket.spec_for`, :meth:`AsyncGenlSocket.decode`, ...) are
+plain methods. Timeouts, turns and cancellation behave as in threads: a
+``timeout`` covers the whole call (a turn among ``max_in_flight`` requests,
+then the replies), a cancelled call forgets its request (late replies are
+dropped and counted in :attr:`AsyncGenlSocket.dropped`), and a streaming dump
+stopped early has the rest of its dump read and dropped.
 """
 
 from __future__ import annotations
@@ -12,26 +24,37 @@ import asyncio
 import collections
 import contextlib
 import threading
+import time
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Any
+from typing import Any, Callable
 
-from libnl_py._ffi import lib
-from libnl_py.errors import FreedSocketError, NetlinkError, NetlinkTimeoutError, NotFoundError
-from libnl_py.genl.family import Family, family_from_message
-from libnl_py.genl.socket import (
-    SOCKET_TIMEOUT,
-    FamilyRef,
-    GenlSocket,
-    OverrunError,
-    RequestAttrs,
-    Timeout,
-    _family_query,
-    _only_reply,
-    _Request,
-    _unknown_family,
+from libnl_py.bindings import socket as _b
+from libnl_py.errors import (
+    DumpInterruptedError,
+    FreedSocketError,
+    NetlinkError,
+    NetlinkTimeoutError,
+    NotFoundError,
 )
-from libnl_py.message import GenlMessage
+from libnl_py.genl import control as _ctrl
+from libnl_py.genl.codecs import RequestAttrs
+from libnl_py.genl.control import FamilyRef
+from libnl_py.genl.engine import Engine, InFlight, OverrunError, decoded_families
+from libnl_py.genl.family import Family
+from libnl_py.genl.socket import (
+    DEFAULT_MAX_IN_FLIGHT,
+    SOCKET_TIMEOUT,
+    GenlSocket,
+    Prepared,
+    Timeout,
+    checked_max_in_flight,
+    prepare,
+    wait_time,
+)
+from libnl_py.message import NLM_F_DUMP, NLM_F_REQUEST, GenlMessage
+from libnl_py.spec.model import FamilySpec
+from libnl_py.spec.policy import FamilyPolicy
 
 __all__ = ["AsyncGenlSocket"]
 
@@ -43,21 +66,32 @@ class AsyncGenlSocket:
     keyword arguments go to :class:`GenlSocket`. At most ``max_in_flight``
     requests are outstanding at once (more wait their turn), so replies do not
     overrun the receive buffer. :meth:`close` stops watching the fd and frees
-    the socket.
+    the socket. The :class:`GenlSocket` itself is :attr:`sock`, for libnl's
+    raw calls.
     """
 
     def __init__(
-        self, sock: GenlSocket | None = None, *, max_in_flight: int = 64, **kwargs: Any
+        self,
+        sock: GenlSocket | None = None,
+        *,
+        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        **kwargs: Any,
     ) -> None:
         self._loop = asyncio.get_running_loop()
-        self._slots = asyncio.Semaphore(max_in_flight)
         self._thread = threading.get_ident()
-        self.sock = sock if sock is not None else GenlSocket(**kwargs)
-        self._fd = self.sock.fileno()
+        if sock is None:
+            sock = GenlSocket(max_in_flight=max_in_flight, **kwargs)
+        elif kwargs:
+            raise TypeError("give either a GenlSocket or its keyword arguments, not both")
+        self.sock = sock
+        """The :class:`GenlSocket` this front end owns."""
+        self.engine: Engine = sock.engine
+        """The socket's request engine."""
+        self._slots = asyncio.Semaphore(checked_max_in_flight(max_in_flight))
+        self._fd = sock.fileno()
         self._waiters: collections.deque[asyncio.Future[GenlMessage]] = collections.deque()
-        # dump_iter: (its request, the future its next wait resolves on replies or the end)
-        self._streams: list[tuple[_Request, asyncio.Future[None]]] = []
         self._closed = False
+        self.engine.on_notification = self._notified
         self._loop.add_reader(self._fd, self._on_readable)
 
     # -- lifecycle -------------------------------------------------------------
@@ -68,23 +102,16 @@ class AsyncGenlSocket:
             return
         self._closed = True
         self._loop.remove_reader(self._fd)
+        self.engine.on_notification = None
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.cancel()
         self._waiters.clear()
-        self._fail_requests(
-            FreedSocketError(function="AsyncGenlSocket", message="socket has been closed")
-        )
+        with contextlib.suppress(NetlinkError):  # forked: nothing of ours to finish
+            self.engine.fail_all(
+                FreedSocketError(function="AsyncGenlSocket", message="socket has been closed")
+            )
         self.sock.free()
-
-    def _fail_requests(self, error: BaseException) -> None:
-        """Finish every request in flight with ``error`` (their awaiting calls raise it)."""
-        sock = self.sock
-        if sock.freed:
-            return
-        with sock._locked():
-            for req in list(sock._pending.values()):
-                sock._finish(req, error)
 
     async def __aenter__(self) -> AsyncGenlSocket:
         return self
@@ -97,40 +124,63 @@ class AsyncGenlSocket:
     ) -> None:
         self.close()
 
+    def fileno(self) -> int:
+        """The socket's fd (watched by the loop)."""
+        return self.sock.fileno()
+
+    @property
+    def timeout(self) -> float | None:
+        """The socket's default timeout (see :attr:`GenlSocket.timeout`)."""
+        return self.sock.timeout
+
+    @timeout.setter
+    def timeout(self, value: float | None) -> None:
+        self.sock.timeout = wait_time(self.sock, value)
+
+    @property
+    def port(self) -> int:
+        """The local port bound at connect."""
+        return self.sock.port
+
+    @property
+    def dropped(self) -> int:
+        """Messages dropped: from an unexpected port, or answering no request in flight."""
+        return self.engine.dropped
+
+    @property
+    def overruns(self) -> int:
+        """Receive-buffer overruns seen (each also raised as :class:`OverrunError`)."""
+        return self.engine.overruns
+
+    def set_peer_port(self, port: int) -> None:
+        """:meth:`GenlSocket.set_peer_port`."""
+        self.sock.set_peer_port(port)
+
     # -- the reader ------------------------------------------------------------
 
     def _on_readable(self) -> None:
-        sock = self.sock
+        engine = self.engine
         try:
-            with sock._locked():
-                sock._pump()
+            with engine.locked():
+                engine.pump()
         except Exception as exc:  # a freed socket or a libnl error: fail every waiter
             for waiter in self._waiters:
                 if not waiter.done():
                     waiter.set_exception(exc)
             self._waiters.clear()
             with contextlib.suppress(NetlinkError):  # freed or forked: nothing to finish
-                self._fail_requests(exc)
-            self._wake_streams(exc)
+                engine.fail_all(exc)
             return
         self._deliver()
-        self._wake_streams()
 
-    def _wake_streams(self, error: BaseException | None = None) -> None:
-        """Wake the dump_iter waits whose dump has new replies, or has ended."""
-        waiting, self._streams = self._streams, []
-        for req, future in waiting:
-            if future.done():
-                continue
-            if error is not None:
-                future.set_exception(error)
-            elif req.replies or req.done:
-                future.set_result(None)
-            else:
-                self._streams.append((req, future))
+    def _notified(self) -> None:
+        """The engine queued notifications (lock held): hand them to waiting tasks."""
+        if threading.get_ident() != self._thread:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                self._loop.call_soon_threadsafe(self._deliver)
 
     def _deliver(self) -> None:
-        queue = self.sock._notifications
+        queue = self.engine.notifications
         waiters = self._waiters
         while queue and waiters:
             waiter = waiters.popleft()
@@ -142,27 +192,59 @@ class AsyncGenlSocket:
             else:
                 waiter.set_result(item)
 
-    def _settle(self, req: _Request, future: asyncio.Future[list[GenlMessage]]) -> None:
-        if future.done():
-            return
-        if req.error is not None:
-            future.set_exception(req.error)
-        else:
-            future.set_result(req.replies)
+    def _hook(self, future: asyncio.Future[None]) -> Callable[[InFlight], None]:
+        """A request hook that resolves ``future``, from whichever thread routed."""
 
-    def _on_done(self, future: asyncio.Future[list[GenlMessage]]) -> Any:
-        def on_done(req: _Request) -> None:
+        def wake(_req: InFlight) -> None:
             if threading.get_ident() == self._thread:
-                self._settle(req, future)
+                if not future.done():
+                    future.set_result(None)
             else:  # pumped by a thread using the socket synchronously
                 with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-                    self._loop.call_soon_threadsafe(self._settle, req, future)
+                    self._loop.call_soon_threadsafe(_resolve, future)
 
-        return on_done
+        return wake
 
-    # -- requests --------------------------------------------------------------
+    # -- turns and waits -------------------------------------------------------
 
-    async def _request(
+    async def _turn(self, deadline: float | None, wait: float | None) -> None:
+        """Take one of the ``max_in_flight`` turns, by ``deadline``."""
+        if not self._slots.locked():
+            await self._slots.acquire()  # free at once: no timer
+            return
+        try:
+            await asyncio.wait_for(self._slots.acquire(), _remaining(deadline))
+        except asyncio.TimeoutError:
+            raise NetlinkTimeoutError("a turn among requests in flight", wait) from None
+
+    async def _until(
+        self,
+        req: InFlight,
+        ready: Callable[[], object],
+        deadline: float | None,
+        wait: float | None,
+        parts: bool = False,
+    ) -> None:
+        """Wait, by ``deadline``, until ``ready()`` (of ``req``, as its hooks tell).
+
+        ``parts``: wake on each part of replies too (a streaming dump), not only the end.
+        """
+        while not ready():
+            future: asyncio.Future[None] = self._loop.create_future()
+            hook = self._hook(future)
+            req.on_done = hook
+            if parts:
+                req.on_replies = hook
+            if ready():  # a thread's pump got there before the hooks were set
+                return
+            try:
+                await asyncio.wait_for(future, _remaining(deadline))
+            except asyncio.TimeoutError:
+                raise NetlinkTimeoutError(req.describe(), wait) from None
+            finally:
+                req.on_done = req.on_replies = None
+
+    async def _prepare(
         self,
         family: FamilyRef,
         cmd: int | str,
@@ -170,33 +252,57 @@ class AsyncGenlSocket:
         flags: int,
         version: int | None,
         header: bytes,
-        timeout: Timeout,
         what: str,
-        decode: bool = False,
-    ) -> list[Any]:
+        decode: bool,
+    ) -> Prepared:
+        """:func:`~libnl_py.genl.socket.prepare`, with what it would block on done first."""
         sock = self.sock
-        if isinstance(family, str) and family not in sock._families:
-            await self.resolve_family(family)
-        wait = sock._timeout(timeout)
-        async with self._slots:
-            future: asyncio.Future[list[GenlMessage]] = self._loop.create_future()
-            req, replies, decoding = sock._send(
-                family, cmd, attrs, flags, version, header, what, decode
-            )
+        name: str | None = None
+        if isinstance(family, str):
+            if family not in sock.families.by_name:
+                await self.resolve_family(family)
+            name = family
+        elif isinstance(family, Family):
+            name = family.name
+        codecs = sock.codecs
+        if codecs.needs_policy(name, cmd, attrs):
+            assert name is not None
+            await self._off_loop(codecs.policy_spec, name)
+        return prepare(sock, family, cmd, attrs, flags, version, header, what, decode)
+
+    async def _off_loop(self, call: Callable[..., Any], *args: Any) -> Any:
+        """``call(*args)`` in the loop's executor: it may ask the kernel (a policy), blocking."""
+        return await self._loop.run_in_executor(None, call, *args)
+
+    async def _finish(self, prepared: Prepared, replies: list[Any]) -> list[Any]:
+        decoding = prepared[8]
+        if decoding is None or not decoding.pending:
+            return replies
+        # A reply met attributes its spec lacks: the kernel's policy types them.
+        result: list[Any] = await self._off_loop(self.sock.codecs.finish, decoding, replies)
+        return result
+
+    async def _run(self, prepared: Prepared, wait: float | None) -> list[Any]:
+        deadline = None if wait is None else time.monotonic() + wait
+        await self._turn(deadline, wait)
+        try:
+            req, replies = self.engine.start(*prepared)
             self._deliver()  # notifications read along with the replies
             if req is not None:
-                req.on_done = self._on_done(future)
-                if req.done:  # a thread's pump finished it before the callback was set
-                    self._settle(req, future)
                 try:
-                    replies = await asyncio.wait_for(future, wait)
-                except asyncio.TimeoutError:
-                    raise NetlinkTimeoutError(req.what, wait) from None
+                    await self._until(req, lambda: req.done, deadline, wait)
                 finally:
-                    sock._abandon(req)
+                    self.engine.abandon(req)
+                if req.error is not None:
+                    raise req.error
+                replies = req.replies
+        finally:
+            self._slots.release()
         if req is None:  # answered in full at once: still a point where other tasks run,
-            await asyncio.sleep(0)  # but with its slot given back (no queue at the semaphore)
-        return replies if decoding is None else sock._finish_decoding(decoding, replies)
+            await asyncio.sleep(0)  # but with its turn given back (no queue at the semaphore)
+        return replies
+
+    # -- requests --------------------------------------------------------------
 
     async def execute(
         self,
@@ -211,9 +317,11 @@ class AsyncGenlSocket:
         decode: bool = False,
     ) -> list[Any]:
         """:meth:`GenlSocket.execute`, awaited."""
-        return await self._request(
-            family, cmd, attrs, flags, version, header, timeout, "execute", decode
+        wait = wait_time(self.sock, timeout)
+        prepared = await self._prepare(
+            family, cmd, attrs, flags, version, header, "execute", decode
         )
+        return await self._finish(prepared, await self._run(prepared, wait))
 
     async def dump(
         self,
@@ -225,13 +333,24 @@ class AsyncGenlSocket:
         version: int | None = None,
         header: bytes = b"",
         timeout: Timeout = SOCKET_TIMEOUT,
+        retries: int = 0,
         decode: bool = False,
     ) -> list[Any]:
-        """:meth:`GenlSocket.dump`, awaited."""
-        flags |= lib.NLM_F_DUMP
-        return await self._request(
-            family, cmd, attrs, flags, version, header, timeout, "dump", decode
-        )
+        """:meth:`GenlSocket.dump`, awaited (``retries`` as there)."""
+        wait = wait_time(self.sock, timeout)
+        retries = _b.checked_uint(retries, "retries", 1 << 16)
+        for attempt in range(retries + 1):
+            prepared = await self._prepare(
+                family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump", decode
+            )
+            try:
+                replies = await self._run(prepared, wait)
+            except DumpInterruptedError:
+                if attempt == retries:
+                    raise
+                continue
+            return await self._finish(prepared, replies)
+        raise AssertionError("unreachable")
 
     async def dump_iter(
         self,
@@ -247,99 +366,171 @@ class AsyncGenlSocket:
     ) -> AsyncIterator[Any]:
         """:meth:`GenlSocket.dump_iter` as an asynchronous iterator (``async for``).
 
-        Stopping early (``break``, an exception, ``aclose()``) reads the rest
+        ``timeout`` is per wait for the next part, as there. Stopping early
+        (``break``, an exception, ``aclose()``, cancellation) reads the rest
         of the dump and drops it, as the synchronous one does.
         """
-        sock = self.sock
-        if isinstance(family, str) and family not in sock._families:
-            await self.resolve_family(family)
-        wait = sock._timeout(timeout)
-        async with self._slots:
-            req, replies, decoding = sock._send(
-                family,
-                cmd,
-                attrs,
-                flags | lib.NLM_F_DUMP,
-                version,
-                header,
-                "dump",
-                decode,
-                streaming=True,
-            )
+        wait = wait_time(self.sock, timeout)
+        prepared = await self._prepare(
+            family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump", decode
+        )
+        engine = self.engine
+        codecs = self.sock.codecs
+        decoding = prepared[8]
+        await self._turn(None if wait is None else time.monotonic() + wait, wait)
+        try:
+            req, replies = engine.start(*prepared, True)
             self._deliver()
             if req is None:  # answered whole by the first batch
-                for item in (
-                    replies if decoding is None else sock._finish_decoding(decoding, replies)
-                ):
+                for item in await self._finish(prepared, replies):
                     yield item
                 return
             try:
                 while True:
-                    chunk, done = sock._stream_take(req, decoding)
+                    chunk, pending, done = engine.take_replies(req)
+                    if decoding is not None and pending:
+                        chunk = await self._off_loop(codecs.finish, decoding, chunk, pending)
                     for item in chunk:
                         yield item
                     if done:
                         break
-                    await self._next_part(req, wait)
+                    part = None if wait is None else time.monotonic() + wait
+                    await self._until(req, lambda: req.done or req.replies, part, wait, parts=True)
                 if req.error is not None:
                     raise req.error
             finally:
                 if not req.done:
-                    sock._stream_stop(req)
-                    with contextlib.suppress(NetlinkError, asyncio.TimeoutError):
-                        while not req.done:
-                            await self._next_part(req, wait)
-                sock._abandon(req)
+                    engine.stop_streaming(req)
+                    with contextlib.suppress(NetlinkError):
+                        end = None if wait is None else time.monotonic() + wait
+                        await self._until(req, lambda: req.done, end, wait)
+                engine.abandon(req)
+        finally:
+            self._slots.release()
 
-    async def _next_part(self, req: _Request, wait: float | None) -> None:
-        """Wait until ``req`` (a streaming dump) has replies again, or has ended."""
-        if req.replies or req.done:
-            return
-        future: asyncio.Future[None] = self._loop.create_future()
-        self._streams.append((req, future))
+    # -- families --------------------------------------------------------------
+
+    async def _ctrl(self, attrs: bytes, flags: int) -> list[Family]:
+        """:meth:`GenlSocket._ctrl`'s request, awaited: family replies decoded as they come."""
+        wait = self.sock.timeout
+        deadline = None if wait is None else time.monotonic() + wait
+        await self._turn(deadline, wait)
+        engine = self.engine
         try:
-            await asyncio.wait_for(future, wait)
-        except asyncio.TimeoutError:
-            raise NetlinkTimeoutError(req.what, wait) from None
+            req, replies = engine.start(
+                _ctrl.CTRL_ID,
+                _ctrl.GETFAMILY,
+                flags | NLM_F_REQUEST,
+                _ctrl.CTRL_VERSION,
+                attrs,
+                0,
+                "nlctrl",
+                "getfamily",
+                None,
+                False,
+                True,
+            )
+            if req is not None:
+                try:
+                    await self._until(req, lambda: req.done, deadline, wait)
+                finally:
+                    engine.abandon(req)
+                if req.error is not None:
+                    raise req.error
+                replies = decoded_families(req.replies) if req.undecoded else req.replies
+        finally:
+            self._slots.release()
+        return replies
 
     async def resolve_family(self, name: str) -> Family:
         """:meth:`GenlSocket.resolve_family`, awaited."""
-        sock = self.sock
-        cached = sock._families.get(name)
+        self.engine.live()
+        families = self.sock.families
+        cached = families.by_name.get(name)
         if cached is not None:
             return cached
         try:
-            replies = await self.execute(
-                lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, _family_query(name), version=2
-            )
+            replies = await self._ctrl(_ctrl.family_query(name), 0)
         except NotFoundError as exc:
-            raise _unknown_family(exc, name) from None
-        return sock._remember(family_from_message(_only_reply(replies, name)))
+            raise _ctrl.unknown_family(exc, name) from None
+        family: Family = families.remember(_ctrl.only_reply(replies, name))
+        return family
 
     async def list_families(self) -> list[Family]:
         """:meth:`GenlSocket.list_families`, awaited."""
-        replies = await self.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, version=2)
-        return self.sock._remember_all([family_from_message(msg) for msg in replies])
+        return self.sock.families.remember_all(await self._ctrl(b"", NLM_F_DUMP))
+
+    async def _family(self, family: FamilyRef) -> Family:
+        found = _ctrl.family_or_name(family)
+        if isinstance(found, Family):
+            self.engine.live()
+            return found
+        return await self.resolve_family(found)
+
+    async def get_policy(self, family: FamilyRef, cmd: int | None = None) -> FamilyPolicy:
+        """:meth:`GenlSocket.get_policy`, awaited."""
+        resolved = await self._family(family) if not isinstance(family, int) else None
+        family_id = resolved.id if resolved is not None else _ctrl.family_id(family)
+        replies = await self.dump(
+            _ctrl.CTRL_ID, _ctrl.GETPOLICY, _ctrl.policy_query(family_id, cmd), version=2
+        )
+        return _ctrl.policy_from_replies(replies, family_id, resolved, cmd)
+
+    async def resolve_group(self, family: FamilyRef, group: str) -> int:
+        """:meth:`GenlSocket.resolve_group`, awaited."""
+        return (await self._family(family)).group(group).id
+
+    def spec_for(self, family: FamilyRef) -> FamilySpec | None:
+        """:meth:`GenlSocket.spec_for` (no I/O)."""
+        return self.sock.spec_for(family)
+
+    async def spec_or_policy(self, family: FamilyRef) -> FamilySpec | None:
+        """:meth:`GenlSocket.spec_or_policy`, awaited (the policy is fetched off the loop)."""
+        spec = self.sock.codecs.spec_for(family)
+        if spec is None and not isinstance(family, int):
+            name = (await self._family(family)).name
+            codecs = self.sock.codecs
+            if codecs.knows_policy_spec(name):
+                return codecs.policy_spec(name)
+            spec = await self._off_loop(codecs.policy_spec, name)
+        return spec
+
+    # -- notifications ---------------------------------------------------------
+
+    async def _group_id(self, family: FamilyRef, group: str | int) -> tuple[FamilyRef, int]:
+        if isinstance(family, str):
+            family = await self.resolve_family(family)
+        if isinstance(group, str):
+            return family, await self.resolve_group(family, group)
+        return family, group
 
     async def join_group(self, family: FamilyRef, group: str | int) -> int:
         """:meth:`GenlSocket.join_group`, after resolving the family without blocking."""
-        if isinstance(family, str):
-            family = await self.resolve_family(family)
+        family, _id = await self._group_id(family, group)
         return self.sock.join_group(family, group)
 
     async def leave_group(self, family: FamilyRef, group: str | int) -> int:
-        if isinstance(family, str):
-            family = await self.resolve_family(family)
+        """:meth:`GenlSocket.leave_group`, after resolving the family without blocking."""
+        family, _id = await self._group_id(family, group)
         return self.sock.leave_group(family, group)
 
-    # -- notifications ---------------------------------------------------------
+    def poll_notifications(self) -> list[GenlMessage]:
+        """:meth:`GenlSocket.poll_notifications`: what is queued now (no waiting).
+
+        Tasks waiting in :meth:`next_notification` are served first.
+        """
+        self._deliver()
+        with self.engine.locked():
+            self.engine.pump()
+        self._deliver()
+        return self.engine.drain()
 
     async def next_notification(self, timeout: Timeout = SOCKET_TIMEOUT) -> GenlMessage:
         """The next notification; :class:`NetlinkTimeoutError` after ``timeout`` seconds."""
         if self._closed:
             raise FreedSocketError(function="next_notification", message="socket has been closed")
-        wait = self.sock._timeout(timeout)
-        queue = self.sock._notifications
+        wait = wait_time(self.sock, timeout)
+        queue = self.engine.notifications
         if queue and not self._waiters:
             item = queue.popleft()
             if isinstance(item, OverrunError):
@@ -362,4 +553,24 @@ class AsyncGenlSocket:
                 return
 
     def decode(self, msg: GenlMessage) -> dict[Any, Any]:
+        """:meth:`GenlSocket.decode` (no I/O but, once per family whose spec falls short,
+        fetching the kernel's policy)."""
         return self.sock.decode(msg)
+
+    def operation_name(self, msg: GenlMessage) -> str | None:
+        """:meth:`GenlSocket.operation_name`."""
+        return self.sock.operation_name(msg)
+
+    def __repr__(self) -> str:
+        if self._closed:
+            return "<AsyncGenlSocket closed>"
+        return f"<AsyncGenlSocket port={self.sock.port} pending={len(self.engine.pending)}>"
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())

@@ -16,7 +16,7 @@ met attributes the spec lacks are decoded again with the kernel's policy
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from libnl_py.message import GENL_HDRLEN, NLMSG_HDRLEN, GenlMessage
 from libnl_py.spec.codec import Codec
@@ -26,7 +26,10 @@ try:
 except ImportError:  # PyPy: every reply is decoded by the Python codec
     _decode_replies = None  # type: ignore[assignment]
 
-__all__ = ["ReplyDecoder"]
+__all__ = ["Pending", "ReplyDecoder"]
+
+Pending = list[tuple[int, bytes, Optional[BaseException]]]
+"""(position, message, error or None) of replies to see to when their request ends."""
 
 
 class ReplyDecoder:
@@ -38,8 +41,8 @@ class ReplyDecoder:
         self.codec = codec
         self.family_id = family_id
         self.hdrsize = hdrsize
-        self.pending: list[tuple[int, bytes, BaseException | None]] = []
-        """(position, message, error or None) of replies to see to when the request ends."""
+        self.pending: Pending = []
+        """The replies to see to when the request ends."""
 
     def batch(
         self, view: Any, desc: list[int], reply_kind: int, out: list[Any]
@@ -84,7 +87,7 @@ class ReplyDecoder:
             self.pending.append((len(out), msg.data, None))
         out.append(values)
 
-    def take(self) -> list[tuple[int, bytes, BaseException | None]]:
+    def take(self) -> Pending:
         """The pending entries so far, for :meth:`finish` of the replies taken with them."""
         pending, self.pending = self.pending, []
         return pending
@@ -93,7 +96,7 @@ class ReplyDecoder:
         self,
         out: list[Any],
         policy_codec: Callable[[], Codec],
-        pending: list[tuple[int, bytes, BaseException | None]] | None = None,
+        pending: Pending | None = None,
     ) -> list[Any]:
         """``out`` once the request ended: raises the first reply's decode error, if any;
         replies that met attributes the spec lacks decoded again by ``policy_codec()``.

@@ -25,7 +25,7 @@ import collections
 import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, Callable
 
@@ -56,7 +56,10 @@ from libnl_py.message import NLM_F_DUMP, NLM_F_REQUEST, GenlMessage
 from libnl_py.spec.model import FamilySpec
 from libnl_py.spec.policy import FamilyPolicy
 
-__all__ = ["AsyncGenlSocket"]
+__all__ = ["YIELD_EVERY", "AsyncGenlSocket"]
+
+YIELD_EVERY = 16
+"""Requests answered at once after which a caller yields to the loop (see ``execute``)."""
 
 
 class AsyncGenlSocket:
@@ -87,9 +90,11 @@ class AsyncGenlSocket:
         """The :class:`GenlSocket` this front end owns."""
         self.engine: Engine = sock.engine
         """The socket's request engine."""
-        self._slots = asyncio.Semaphore(checked_max_in_flight(max_in_flight))
+        self._free = checked_max_in_flight(max_in_flight)  # turns free
+        self._turn_waiters: collections.deque[asyncio.Future[object]] = collections.deque()
+        self._streak = 0  # requests answered at once since the last yield
         self._fd = sock.fileno()
-        self._waiters: collections.deque[asyncio.Future[GenlMessage]] = collections.deque()
+        self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
         self._closed = False
         self.engine.on_notification = self._notified
         self._loop.add_reader(self._fd, self._on_readable)
@@ -192,7 +197,7 @@ class AsyncGenlSocket:
             else:
                 waiter.set_result(item)
 
-    def _hook(self, future: asyncio.Future[None]) -> Callable[[InFlight], None]:
+    def _hook(self, future: asyncio.Future[Any]) -> Callable[[InFlight], None]:
         """A request hook that resolves ``future``, from whichever thread routed."""
 
         def wake(_req: InFlight) -> None:
@@ -207,15 +212,49 @@ class AsyncGenlSocket:
 
     # -- turns and waits -------------------------------------------------------
 
+    def _take_turn_now(self) -> bool:
+        """Take a turn if one is free and nobody waits for one (no await)."""
+        if self._free and not self._turn_waiters:
+            self._free -= 1
+            return True
+        return False
+
     async def _turn(self, deadline: float | None, wait: float | None) -> None:
-        """Take one of the ``max_in_flight`` turns, by ``deadline``."""
-        if not self._slots.locked():
-            await self._slots.acquire()  # free at once: no timer
+        """Take one of the ``max_in_flight`` turns, by ``deadline`` (turns go in order)."""
+        if self._take_turn_now():
             return
+        future: asyncio.Future[object] = self._loop.create_future()
+        self._turn_waiters.append(future)
         try:
-            await asyncio.wait_for(self._slots.acquire(), _remaining(deadline))
-        except asyncio.TimeoutError:
-            raise NetlinkTimeoutError("a turn among requests in flight", wait) from None
+            if await self._wait(future, deadline) is _TIMED_OUT:
+                raise NetlinkTimeoutError("a turn among requests in flight", wait)
+        except BaseException:
+            if future.done() and not future.cancelled() and future.result() is not _TIMED_OUT:
+                self._give_turn()  # handed a turn just as it gave up: pass it on
+            raise
+
+    def _give_turn(self) -> None:
+        """Give a turn back: to the first task waiting for one, else to the pool."""
+        waiters = self._turn_waiters
+        while waiters:
+            future = waiters.popleft()
+            if not future.done():
+                future.set_result(None)
+                return
+        self._free += 1
+
+    async def _wait(self, future: asyncio.Future[Any], deadline: float | None) -> object:
+        """Await ``future`` until ``deadline``: its result, or ``_TIMED_OUT``.
+
+        A timer on the loop, not ``asyncio.wait_for`` (which makes a task per wait).
+        """
+        if deadline is None:
+            return await future
+        timer = self._loop.call_later(max(0.0, deadline - time.monotonic()), _time_out, future)
+        try:
+            return await future
+        finally:
+            timer.cancel()
 
     async def _until(
         self,
@@ -230,7 +269,7 @@ class AsyncGenlSocket:
         ``parts``: wake on each part of replies too (a streaming dump), not only the end.
         """
         while not ready():
-            future: asyncio.Future[None] = self._loop.create_future()
+            future: asyncio.Future[object] = self._loop.create_future()
             hook = self._hook(future)
             req.on_done = hook
             if parts:
@@ -238,9 +277,8 @@ class AsyncGenlSocket:
             if ready():  # a thread's pump got there before the hooks were set
                 return
             try:
-                await asyncio.wait_for(future, _remaining(deadline))
-            except asyncio.TimeoutError:
-                raise NetlinkTimeoutError(req.describe(), wait) from None
+                if await self._wait(future, deadline) is _TIMED_OUT:
+                    raise NetlinkTimeoutError(req.describe(), wait)
             finally:
                 req.on_done = req.on_replies = None
 
@@ -257,6 +295,8 @@ class AsyncGenlSocket:
     ) -> Prepared:
         """:func:`~libnl_py.genl.socket.prepare`, with what it would block on done first."""
         sock = self.sock
+        if type(family) is int and not isinstance(attrs, Mapping):  # the usual, by hand
+            return prepare(sock, family, cmd, attrs, flags, version, header, what, decode)
         name: str | None = None
         if isinstance(family, str):
             if family not in sock.families.by_name:
@@ -284,10 +324,12 @@ class AsyncGenlSocket:
 
     async def _run(self, prepared: Prepared, wait: float | None) -> list[Any]:
         deadline = None if wait is None else time.monotonic() + wait
-        await self._turn(deadline, wait)
+        if not self._take_turn_now():
+            await self._turn(deadline, wait)
         try:
             req, replies = self.engine.start(*prepared)
-            self._deliver()  # notifications read along with the replies
+            if self.engine.notifications:
+                self._deliver()  # notifications read along with the replies
             if req is not None:
                 try:
                     await self._until(req, lambda: req.done, deadline, wait)
@@ -297,9 +339,16 @@ class AsyncGenlSocket:
                     raise req.error
                 replies = req.replies
         finally:
-            self._slots.release()
-        if req is None:  # answered in full at once: still a point where other tasks run,
-            await asyncio.sleep(0)  # but with its turn given back (no queue at the semaphore)
+            self._give_turn()
+        if req is None:
+            # Answered at once (the kernel answers within the send): no need to wait,
+            # as asyncio.Queue.get() with items does not. Every YIELD_EVERY such
+            # answers the caller yields, so a task requesting in a loop cannot starve
+            # the others.
+            self._streak += 1
+            if self._streak >= YIELD_EVERY:
+                self._streak = 0
+                await asyncio.sleep(0)
         return replies
 
     # -- requests --------------------------------------------------------------
@@ -406,7 +455,7 @@ class AsyncGenlSocket:
                         await self._until(req, lambda: req.done, end, wait)
                 engine.abandon(req)
         finally:
-            self._slots.release()
+            self._give_turn()
 
     # -- families --------------------------------------------------------------
 
@@ -439,7 +488,7 @@ class AsyncGenlSocket:
                     raise req.error
                 replies = decoded_families(req.replies) if req.undecoded else req.replies
         finally:
-            self._slots.release()
+            self._give_turn()
         return replies
 
     async def resolve_family(self, name: str) -> Family:
@@ -536,13 +585,13 @@ class AsyncGenlSocket:
             if isinstance(item, OverrunError):
                 raise item
             return item
-        waiter: asyncio.Future[GenlMessage] = self._loop.create_future()
+        waiter: asyncio.Future[Any] = self._loop.create_future()
         self._waiters.append(waiter)
         self._deliver()
-        try:
-            return await asyncio.wait_for(waiter, wait)
-        except asyncio.TimeoutError:
-            raise NetlinkTimeoutError("next_notification", wait) from None
+        got = await self._wait(waiter, None if wait is None else time.monotonic() + wait)
+        if not isinstance(got, GenlMessage):
+            raise NetlinkTimeoutError("next_notification", wait)
+        return got
 
     async def notifications(self, timeout: float | None = None) -> AsyncIterator[GenlMessage]:
         """Notifications as they arrive; stops after ``timeout`` seconds without one."""
@@ -567,9 +616,17 @@ class AsyncGenlSocket:
         return f"<AsyncGenlSocket port={self.sock.port} pending={len(self.engine.pending)}>"
 
 
-def _resolve(future: asyncio.Future[None]) -> None:
+_TIMED_OUT = object()
+
+
+def _resolve(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _time_out(future: asyncio.Future[Any]) -> None:
+    if not future.done():
+        future.set_result(_TIMED_OUT)
 
 
 def _remaining(deadline: float | None) -> float | None:

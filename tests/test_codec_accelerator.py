@@ -259,6 +259,39 @@ def test_every_message_of_every_spec_decodes_the_same(
     both(spec, lambda c: c.decode_message(msg, 20, header, cmd, reply))
 
 
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(RECEIVED), st.data())
+def test_decode_received_is_decode_message_of_the_whole_message(
+    received: tuple[str, int, bool], data: Any
+) -> None:
+    """decode_received (one C call in the common case) gives decode_message's values and
+    errors, the fixed header read from the message itself, in C and in Python alike."""
+    key, cmd, reply = received
+    spec = SPECS[key]
+    op = spec.received(cmd, reply)
+    assert op is not None and op.attribute_set is not None
+    header = b""
+    if op.fixed_header is not None:
+        size = spec.struct(op.fixed_header).size
+        header = bytes(data.draw(st.binary(min_size=size - 1 if size else 0, max_size=size)))
+    body = data.draw(damaged(data.draw(attribute_stream(spec, op.attribute_set))))
+    msg = b"\0" * 20 + header + body
+    at = 20 + len(header)
+    for accelerate in (False, True):
+        whole = outcome(
+            Codec(spec, accelerate=accelerate), lambda c: c.decode_received(msg, at, cmd, reply)
+        )
+        parts = outcome(
+            Codec(spec, accelerate=accelerate),
+            lambda c: c.decode_message(msg, at, header, cmd, reply)[1],
+        )
+        assert whole[0] == parts[0], (whole, parts)
+        if whole[0] == "ok":
+            assert same(whole[1], parts[1]) and whole[2] == parts[2]
+        else:
+            assert whole[1:] == parts[1:]
+
+
 def test_a_command_no_spec_names_decodes_by_number() -> None:
     raw = b"\0" * 20 + nlattr(1, b"ab") + nlattr(1, b"cd") + nlattr(300, b"")
     result = both(SPECS["builtin:nlctrl"], lambda c: c.decode_message(raw, 20, b"", 250, True)[1])

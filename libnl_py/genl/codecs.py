@@ -206,16 +206,18 @@ class FamilyCodecs:
         """A message as plain values, named by its family's spec (see ``GenlSocket.decode``)."""
         if not isinstance(msg, GenlMessage):
             raise TypeError(f"decode() takes a GenlMessage, not {type(msg).__name__}")
-        codec = self.reply_codec(msg.family_id)
-        _op, values = codec.decode_message(
-            msg.data, msg.attrs_offset, msg.header, msg.cmd, reply=msg.seq != 0
-        )
+        family_id = msg.family_id
+        found = self._codecs.get(family_id)
+        if found is not None and found[0] == _specs.generation[0]:
+            codec = found[1]  # the common case: this family's codec, looked up before
+        else:
+            codec = self.reply_codec(family_id)
+        data, reply = msg.data, msg.seq != 0
+        values = codec.decode_received(data, msg.attrs_offset, msg.cmd, reply)
         if codec.saw_unknown:
-            typed = self.typed_codec(msg.family_id, codec)
+            typed = self.typed_codec(family_id, codec)
             if typed is not codec:
-                _op, values = typed.decode_message(
-                    msg.data, msg.attrs_offset, msg.header, msg.cmd, reply=msg.seq != 0
-                )
+                values = typed.decode_received(data, msg.attrs_offset, msg.cmd, reply)
         return values
 
     def operation_name(self, msg: GenlMessage) -> str | None:

@@ -71,6 +71,8 @@ from libnl_py.spec.model import FamilySpec
 __all__ = ["Engine", "InFlight", "OverrunError", "decoded_families", "poll_readable"]
 
 _WAIT_MAX = threading.TIMEOUT_MAX
+_NOTIFY = _g.NOTIFY
+assert _g.DESC_WORDS == 8, "Engine._dispatch unpacks descriptors of 8 words"
 
 
 class OverrunError(OutOfMemoryError):
@@ -625,8 +627,31 @@ class Engine:
             desc, flags = until.decoding.batch(view, desc, _g.REPLY, until.replies)
             if flags & NLM_F_DUMP_INTR:
                 until.interrupted = True
-        for i in range(0, len(desc), _g.DESC_WORDS):
-            kind, msg_type, flags, seq, port, start, end, error = desc[i : i + _g.DESC_WORDS]
+        words = iter(desc)  # DESC_WORDS (8) at a time, without slicing
+        families = self.families
+        notifications = self.notifications
+        for kind, msg_type, flags, seq, port, start, end, error in zip(
+            words, words, words, words, words, words, words, words
+        ):
+            if kind == _NOTIFY:
+                # Inline, for a flood of them: what _notify does.
+                known = families.get(msg_type)
+                try:
+                    msg = GenlMessage(
+                        view[start:end],
+                        0,
+                        end - start,
+                        msg_type,
+                        flags,
+                        seq,
+                        port,
+                        known.hdrsize if known is not None else 0,
+                    )
+                except MalformedMessageError:
+                    self.dropped += 1
+                else:
+                    notifications.append(msg)
+                continue
             if kind == _g.TERMINAL and not error and not flags & NLM_F_ACK_TLVS:
                 # The common end of a request: a plain ACK or NLMSG_DONE, read in C.
                 assert until is not None
@@ -638,8 +663,6 @@ class Engine:
                     self._handle(until, data, 0, end - start, msg_type, flags, seq, port)
                 except MalformedMessageError as exc:
                     self.finish(until, exc)
-            elif kind == _g.NOTIFY:
-                self._notify(data, 0, end - start, msg_type, flags, seq, port)
             elif kind == _g.MALFORMED:
                 self._malformed(port, MalformedMessageError("nlmsg_len does not fit", start))
             elif kind == _g.UNSPLIT:

@@ -564,7 +564,8 @@ class GenlSocket(Socket):
         A message with a sequence number is taken for a reply, one without for
         a notification (families number the two apart).
         """
-        return self.codecs.decode(msg)
+        codecs = self._codecs
+        return (codecs if codecs is not None else self.codecs).decode(msg)
 
     def operation_name(self, msg: GenlMessage) -> str | None:
         """The name of what ``msg`` is (its operation, notification or event), if a spec knows."""

@@ -260,6 +260,7 @@ class Codec:
         self._set_index: dict[str, int] = {}
         self._struct_index: dict[str, int] = {}
         self._reply_tables: dict[int, tuple[int, int] | None] = {}
+        self._other_tables: dict[int, tuple[int, int] | None] = {}  # notifications, events
         # The C encoder of the common requests (see encode()); Python encodes the rest.
         self._encoder = _codec.Encoder() if self._native is not None else None
         self._encoder_index: dict[str, int] = {}
@@ -900,6 +901,33 @@ class Codec:
     def message_operation(self, cmd: int, reply: bool) -> Operation | None:
         return self.spec.received(cmd, reply)
 
+    def decode_received(
+        self, data: bytes, attrs_at: int, cmd: int, reply: bool
+    ) -> dict[str | int, Value]:
+        """The values of a whole received message (``data``, headers included), as
+        :meth:`decode_message` gives them; its fixed header is ``data[20:attrs_at]``.
+
+        The common case (the accelerator, an operation with no fixed header) is one
+        C call, its tables looked up once per command.
+        """
+        native = self._native
+        if native is not None:
+            cache = self._reply_tables if reply else self._other_tables
+            tables = cache.get(cmd, _MISSING)
+            if tables is _MISSING:
+                tables = cache[cmd] = self.message_tables(cmd, reply)
+            if tables is not None and tables[1] < 0:  # type: ignore[index]
+                decoded: dict[str | int, Value] = native.decode(
+                    tables[0],  # type: ignore[index]
+                    data,
+                    attrs_at,
+                    len(data),
+                    0,
+                )
+                return decoded
+        _op, values = self.decode_message(data, attrs_at, data[_GENL_AT:attrs_at], cmd, reply)
+        return values
+
     def decode_message(
         self, data: bytes, attrs_at: int, header: bytes, cmd: int, reply: bool
     ) -> tuple[Operation | None, dict[str | int, Value]]:
@@ -1276,6 +1304,7 @@ def _int_layout(kind: str, order: str | None) -> tuple[int, int]:
 
 
 _NO_SET = "\0no set"
+_GENL_AT = 20  # where a generic netlink message's fixed header starts: its two headers' length
 """The set of a message no operation names: every attribute decodes under its number."""
 
 _NUMBERED = 2

@@ -290,3 +290,173 @@ def _pump_until(sock: AsyncGenlSocket, *tasks: asyncio.Future[Any]) -> None:
         with engine.locked():
             engine.pump()
         time.sleep(0.01)
+
+
+def test_max_in_flight_must_be_at_least_one() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        GenlSocket(max_in_flight=0)
+    with pytest.raises(TypeError):
+        GenlSocket(max_in_flight=1.5)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        with pytest.raises(ValueError, match="at least 1"):
+            AsyncGenlSocket(max_in_flight=0)
+        with pytest.raises(TypeError, match="not both"):
+            AsyncGenlSocket(GenlSocket(), timeout=1)
+
+    asyncio.run(main())
+
+
+def test_max_in_flight_is_exact_under_many_threads(peer: FakePeer) -> None:
+    """A turn is reserved under the lock: however many threads wake for a free turn,
+    one takes it (20 threads, one turn, ACKs 0.1 s late: never two out at once)."""
+    out: list[int] = []
+    lock = threading.Lock()
+    most = [0]
+
+    def late_ack(p: FakePeer, req: Request) -> None:
+        with lock:
+            out.append(req.seq)
+            most[0] = max(most[0], len(out))
+
+        def ack() -> None:
+            time.sleep(0.1)
+            with lock:
+                out.remove(req.seq)
+            p.ack(req)
+
+        threading.Thread(target=ack).start()
+
+    peer.serve(late_ack)
+    with GenlSocket(peer_port=peer.port, timeout=30, max_in_flight=1) as sock:
+        threads = [
+            threading.Thread(target=lambda: sock.execute(FAKE_FAMILY, FAKE_CMD)) for _ in range(20)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sock.engine.pending == {} and sock.engine.reserved == 0
+    assert most[0] == 1
+
+
+def test_an_unclosed_async_socket_is_freed_by_refcounting() -> None:
+    """Its engine's hooks hold it weakly: dropped unclosed, its fd closes at once."""
+    import gc
+    import os
+
+    async def main() -> None:
+        sock = AsyncGenlSocket(timeout=5)
+        await sock.resolve_family("nlctrl")
+        sock.sock.engine  # noqa: B018 (used, then dropped with it)
+
+    gc.disable()
+    try:
+        before = len(os.listdir("/proc/self/fd"))
+        asyncio.run(main())
+        after = len(os.listdir("/proc/self/fd"))
+    finally:
+        gc.enable()
+    assert after <= before
+
+
+def test_a_notification_read_by_a_family_query_reaches_its_waiter(peer: FakePeer) -> None:
+    """resolve_family reads what is queued with its reply; a waiting task gets it."""
+
+    def answer(p: FakePeer, req: Request) -> None:
+        p.notify(req.port, FAKE_FAMILY, 9, marker("with the reply"))
+        p.ack(req, -2, message="no such family")
+
+    async def main() -> tuple[str, float]:
+        async with AsyncGenlSocket(peer_port=peer.port, timeout=5) as sock:
+            waiter = asyncio.ensure_future(sock.next_notification(timeout=3))
+            await asyncio.sleep(0)
+            peer.serve(answer)
+            start = time.monotonic()
+            with pytest.raises(errors.NotFoundError):
+                await sock.resolve_family("nosuch")
+            msg = await waiter
+            return msg.attrs.string(1), time.monotonic() - start
+
+    text, elapsed = asyncio.run(main())
+    assert text == "with the reply"
+    assert elapsed < 1.5
+
+
+def test_a_streaming_dump_cancelled_while_draining_leaves_nothing_in_flight(
+    peer: FakePeer,
+) -> None:
+    """Cancelled, then cancelled again while the rest is read: the request is forgotten,
+    its turn free (a later request on the socket is not kept waiting)."""
+
+    def one_part_no_done(p: FakePeer, req: Request) -> None:
+        if req.cmd == FAKE_CMD:
+            p.reply(req, marker("part"), flags=0x2)
+        else:
+            p.reply(req, marker("next"))
+            p.ack(req)
+
+    async def main() -> tuple[int, int, str]:
+        async with AsyncGenlSocket(peer_port=peer.port, timeout=5, max_in_flight=1) as sock:
+            peer.serve(one_part_no_done)
+            parts = sock.dump_iter(FAKE_FAMILY, FAKE_CMD, timeout=5)
+            first = await parts.__anext__()
+            assert first.attrs.string(1) == "part"
+            # Closing reads the rest of the dump (its DONE never comes) ...
+            closing = asyncio.ensure_future(parts.aclose())
+            await asyncio.sleep(0.2)
+            assert len(sock.engine.pending) == 1
+            closing.cancel()  # ... and is cancelled while it does
+            with pytest.raises(asyncio.CancelledError):
+                await closing
+            (reply,) = await sock.execute(FAKE_FAMILY, FAKE_CMD + 1, timeout=2)
+            return len(sock.engine.pending), len(sock.engine.streams), reply.attrs.string(1)
+
+    assert asyncio.run(main()) == (0, 0, "next")
+
+
+def test_counters_can_be_reset() -> None:
+    with GenlSocket() as sock:
+        sock.dropped = 0
+        sock.overruns = 0
+        assert (sock.dropped, sock.overruns) == (0, 0)
+        sock.max_in_flight = 3
+        assert sock.engine.max_in_flight == 3
+        with pytest.raises(ValueError):
+            sock.max_in_flight = 0
+
+
+def test_asyncio_fetches_policies_off_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spec that lacks the command: its policy is fetched in the executor, never on the
+    loop's thread, whether the family is given by name or by id."""
+    from libnl_py.genl.codecs import FamilyCodecs
+    from libnl_py.spec.model import AttrSet, FamilySpec
+
+    bare = FamilySpec(
+        name="nlctrl",
+        protocol="genetlink",
+        attribute_sets={"a": AttrSet("a", (), numbered=True)},
+        operations=(),
+        source="test",
+    )
+    threads: list[str] = []
+    real = FamilyCodecs.policy_spec
+
+    def spy(self: FamilyCodecs, name: str) -> Any:
+        if not self.knows_policy_spec(name):  # a fetch, not a cached answer
+            threads.append(threading.current_thread().name)
+        return real(self, name)
+
+    monkeypatch.setattr(FamilyCodecs, "policy_spec", spy)
+
+    async def main() -> list[int]:
+        ids = []
+        for family in ("nlctrl", 0x10):
+            async with AsyncGenlSocket(specs=[bare]) as sock:
+                await sock.resolve_family("nlctrl")
+                (reply,) = await sock.execute(family, 3, {2: "nlctrl"})
+                ids.append(reply.attrs.u16(1))
+        return ids
+
+    assert asyncio.run(main()) == [0x10, 0x10]
+    assert threads and threading.main_thread().name not in threads

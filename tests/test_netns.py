@@ -221,3 +221,33 @@ def test_results_of_any_type_come_back(pair: tuple[str, str]) -> None:
         run_in_netns(a, lambda: 1 / 0)
     result: Any = run_in_netns(a, own_netns)
     assert result != own_netns()
+
+
+def test_a_policy_is_fetched_after_the_namespace_s_process_exits() -> None:
+    """A socket opened in a process's namespace keeps working once the process is gone,
+    and so does typing a request by the kernel's policy (fetched on the socket itself,
+    not by entering the namespace again)."""
+    require_root()
+    import subprocess
+    import time
+
+    from libnl_py.netns import pid_netns
+    from libnl_py.spec.model import AttrSet, FamilySpec
+
+    bare = FamilySpec(
+        name="nlctrl",
+        protocol="genetlink",
+        attribute_sets={"a": AttrSet("a", (), numbered=True)},
+        operations=(),
+        source="test",
+    )
+    holder = subprocess.Popen(["unshare", "-n", "sleep", "30"])
+    try:
+        time.sleep(0.3)
+        sock = GenlSocket(netns=pid_netns(holder.pid), specs=[bare])
+    finally:
+        holder.kill()
+        holder.wait()
+    with sock:
+        (reply,) = sock.execute("nlctrl", 3, {2: "nlctrl"})
+        assert reply.attrs.u16(1) == 0x10

@@ -25,6 +25,7 @@ import collections
 import contextlib
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 from typing import Any, Callable
@@ -40,7 +41,7 @@ from libnl_py.errors import (
 from libnl_py.genl import control as _ctrl
 from libnl_py.genl.codecs import RequestAttrs
 from libnl_py.genl.control import FamilyRef
-from libnl_py.genl.engine import Engine, InFlight, OverrunError, decoded_families
+from libnl_py.genl.engine import NO_TURN, Engine, InFlight, OverrunError, decoded_families
 from libnl_py.genl.family import Family
 from libnl_py.genl.socket import (
     DEFAULT_MAX_IN_FLIGHT,
@@ -52,7 +53,7 @@ from libnl_py.genl.socket import (
     prepare,
     wait_time,
 )
-from libnl_py.message import NLM_F_DUMP, NLM_F_REQUEST, GenlMessage
+from libnl_py.message import NLM_F_DUMP, GenlMessage
 from libnl_py.spec.model import FamilySpec
 from libnl_py.spec.policy import FamilyPolicy
 
@@ -77,26 +78,31 @@ class AsyncGenlSocket:
         self,
         sock: GenlSocket | None = None,
         *,
-        max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+        max_in_flight: int | None = None,
         **kwargs: Any,
     ) -> None:
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
+        limit = None if max_in_flight is None else checked_max_in_flight(max_in_flight)
         if sock is None:
-            sock = GenlSocket(max_in_flight=max_in_flight, **kwargs)
+            sock = GenlSocket(max_in_flight=limit or DEFAULT_MAX_IN_FLIGHT, **kwargs)
         elif kwargs:
             raise TypeError("give either a GenlSocket or its keyword arguments, not both")
+        elif limit is not None:
+            sock.max_in_flight = limit
         self.sock = sock
         """The :class:`GenlSocket` this front end owns."""
         self.engine: Engine = sock.engine
         """The socket's request engine."""
-        self._free = checked_max_in_flight(max_in_flight)  # turns free
+        # Tasks waiting for one of the engine's turns (threads wait in the engine itself).
         self._turn_waiters: collections.deque[asyncio.Future[object]] = collections.deque()
         self._streak = 0  # requests answered at once since the last yield
         self._fd = sock.fileno()
         self._waiters: collections.deque[asyncio.Future[Any]] = collections.deque()
         self._closed = False
-        self.engine.on_notification = self._notified
+        # Weakly: a front end dropped unclosed must not be kept alive by its engine.
+        self.engine.on_notification = _weakly(self, AsyncGenlSocket._notified)
+        self.engine.on_turn = _weakly(self, AsyncGenlSocket._on_turn)
         self._loop.add_reader(self._fd, self._on_readable)
 
     # -- lifecycle -------------------------------------------------------------
@@ -107,7 +113,7 @@ class AsyncGenlSocket:
             return
         self._closed = True
         self._loop.remove_reader(self._fd)
-        self.engine.on_notification = None
+        self.engine.on_notification = self.engine.on_turn = None
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.cancel()
@@ -179,23 +185,32 @@ class AsyncGenlSocket:
         self._deliver()
 
     def _notified(self) -> None:
-        """The engine queued notifications (lock held): hand them to waiting tasks."""
-        if threading.get_ident() != self._thread:
+        """The engine queued notifications (lock held): hand them to waiting tasks, soon."""
+        if not self._waiters:
+            return
+        if threading.get_ident() == self._thread:
+            self._loop.call_soon(self._deliver)
+        else:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
                 self._loop.call_soon_threadsafe(self._deliver)
 
     def _deliver(self) -> None:
+        """Give queued notifications to the waiting tasks, in order (under the lock:
+        a thread may take notifications from the same queue)."""
         queue = self.engine.notifications
         waiters = self._waiters
-        while queue and waiters:
-            waiter = waiters.popleft()
-            if waiter.done():
-                continue
-            item = queue.popleft()
-            if isinstance(item, OverrunError):
-                waiter.set_exception(item)
-            else:
-                waiter.set_result(item)
+        if not (queue and waiters) or self._closed:
+            return
+        with contextlib.suppress(NetlinkError), self.engine.locked():  # freed: close() fails them
+            while queue and waiters:
+                waiter = waiters.popleft()
+                if waiter.done():
+                    continue
+                item = queue.popleft()
+                if isinstance(item, OverrunError):
+                    waiter.set_exception(item)
+                else:
+                    waiter.set_result(item)
 
     def _hook(self, future: asyncio.Future[Any]) -> Callable[[InFlight], None]:
         """A request hook that resolves ``future``, from whichever thread routed."""
@@ -212,36 +227,43 @@ class AsyncGenlSocket:
 
     # -- turns and waits -------------------------------------------------------
 
-    def _take_turn_now(self) -> bool:
-        """Take a turn if one is free and nobody waits for one (no await)."""
-        if self._free and not self._turn_waiters:
-            self._free -= 1
-            return True
-        return False
-
     async def _turn(self, deadline: float | None, wait: float | None) -> None:
-        """Take one of the ``max_in_flight`` turns, by ``deadline`` (turns go in order)."""
-        if self._take_turn_now():
-            return
-        future: asyncio.Future[object] = self._loop.create_future()
-        self._turn_waiters.append(future)
-        try:
-            if await self._wait(future, deadline) is _TIMED_OUT:
-                raise NetlinkTimeoutError("a turn among requests in flight", wait)
-        except BaseException:
-            if future.done() and not future.cancelled() and future.result() is not _TIMED_OUT:
-                self._give_turn()  # handed a turn just as it gave up: pass it on
-            raise
+        """Reserve one of the engine's ``max_in_flight`` turns, by ``deadline``.
 
-    def _give_turn(self) -> None:
-        """Give a turn back: to the first task waiting for one, else to the pool."""
-        waiters = self._turn_waiters
-        while waiters:
-            future = waiters.popleft()
+        Tasks wait in order; a turn freed by any thread or task wakes the first.
+        """
+        engine = self.engine
+        while not engine.try_reserve():
+            future: asyncio.Future[object] = self._loop.create_future()
+            self._turn_waiters.append(future)
+            try:
+                timed_out = await self._wait(future, deadline) is _TIMED_OUT
+            except BaseException:
+                if future.done() and not future.cancelled():
+                    self._wake_turn_waiter()  # woken just as it gave up: pass it on
+                raise
+            finally:
+                with contextlib.suppress(ValueError):
+                    self._turn_waiters.remove(future)
+            if timed_out:
+                raise NetlinkTimeoutError("a turn among requests in flight", wait)
+
+    def _on_turn(self) -> None:
+        """The engine's hook (lock held, any thread): a turn may be free for a waiting task."""
+        if not self._turn_waiters:
+            return
+        if threading.get_ident() == self._thread:
+            self._wake_turn_waiter()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                self._loop.call_soon_threadsafe(self._wake_turn_waiter)
+
+    def _wake_turn_waiter(self) -> None:
+        """Wake the first task waiting for a turn (it tries to reserve it)."""
+        for future in self._turn_waiters:
             if not future.done():
                 future.set_result(None)
                 return
-        self._free += 1
 
     async def _wait(self, future: asyncio.Future[Any], deadline: float | None) -> object:
         """Await ``future`` until ``deadline``: its result, or ``_TIMED_OUT``.
@@ -275,6 +297,7 @@ class AsyncGenlSocket:
             if parts:
                 req.on_replies = hook
             if ready():  # a thread's pump got there before the hooks were set
+                req.on_done = req.on_replies = None
                 return
             try:
                 if await self._wait(future, deadline) is _TIMED_OUT:
@@ -295,17 +318,13 @@ class AsyncGenlSocket:
     ) -> Prepared:
         """:func:`~libnl_py.genl.socket.prepare`, with what it would block on done first."""
         sock = self.sock
-        if type(family) is int and not isinstance(attrs, Mapping):  # the usual, by hand
+        if type(family) is int and not decode and not isinstance(attrs, Mapping):
             return prepare(sock, family, cmd, attrs, flags, version, header, what, decode)
-        name: str | None = None
-        if isinstance(family, str):
-            if family not in sock.families.by_name:
-                await self.resolve_family(family)
-            name = family
-        elif isinstance(family, Family):
-            name = family.name
+        if isinstance(family, str) and family not in sock.families.by_name:
+            await self.resolve_family(family)
+        name = sock.families.name_of(family) if not isinstance(family, bool) else None
         codecs = sock.codecs
-        if codecs.needs_policy(name, cmd, attrs):
+        if codecs.needs_policy(name, cmd, attrs, decode):
             assert name is not None
             await self._off_loop(codecs.policy_spec, name)
         return prepare(sock, family, cmd, attrs, flags, version, header, what, decode)
@@ -322,25 +341,36 @@ class AsyncGenlSocket:
         result: list[Any] = await self._off_loop(self.sock.codecs.finish, decoding, replies)
         return result
 
+    async def _start_in_turn(
+        self,
+        request: tuple[Any, ...],
+        deadline: float | None,
+        wait: float | None,
+        streaming: bool = False,
+        families: bool = False,
+    ) -> tuple[InFlight | None, list[Any]]:
+        """``engine.start`` of a request that found every turn taken, once it has one."""
+        await self._turn(deadline, wait)
+        # No await between the reservation and the start: a cancel cannot come between.
+        return self.engine.start(*request, streaming, families, True)  # type: ignore[call-arg]
+
     async def _run(self, prepared: Prepared, wait: float | None) -> list[Any]:
         deadline = None if wait is None else time.monotonic() + wait
-        if not self._take_turn_now():
-            await self._turn(deadline, wait)
-        try:
-            req, replies = self.engine.start(*prepared)
-            if self.engine.notifications:
-                self._deliver()  # notifications read along with the replies
-            if req is not None:
-                try:
-                    await self._until(req, lambda: req.done, deadline, wait)
-                finally:
-                    self.engine.abandon(req)
-                if req.error is not None:
-                    raise req.error
-                replies = req.replies
-        finally:
-            self._give_turn()
-        if req is None:
+        engine = self.engine
+        req, replies = engine.start(*prepared)
+        if replies is NO_TURN:
+            req, replies = await self._start_in_turn(prepared, deadline, wait)
+        if engine.notifications and self._waiters:
+            self._deliver()  # notifications read along with the replies
+        if req is not None:
+            try:
+                await self._until(req, lambda: req.done, deadline, wait)
+            finally:
+                engine.abandon(req)
+            if req.error is not None:
+                raise req.error
+            replies = req.replies
+        else:
             # Answered at once (the kernel answers within the send): no need to wait,
             # as asyncio.Queue.get() with items does not. Every YIELD_EVERY such
             # answers the caller yields, so a task requesting in a loop cannot starve
@@ -426,36 +456,37 @@ class AsyncGenlSocket:
         engine = self.engine
         codecs = self.sock.codecs
         decoding = prepared[8]
-        await self._turn(None if wait is None else time.monotonic() + wait, wait)
+        req, replies = engine.start(*prepared, True)
+        if replies is NO_TURN:
+            deadline = None if wait is None else time.monotonic() + wait
+            req, replies = await self._start_in_turn(prepared, deadline, wait, True)
+        self._deliver()
+        if req is None:  # answered whole by the first batch
+            for item in await self._finish(prepared, replies):
+                yield item
+            return
         try:
-            req, replies = engine.start(*prepared, True)
-            self._deliver()
-            if req is None:  # answered whole by the first batch
-                for item in await self._finish(prepared, replies):
+            while True:
+                chunk, pending, done = engine.take_replies(req)
+                if decoding is not None and pending:
+                    chunk = await self._off_loop(codecs.finish, decoding, chunk, pending)
+                for item in chunk:
                     yield item
-                return
+                if done:
+                    break
+                part = None if wait is None else time.monotonic() + wait
+                await self._until(req, lambda: req.done or req.replies, part, wait, parts=True)
+            if req.error is not None:
+                raise req.error
+        finally:
             try:
-                while True:
-                    chunk, pending, done = engine.take_replies(req)
-                    if decoding is not None and pending:
-                        chunk = await self._off_loop(codecs.finish, decoding, chunk, pending)
-                    for item in chunk:
-                        yield item
-                    if done:
-                        break
-                    part = None if wait is None else time.monotonic() + wait
-                    await self._until(req, lambda: req.done or req.replies, part, wait, parts=True)
-                if req.error is not None:
-                    raise req.error
-            finally:
                 if not req.done:
                     engine.stop_streaming(req)
                     with contextlib.suppress(NetlinkError):
                         end = None if wait is None else time.monotonic() + wait
                         await self._until(req, lambda: req.done, end, wait)
-                engine.abandon(req)
-        finally:
-            self._give_turn()
+            finally:
+                engine.abandon(req)  # even when cancelled again while draining
 
     # -- families --------------------------------------------------------------
 
@@ -463,32 +494,20 @@ class AsyncGenlSocket:
         """:meth:`GenlSocket._ctrl`'s request, awaited: family replies decoded as they come."""
         wait = self.sock.timeout
         deadline = None if wait is None else time.monotonic() + wait
-        await self._turn(deadline, wait)
         engine = self.engine
-        try:
-            req, replies = engine.start(
-                _ctrl.CTRL_ID,
-                _ctrl.GETFAMILY,
-                flags | NLM_F_REQUEST,
-                _ctrl.CTRL_VERSION,
-                attrs,
-                0,
-                "nlctrl",
-                "getfamily",
-                None,
-                False,
-                True,
-            )
-            if req is not None:
-                try:
-                    await self._until(req, lambda: req.done, deadline, wait)
-                finally:
-                    engine.abandon(req)
-                if req.error is not None:
-                    raise req.error
-                replies = decoded_families(req.replies) if req.undecoded else req.replies
-        finally:
-            self._give_turn()
+        request = (*_ctrl.family_request(attrs, flags), None)
+        req, replies = engine.start(*request, False, True)
+        if replies is NO_TURN:
+            req, replies = await self._start_in_turn(request, deadline, wait, False, True)
+        self._deliver()  # notifications read along with the replies
+        if req is not None:
+            try:
+                await self._until(req, lambda: req.done, deadline, wait)
+            finally:
+                engine.abandon(req)
+            if req.error is not None:
+                raise req.error
+            replies = decoded_families(req.replies) if req.undecoded else req.replies
         return replies
 
     async def resolve_family(self, name: str) -> Family:
@@ -617,6 +636,20 @@ class AsyncGenlSocket:
 
 
 _TIMED_OUT = object()
+
+
+def _weakly(
+    owner: AsyncGenlSocket, method: Callable[[AsyncGenlSocket], None]
+) -> Callable[[], None]:
+    """``method`` of ``owner`` as a hook that does not keep ``owner`` alive."""
+    ref = weakref.ref(owner)
+
+    def hook() -> None:
+        found = ref()
+        if found is not None:
+            method(found)
+
+    return hook
 
 
 def _resolve(future: asyncio.Future[Any]) -> None:

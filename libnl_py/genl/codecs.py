@@ -93,10 +93,15 @@ class FamilyCodecs:
         """Whether :meth:`policy_spec` of ``name`` is answered without fetching."""
         return name in self._policy_specs
 
-    def needs_policy(self, name: str | None, cmd: int | str, attrs: object) -> bool:
-        """Whether encoding this request would fetch a policy first (asyncio fetches it apart)."""
-        if name is None or not isinstance(attrs, Mapping) or name in self._policy_specs:
+    def needs_policy(
+        self, name: str | None, cmd: int | str, attrs: object, decode: bool = False
+    ) -> bool:
+        """Whether encoding this request (or decoding its replies, with ``decode``) would
+        fetch a policy first: asyncio fetches it apart, off the loop."""
+        if name is None or name in self._policy_specs:
             return False
+        if not isinstance(attrs, Mapping):
+            return decode and self.spec(name) is None
         spec = self.spec(name)
         if spec is None:
             return True

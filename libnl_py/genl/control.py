@@ -24,6 +24,7 @@ __all__ = [
     "FamilyCache",
     "FamilyRef",
     "family_query",
+    "family_request",
     "only_reply",
     "policy_from_replies",
     "policy_query",
@@ -59,16 +60,29 @@ class FamilyCache:
 
     def remember(self, family: Family) -> Family:
         """Cache one family."""
+        old = self.by_id.get(family.id)
         self.by_name[family.name] = family
         self.by_id[family.id] = family
-        for derived in self.on_change:
-            derived.pop(family.id, None)  # the id may name another family now
+        if old is None or old.name != family.name:
+            for derived in self.on_change:
+                derived.pop(family.id, None)  # the id names another family now
         return family
 
     def remember_all(self, families: list[Family]) -> list[Family]:
         """Cache every family of a dump; returns them."""
+        by_name, by_id = self.by_name, self.by_id
+        renamed = None
         for family in families:
-            self.remember(family)
+            family_id = family.id
+            old = by_id.get(family_id)
+            if old is None or old[1] != family[1]:  # [1]: the name
+                renamed = [family_id] if renamed is None else [*renamed, family_id]
+            by_name[family.name] = family
+            by_id[family_id] = family
+        if renamed is not None:
+            for derived in self.on_change:
+                for family_id in renamed:
+                    derived.pop(family_id, None)
         return families
 
     def known(self, family_id: int) -> tuple[int, int, int, str | None]:
@@ -138,6 +152,21 @@ def only_reply(replies: list[Any], name: str) -> Any:
     if not replies:
         raise NotFoundError(function="resolve_family", message=f"no reply for family {name!r}")
     return replies[0]
+
+
+def family_request(attrs: bytes, flags: int) -> tuple[int, int, int, int, bytes, int, str, str]:
+    """The engine's request for a family query (``attrs``: :func:`family_query`, or
+    ``b""`` with ``NLM_F_DUMP`` for every family): its first eight arguments."""
+    return (
+        CTRL_ID,
+        GETFAMILY,
+        flags | lib.NLM_F_REQUEST,
+        CTRL_VERSION,
+        attrs,
+        0,
+        "nlctrl",
+        "getfamily",
+    )
 
 
 def policy_query(family_id: int, cmd: int | None) -> bytes:

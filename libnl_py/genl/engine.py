@@ -68,7 +68,10 @@ from libnl_py.spec import registry as _specs
 from libnl_py.spec.loader import Catalog
 from libnl_py.spec.model import FamilySpec
 
-__all__ = ["Engine", "InFlight", "OverrunError", "decoded_families", "poll_readable"]
+__all__ = ["NO_TURN", "Engine", "InFlight", "OverrunError", "decoded_families", "poll_readable"]
+
+NO_TURN: list[Any] = []
+"""What :meth:`Engine.start` returns for replies when no turn was free (nothing was sent)."""
 
 _WAIT_MAX = threading.TIMEOUT_MAX
 _NOTIFY = _g.NOTIFY
@@ -205,11 +208,15 @@ class Engine:
         "families",
         "groups",
         "lock",
+        "max_in_flight",
         "notifications",
         "on_notification",
+        "on_turn",
         "overruns",
         "peer",
         "pending",
+        "queued",
+        "reserved",
         "running",
         "sk",
         "streams",
@@ -238,6 +245,12 @@ class Engine:
         self.groups: set[int] = set()
         self.on_notification: Callable[[], None] | None = None
         """Called (lock held) after a read queued notifications, on the thread that read."""
+        self.on_turn: Callable[[], None] | None = None
+        """Called (lock held) when a turn may have come free, on the thread that freed it."""
+        self.max_in_flight = 64
+        """Requests in flight at most (reserved turns included); more wait their turn."""
+        self.reserved = 0  # turns reserved by callers about to start a request
+        self.queued = 0  # notifications queued, ever (a count: others may take them meanwhile)
         self.peer = 0
         self.dropped = 0
         self.overruns = 0
@@ -328,6 +341,7 @@ class Engine:
         decoding: ReplyDecoder | None = None,
         streaming: bool = False,
         families: bool = False,
+        turn: bool = False,
     ) -> tuple[InFlight | None, list[Any]]:
         """Send a checked request and read what is already queued.
 
@@ -337,11 +351,22 @@ class Engine:
         messages, decoded into :class:`Family` (or left as bytes where C
         could not); ``decoding``: replies decoded into plain values as they
         come; ``streaming``: a dump read one batch at a time.
+
+        A request takes one of the :attr:`max_in_flight` turns: ``turn`` says
+        the caller reserved one (:meth:`take_turn`, :meth:`try_reserve`);
+        without, when none is free, nothing is sent and the result is
+        ``(None, NO_TURN)``.
         """
         dump = flags & NLM_F_DUMP == NLM_F_DUMP
         if not dump:
             flags |= NLM_F_ACK
         self.acquire()
+        if turn:
+            self.reserved -= 1  # the reserved turn is this request's (or free again)
+        elif len(self.pending) + self.reserved >= self.max_in_flight:
+            self.lock.release()
+            return None, NO_TURN
+        seq = 0
         try:
             # One C call sends and reads what is queued: the kernel answers
             # during sendmsg, so its reply (and ACK) usually come back with it.
@@ -378,8 +403,47 @@ class Engine:
                 self.streams.discard(seq)
                 raise
         finally:
+            if turn and (not seq or seq not in self.pending):
+                self._turn_freed()  # answered at once (or failed): its turn is free again
             self.lock.release()
         return req, req.replies
+
+    # -- turns -----------------------------------------------------------------
+
+    def reserve(self) -> bool:
+        """Reserve a turn if one is free (lock held): the next :meth:`start` with ``turn``."""
+        if len(self.pending) + self.reserved < self.max_in_flight:
+            self.reserved += 1
+            return True
+        return False
+
+    def try_reserve(self) -> bool:
+        """:meth:`reserve`, taking the lock."""
+        with self.locked():
+            return self.reserve()
+
+    def unreserve(self) -> None:
+        """Give back a reserved turn that will not be used."""
+        with self.locked():
+            self.reserved -= 1
+            self._turn_freed()
+
+    def take_turn(self, timeout: float | None, deadline: float | None = None) -> None:
+        """Wait (reading meanwhile) until a turn is free, and reserve it."""
+        limit = self.max_in_flight
+        self.wait_until(
+            self.reserve,
+            None,
+            timeout,
+            lambda: f"a turn among {limit} requests in flight",
+            deadline,
+        )
+
+    def _turn_freed(self) -> None:
+        """A turn may be free: wake whoever waits for one (lock held)."""
+        self._wake_waiters()
+        if self.on_turn is not None:
+            self.on_turn()
 
     def wait(self, req: InFlight, timeout: float | None, deadline: float | None = None) -> None:
         """Receive until ``req`` is done; raise its error. Removes it from the table.
@@ -403,7 +467,7 @@ class Engine:
         if not req.done:
             with self.locked():
                 if self.pending.pop(req.seq, None) is not None:
-                    self._wake_waiters()  # a thread may wait for a turn
+                    self._turn_freed()
                 self.streams.discard(req.seq)
 
     def _wake_waiters(self) -> None:
@@ -420,6 +484,7 @@ class Engine:
         with self.locked():
             for req in list(self.pending.values()):
                 self.finish(req, error)
+            self._turn_freed()
 
     def take_replies(self, req: InFlight) -> tuple[list[Any], Pending | None, bool]:
         """(a streaming request's replies since the last take, their pending decodes, ended?)."""
@@ -556,9 +621,31 @@ class Engine:
         seq, dump = (until.seq, until.dump) if until is not None else (0, False)
         if (until is not None and until.streaming) or (until is None and self.streams):
             limit = 1  # one arena at a time: a streaming dump's memory stays that of one batch
+        queued = self.queued
+        count = -1  # unknown: the read raised
+        try:
+            count = self._read(batch, until, seq, dump, limit, first)
+        finally:
+            if count:  # something routed: they may wait for it, or for its turn
+                self._wake_waiters()
+                if self.on_turn is not None:
+                    self.on_turn()
+            if self.on_notification is not None and self.queued != queued:
+                self.on_notification()
+        return count
+
+    def _read(
+        self,
+        batch: _g.RecvBatch,
+        until: InFlight | None,
+        seq: int,
+        dump: bool,
+        limit: int,
+        first: tuple[int, list[int]] | None,
+    ) -> int:
+        """:meth:`pump`'s reading and routing: the datagrams read."""
         count = 0
         draining = False
-        queued = len(self.notifications)
         for _ in range(limit):
             if first is not None:
                 (result, desc), first = first, None
@@ -577,10 +664,6 @@ class Engine:
                 continue
             if result == _g.AGAIN or (not draining and until is not None and until.done):
                 break
-        if count:
-            self._wake_waiters()  # they may wait for what was just routed
-            if self.on_notification is not None and len(self.notifications) > queued:
-                self.on_notification()
         return count
 
     def interrupt(self) -> None:
@@ -651,6 +734,7 @@ class Engine:
                     self.dropped += 1
                 else:
                     notifications.append(msg)
+                    self.queued += 1
                 continue
             if kind == _g.TERMINAL and not error and not flags & NLM_F_ACK_TLVS:
                 # The common end of a request: a plain ACK or NLMSG_DONE, read in C.
@@ -682,6 +766,7 @@ class Engine:
         if self.groups or not pending:
             # The notification stream lost messages: its reader is told once.
             self.notifications.append(error)
+            self.queued += 1
 
     def finish(self, req: InFlight, error: BaseException | None = None) -> None:
         """End ``req`` (with ``error``, if it has none yet) and tell its ``on_done``. Lock held."""
@@ -800,6 +885,7 @@ class Engine:
             self.dropped += 1
             return
         self.notifications.append(msg)
+        self.queued += 1
 
 
 def decoded_families(replies: list[Any]) -> list[Family]:

@@ -43,7 +43,7 @@ from libnl_py.errors import (
 from libnl_py.genl import control as _ctrl
 from libnl_py.genl.codecs import FamilyCodecs, RequestAttrs
 from libnl_py.genl.control import FamilyCache, FamilyRef
-from libnl_py.genl.engine import Engine, OverrunError, decoded_families
+from libnl_py.genl.engine import NO_TURN, Engine, OverrunError, decoded_families
 from libnl_py.genl.family import Family
 from libnl_py.genl.replies import ReplyDecoder
 from libnl_py.message import NLM_F_DUMP, NLM_F_REQUEST, GenlMessage
@@ -124,7 +124,6 @@ class GenlSocket(Socket):
         "_port",
         "engine",
         "families",
-        "max_in_flight",
         "timeout",
     )
 
@@ -143,8 +142,7 @@ class GenlSocket(Socket):
         super().__init__(netns=netns)
         self.timeout = timeout if timeout is DEFAULT_TIMEOUT else _b.checked_timeout(timeout)
         """Seconds every wait may take unless a call gives its own ``timeout`` (None: no limit)."""
-        self.max_in_flight = checked_max_in_flight(max_in_flight)
-        """Requests outstanding at most (see the class)."""
+        limit = checked_max_in_flight(max_in_flight)
         # The caller's specs come before every other source (see libnl_py.spec.loader).
         catalog = Catalog(specs, search_path="", builtin=False, system=False) if specs else None
         self.families = FamilyCache()
@@ -157,6 +155,7 @@ class GenlSocket(Socket):
         self.engine = Engine(
             self._lock, self._sk, batch, self.families.by_id, catalog, type(self).__name__
         )
+        self.engine.max_in_flight = limit
         """The request engine: requests in flight, routing, waits (for front ends)."""
         try:
             if local_port:
@@ -191,10 +190,27 @@ class GenlSocket(Socket):
         """Messages dropped: from an unexpected port, or answering no request in flight."""
         return self.engine.dropped
 
+    @dropped.setter
+    def dropped(self, value: int) -> None:
+        self.engine.dropped = _b.checked_uint(value, "dropped", 1 << 63)
+
     @property
     def overruns(self) -> int:
         """Receive-buffer overruns seen (each also raised as :class:`OverrunError`)."""
         return self.engine.overruns
+
+    @overruns.setter
+    def overruns(self, value: int) -> None:
+        self.engine.overruns = _b.checked_uint(value, "overruns", 1 << 63)
+
+    @property
+    def max_in_flight(self) -> int:
+        """Requests outstanding at most, over all threads and tasks (see the class)."""
+        return self.engine.max_in_flight
+
+    @max_in_flight.setter
+    def max_in_flight(self, value: int) -> None:
+        self.engine.max_in_flight = checked_max_in_flight(value)
 
     @property
     def port(self) -> int:
@@ -268,21 +284,16 @@ class GenlSocket(Socket):
     def _ctrl(self, attrs: bytes, flags: int) -> list[Family]:
         """A CTRL_CMD_GETFAMILY request or dump; the replies decoded as they are read."""
         engine = self.engine
-        req, replies = engine.start(
-            _ctrl.CTRL_ID,
-            _ctrl.GETFAMILY,
-            flags | NLM_F_REQUEST,
-            _ctrl.CTRL_VERSION,
-            attrs,
-            0,
-            "nlctrl",
-            "getfamily",
-            None,
-            False,
-            True,
-        )
+        request = _ctrl.family_request(attrs, flags)
+        req, replies = engine.start(*request, None, False, True)
+        deadline = None
+        if replies is NO_TURN:  # every turn taken: wait for one
+            wait = self.timeout
+            deadline = None if wait is None else time.monotonic() + wait
+            engine.take_turn(wait, deadline)
+            req, replies = engine.start(*request, None, False, True, True)
         if req is not None:
-            engine.wait(req, self.timeout)
+            engine.wait(req, self.timeout, deadline)
             replies = decoded_families(req.replies) if req.undecoded else req.replies
         return replies
 
@@ -368,12 +379,11 @@ class GenlSocket(Socket):
         wait = self.timeout if timeout is SOCKET_TIMEOUT else _b.checked_timeout(timeout)
         prepared = prepare(self, family, cmd, attrs, flags, version, header, "execute", decode)
         engine = self.engine
-        if len(engine.pending) < self.max_in_flight:  # the usual: no turn to wait for
-            req, replies = engine.start(*prepared)
-            if req is not None:
-                engine.wait(req, wait)
-                replies = req.replies
-        else:
+        req, replies = engine.start(*prepared)
+        if req is not None:
+            engine.wait(req, wait)
+            replies = req.replies
+        elif replies is NO_TURN:  # every turn taken: wait for one
             replies = self._run_request(prepared, wait)
         decoding = prepared[8]
         return replies if decoding is None else self.codecs.finish(decoding, replies)
@@ -419,26 +429,16 @@ class GenlSocket(Socket):
     def _run_request(self, prepared: Prepared, wait: float | None) -> list[Any]:
         """Send ``prepared`` when a turn is free and wait for its end: its replies."""
         engine = self.engine
-        deadline = None
-        if len(engine.pending) >= self.max_in_flight:
-            deadline = None if wait is None else time.monotonic() + wait
-            self._take_turn(engine, wait, deadline)
         req, replies = engine.start(*prepared)
+        deadline = None
+        if replies is NO_TURN:
+            deadline = None if wait is None else time.monotonic() + wait
+            engine.take_turn(wait, deadline)
+            req, replies = engine.start(*prepared, False, False, True)
         if req is not None:
             engine.wait(req, wait, deadline)
             replies = req.replies
         return replies
-
-    def _take_turn(self, engine: Engine, wait: float | None, deadline: float | None) -> None:
-        """Wait, reading meanwhile, until fewer than ``max_in_flight`` requests are out."""
-        limit = self.max_in_flight
-        engine.wait_until(
-            lambda: len(engine.pending) < limit,
-            None,
-            wait,
-            lambda: f"a turn among {limit} requests in flight",
-            deadline,
-        )
 
     def dump_iter(
         self,
@@ -472,9 +472,10 @@ class GenlSocket(Socket):
             self, family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump", decode
         )
         engine = self.engine
-        if len(engine.pending) >= self.max_in_flight:
-            self._take_turn(engine, wait, None)
         req, replies = engine.start(*prepared, True)
+        if replies is NO_TURN:  # every turn taken: wait for one
+            engine.take_turn(wait)
+            req, replies = engine.start(*prepared, True, False, True)
         decoding = prepared[8]
         if req is None:  # answered whole by the first batch
             yield from (replies if decoding is None else self.codecs.finish(decoding, replies))
@@ -572,18 +573,21 @@ class GenlSocket(Socket):
         return self.codecs.operation_name(msg)
 
     def _fetch_policy(self, family: Family | str) -> FamilyPolicy | None:
-        """The kernel's policy of ``family``, asked on a short-lived socket of its own.
+        """The kernel's policy of ``family``, for the codecs: None if there is none to be had.
 
-        This one may be in the middle of a dump (the kernel runs one dump per
-        socket at a time). None when this socket talks to a userspace peer
-        (only the kernel has policies) or the kernel has none for it.
+        Asked on this socket, unless a streaming dump runs on it (the kernel
+        runs one dump per socket at a time): then on a short-lived socket of
+        its own, in the same namespace. None when this socket talks to a
+        userspace peer (only the kernel has policies).
         """
         if self.engine.peer:
             return None
         try:
+            if not self.engine.streams:
+                return self.get_policy(family)
             with GenlSocket(timeout=self.timeout, netns=self._netns) as other:
                 return other.get_policy(family)
-        except NetlinkError:
+        except (NetlinkError, OSError, ValueError):
             return None
 
     def __repr__(self) -> str:

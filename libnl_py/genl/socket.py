@@ -142,7 +142,11 @@ class GenlSocket(Socket):
         super().__init__(netns=netns)
         self.timeout = timeout if timeout is DEFAULT_TIMEOUT else _b.checked_timeout(timeout)
         """Seconds every wait may take unless a call gives its own ``timeout`` (None: no limit)."""
-        limit = checked_max_in_flight(max_in_flight)
+        limit = (
+            max_in_flight
+            if max_in_flight is DEFAULT_MAX_IN_FLIGHT
+            else checked_max_in_flight(max_in_flight)
+        )
         # The caller's specs come before every other source (see libnl_py.spec.loader).
         catalog = Catalog(specs, search_path="", builtin=False, system=False) if specs else None
         self.families = FamilyCache()
@@ -284,13 +288,25 @@ class GenlSocket(Socket):
     def _ctrl(self, attrs: bytes, flags: int) -> list[Family]:
         """A CTRL_CMD_GETFAMILY request or dump; the replies decoded as they are read."""
         engine = self.engine
-        request = _ctrl.family_request(attrs, flags)
-        req, replies = engine.start(*request, None, False, True)
+        req, replies = engine.start(
+            _ctrl.CTRL_ID,
+            _ctrl.GETFAMILY,
+            flags | NLM_F_REQUEST,
+            _ctrl.CTRL_VERSION,
+            attrs,
+            0,
+            "nlctrl",
+            "getfamily",
+            None,
+            False,
+            True,
+        )
         deadline = None
         if replies is NO_TURN:  # every turn taken: wait for one
             wait = self.timeout
             deadline = None if wait is None else time.monotonic() + wait
             engine.take_turn(wait, deadline)
+            request = _ctrl.family_request(attrs, flags)
             req, replies = engine.start(*request, None, False, True, True)
         if req is not None:
             engine.wait(req, self.timeout, deadline)

@@ -455,3 +455,16 @@ def newfamily(
     return pack_genl_request(
         lib.GENL_ID_CTRL, flags, seq, port, lib.CTRL_CMD_NEWFAMILY, 2, enc.encode()
     )
+
+
+def bare_nlctrl_spec() -> Any:
+    """A spec of nlctrl that names no operation: its requests are typed by the kernel's policy."""
+    from libnl_py.spec.model import AttrSet, FamilySpec
+
+    return FamilySpec(
+        name="nlctrl",
+        protocol="genetlink",
+        attribute_sets={"a": AttrSet("a", (), numbered=True)},
+        operations=(),
+        source="test",
+    )

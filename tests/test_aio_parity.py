@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import marker
+from conftest import bare_nlctrl_spec, marker
 
 from libnl_py import errors
 from libnl_py.genl import GenlSocket
@@ -430,15 +430,8 @@ def test_asyncio_fetches_policies_off_the_loop(monkeypatch: pytest.MonkeyPatch) 
     """A spec that lacks the command: its policy is fetched in the executor, never on the
     loop's thread, whether the family is given by name or by id."""
     from libnl_py.genl.codecs import FamilyCodecs
-    from libnl_py.spec.model import AttrSet, FamilySpec
 
-    bare = FamilySpec(
-        name="nlctrl",
-        protocol="genetlink",
-        attribute_sets={"a": AttrSet("a", (), numbered=True)},
-        operations=(),
-        source="test",
-    )
+    bare = bare_nlctrl_spec()
     threads: list[str] = []
     real = FamilyCodecs.policy_spec
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import require_root
+from conftest import bare_nlctrl_spec, require_root
 from test_cli import run_cli
 
 from libnl_py import lib
@@ -232,15 +232,8 @@ def test_a_policy_is_fetched_after_the_namespace_s_process_exits() -> None:
     import time
 
     from libnl_py.netns import pid_netns
-    from libnl_py.spec.model import AttrSet, FamilySpec
 
-    bare = FamilySpec(
-        name="nlctrl",
-        protocol="genetlink",
-        attribute_sets={"a": AttrSet("a", (), numbered=True)},
-        operations=(),
-        source="test",
-    )
+    bare = bare_nlctrl_spec()
     holder = subprocess.Popen(["unshare", "-n", "sleep", "30"])
     try:
         time.sleep(0.3)

@@ -354,6 +354,16 @@ class AsyncGenlSocket:
         # No await between the reservation and the start: a cancel cannot come between.
         return self.engine.start(*request, streaming, families, True)  # type: ignore[call-arg]
 
+    async def _end_of(self, req: InFlight, deadline: float | None, wait: float | None) -> list[Any]:
+        """Wait for ``req`` to end (by ``deadline``): its replies, or its error raised."""
+        try:
+            await self._until(req, lambda: req.done, deadline, wait)
+        finally:
+            self.engine.abandon(req)
+        if req.error is not None:
+            raise req.error
+        return req.replies
+
     async def _run(self, prepared: Prepared, wait: float | None) -> list[Any]:
         deadline = None if wait is None else time.monotonic() + wait
         engine = self.engine
@@ -363,13 +373,7 @@ class AsyncGenlSocket:
         if engine.notifications and self._waiters:
             self._deliver()  # notifications read along with the replies
         if req is not None:
-            try:
-                await self._until(req, lambda: req.done, deadline, wait)
-            finally:
-                engine.abandon(req)
-            if req.error is not None:
-                raise req.error
-            replies = req.replies
+            replies = await self._end_of(req, deadline, wait)
         else:
             # Answered at once (the kernel answers within the send): no need to wait,
             # as asyncio.Queue.get() with items does not. Every YIELD_EVERY such
@@ -501,13 +505,9 @@ class AsyncGenlSocket:
             req, replies = await self._start_in_turn(request, deadline, wait, False, True)
         self._deliver()  # notifications read along with the replies
         if req is not None:
-            try:
-                await self._until(req, lambda: req.done, deadline, wait)
-            finally:
-                engine.abandon(req)
-            if req.error is not None:
-                raise req.error
-            replies = decoded_families(req.replies) if req.undecoded else req.replies
+            replies = await self._end_of(req, deadline, wait)
+            if req.undecoded:
+                replies = decoded_families(replies)
         return replies
 
     async def resolve_family(self, name: str) -> Family:

@@ -158,6 +158,7 @@ def test_a_timeout_covers_the_wait_for_a_turn(peer: FakePeer) -> None:
 
     def with_threads() -> tuple[float, str, int]:
         with GenlSocket(peer_port=peer.port, timeout=10, max_in_flight=1) as sock:
+
             def blocked() -> None:
                 with pytest.raises(errors.NetlinkTimeoutError):
                     sock.execute(FAKE_FAMILY, FAKE_CMD, timeout=1.0)

@@ -428,3 +428,26 @@ static int lnp_parse_family(const char *cbuf, int end, uint32_t *out, int max)
     memcpy(out + LNP_FAMILY_HEAD + 2 * n_ops, groups, 3 * n_groups * sizeof(uint32_t));
     return words;
 }
+
+/* The two calls Python makes for a batch's socket (b->sk, set by lnp_genl_open; NULL
+ * once the socket is freed): lnp_transact, and lnp_recv_batch waiting for request `seq`
+ * from `peer`. LNP_NO_SOCKET when the batch has no socket. */
+#define LNP_NO_SOCKET (-0x10000)
+
+static int lnp_batch_transact(struct lnp_batch *b, uint16_t family, uint16_t flags, uint8_t cmd,
+                              uint8_t version, const char *payload, size_t len)
+{
+    if (b->sk == NULL)
+        return LNP_NO_SOCKET;
+    return lnp_transact(b->sk, b, family, flags, cmd, version, payload, len);
+}
+
+static int lnp_batch_recv(struct lnp_batch *b, uint32_t peer, uint32_t seq, int dump)
+{
+    if (b->sk == NULL)
+        return LNP_NO_SOCKET;
+    b->peer = peer;
+    b->seq = seq;
+    b->dump = dump;
+    return lnp_recv_batch(b->sk, b);
+}

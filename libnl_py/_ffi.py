@@ -67,5 +67,5 @@ def _native_functions() -> types.SimpleNamespace:
 
 
 native: Any = _native_functions()
-"""``configure_families``, ``family``, ``families``, ``replies``, ``transact``,
-``recv``: the native decoders compiled into ``libnl_py._libnl``."""
+"""``configure_families``, ``family``, ``families``: the native decoders compiled into
+``libnl_py._libnl``."""

@@ -2,24 +2,22 @@
 
 They take Python objects straight from the caller, so bad input must raise a
 clear exception, never crash the interpreter. Their results are checked
-against the Python decoders and, for ``transact``/``recv``, against the
-running kernel (``nlctrl``) through the socket's own receive batch.
+against the Python decoders. (The receive batch's are in test_bindings_genl.)
 """
 
 from __future__ import annotations
 
 import errno
-import select
 import struct
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
 import pytest
-from conftest import getfamily, marker, newfamily
+from conftest import marker, newfamily
 
-from libnl_py import errors, lib
-from libnl_py._ffi import ffi, native
+from libnl_py import lib
+from libnl_py._ffi import native
 from libnl_py.attrs import AttributeEncoder, Attributes, MalformedAttributesError
 from libnl_py.bindings import genl as _g
 from libnl_py.errors import ParseError
@@ -39,7 +37,6 @@ from libnl_py.message import (
     split_datagram,
 )
 from libnl_py.spec import registry as families
-from libnl_py.testing import FakePeer
 
 NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
 CTRL = lib.GENL_ID_CTRL
@@ -113,29 +110,12 @@ def header_fields(data: bytes | memoryview, offset: int = 0) -> tuple[int, int, 
     return fields
 
 
-def without_seq_and_pid(msg: GenlMessage) -> tuple[Any, ...]:
-    """A reply with what differs between requests and sockets (seq, nlmsg_pid) left out."""
-    data = msg.data
-    return (msg.family_id, msg.cmd, msg.version, msg.flags, msg.port, data[:8], data[16:])
-
-
-@pytest.fixture
-def lone_batch() -> _g.RecvBatch:
-    """A batch never opened: its socket pointer is NULL."""
-    batch = _g.RecvBatch()
-    assert batch.batch.sk == ffi.NULL
-    return batch
-
-
 # -- bad input -------------------------------------------------------------------------
 
 ARGUMENT_COUNTS = {
     "configure_families": 5,
     "family": 4,
     "families": 4,
-    "replies": 4,
-    "transact": 6,
-    "recv": 4,
 }
 
 
@@ -155,8 +135,6 @@ def test_non_buffer_raises_type_error() -> None:
         (lambda: native.family("text", 0, 0, None), "str"),
         (lambda: native.families(None, [], _g.REPLY, []), "NoneType"),
         (lambda: native.families([1, 2], [], _g.REPLY, []), "list"),
-        (lambda: native.replies(42, [], GenlMessage, 0), "int"),
-        (lambda: native.replies("text", [0] * 16, GenlMessage, 0), "str"),
     ]
     for call, type_name in calls:
         with pytest.raises(TypeError) as info:
@@ -221,131 +199,6 @@ def test_families_descriptor_span_outside_the_buffer_raises_value_error(
         native.families(data, desc, _g.REPLY, out)
     assert str(info.value) == "descriptor span outside the buffer"
     assert out == []
-
-
-def test_replies_rejects_bad_input() -> None:
-    data, spans = arena(pack_genl_request(0x30, 0, 5, 0, 1, 1, b""), ack(5))
-    desc = descriptor(_g.REPLY, data, spans[0]) + descriptor(_g.TERMINAL, data, spans[1])
-    message = "replies() needs a descriptor list and a callable"
-    for factory in (None, 5, "GenlMessage"):
-        with pytest.raises(TypeError) as info:
-            native.replies(data, desc, factory, 0)
-        assert str(info.value) == message
-    for bad in (tuple(desc), None):
-        with pytest.raises(TypeError) as info:
-            native.replies(data, bad, GenlMessage, 0)
-        assert str(info.value) == message
-    with pytest.raises(ValueError) as partial:
-        native.replies(data, desc[:15], GenlMessage, 0)
-    assert str(partial.value) == "desc must be whole descriptors"
-    for start, end in ((0, len(data) + 1), (8, 4), (len(data) + 4, len(data) + 8)):
-        bad = [*desc[:5], start, end, *desc[7:]]
-        with pytest.raises(ValueError) as outside:
-            native.replies(data, bad, GenlMessage, 0)
-        assert str(outside.value) == "descriptor span outside the buffer"
-
-
-def test_transact_and_recv_reject_a_null_address() -> None:
-    with pytest.raises(ValueError) as info:
-        native.transact(0, CTRL, 0, GETFAMILY, 2, b"")
-    assert str(info.value) == "NULL pointer"
-    with pytest.raises(ValueError) as info:
-        native.recv(0, 0, 0, False)
-    assert str(info.value) == "NULL pointer"
-    for address in (None, "0", 1.0):
-        with pytest.raises(TypeError, match="an integer is required"):
-            native.transact(address, CTRL, 0, GETFAMILY, 2, b"")
-        with pytest.raises(TypeError, match="an integer is required"):
-            native.recv(address, 0, 0, False)
-
-
-@pytest.mark.parametrize(
-    ("family", "flags", "cmd", "version"),
-    [(0x10000, 0, 3, 2), (16, 0x10000, 3, 2), (16, 0, 0x100, 2), (16, 0, 3, 0x100)],
-)
-def test_transact_header_field_out_of_range_raises_overflow_error(
-    lone_batch: _g.RecvBatch, family: int, flags: int, cmd: int, version: int
-) -> None:
-    with pytest.raises(OverflowError) as info:
-        native.transact(lone_batch.address, family, flags, cmd, version, b"")
-    assert str(info.value) == "transact() header field out of range"
-
-
-def test_transact_header_fields_at_their_limits_pass_the_range_check(
-    lone_batch: _g.RecvBatch,
-) -> None:
-    # The range check comes before the socket check: at the limits, the
-    # batch's missing socket is what is reported.
-    with pytest.raises(ValueError) as info:
-        native.transact(lone_batch.address, 0xFFFF, 0xFFFF, 0xFF, 0xFF, b"")
-    assert str(info.value) == "batch has no socket"
-    for index in range(1, 5):
-        args: list[Any] = [lone_batch.address, CTRL, 0, GETFAMILY, 2, b""]
-        args[index] = -1
-        with pytest.raises(OverflowError):
-            native.transact(*args)
-        args[index] = "1"
-        with pytest.raises(TypeError, match="an integer is required"):
-            native.transact(*args)
-
-
-def test_unopened_batch_has_no_socket(lone_batch: _g.RecvBatch) -> None:
-    calls: list[Callable[[], object]] = [
-        lambda: native.transact(lone_batch.address, CTRL, 0, GETFAMILY, 2, b""),
-        lambda: native.recv(lone_batch.address, 0, 0, False),
-        lambda: lone_batch.transact(CTRL, lib.NLM_F_REQUEST, GETFAMILY, 2, b""),
-        lambda: lone_batch.recv(0, 0, False),
-        # The socket check comes before the payload is looked at.
-        lambda: native.transact(lone_batch.address, CTRL, 0, GETFAMILY, 2, "text"),
-    ]
-    for call in calls:
-        with pytest.raises(ValueError) as info:
-            call()
-        assert str(info.value) == "batch has no socket"
-    assert lone_batch.batch.sk == ffi.NULL
-    assert (lone_batch.batch.peer, lone_batch.batch.seq) == (0, 0)
-
-
-def test_recv_port_or_seq_out_of_range_raises_overflow_error(sock: GenlSocket) -> None:
-    batch = sock._batch
-    with sock._locked():
-        for peer, seq in ((1 << 32, 0), (0, 1 << 32)):
-            with pytest.raises(OverflowError) as info:
-                native.recv(batch.address, peer, seq, False)
-            assert str(info.value) == "recv() port or sequence number out of range"
-        for peer, seq in ((-1, 0), (0, -1)):
-            with pytest.raises(OverflowError):
-                native.recv(batch.address, peer, seq, False)
-
-        class Undecided:
-            def __bool__(self) -> bool:
-                raise RuntimeError("undecided")
-
-        with pytest.raises(RuntimeError, match="undecided"):
-            native.recv(batch.address, 0, 5, Undecided())
-        # Nothing was set on the batch.
-        assert (batch.batch.peer, batch.batch.seq) == (0, 0)
-    assert sock.resolve_family("nlctrl").id == CTRL
-
-
-def test_transact_payload_must_be_bytes(sock: GenlSocket) -> None:
-    batch = sock._batch
-    payload = getfamily("nlctrl").encode()
-    fd = sock.fileno()  # before the lock: fileno() takes it
-    with sock._locked():
-        for bad, type_name in (
-            (payload.decode("latin-1"), "str"),
-            (bytearray(payload), "bytearray"),
-            (memoryview(payload), "memoryview"),
-            (None, "NoneType"),
-        ):
-            with pytest.raises(TypeError) as info:
-                native.transact(batch.address, CTRL, lib.NLM_F_REQUEST, GETFAMILY, 2, bad)
-            assert str(info.value) == f"expected bytes, {type_name} found"
-        # Nothing was sent: nothing is queued.
-        assert select.select([fd], [], [], 0)[0] == []
-    (reply,) = sock.execute(CTRL, GETFAMILY, getfamily("nlctrl"))
-    assert reply.attrs.string(lib.CTRL_ATTR_FAMILY_NAME) == "nlctrl"
 
 
 def test_configure_families_rejects_bad_arguments() -> None:
@@ -607,232 +460,7 @@ def test_families_without_descriptors_of_the_kind() -> None:
     assert out == [family_from_attrs(attrs_of(message))]
 
 
-# -- native.replies --------------------------------------------------------------------
-
-
-def test_replies_calls_the_factory_for_every_descriptor_but_the_last() -> None:
-    messages = [
-        pack_genl_request(0x30, 2, 9, 77, 1, 1, marker("a").encode()),
-        pack_genl_request(0x31, 2 | 0x10, 9, 78, 2, 3, b"\x01\x02\x03\x04" + marker("bb").encode()),
-        pack_genl_request(0x32, 0, 0xFFFFFFFF, 0xFFFFFFFF, 3, 1, b"\0" * 4),
-    ]
-    data, spans = arena(*messages, ack(9), lead=12)
-    desc: list[int] = []
-    for kind, span in zip((_g.REPLY, _g.OTHER, _g.NOTIFY, _g.TERMINAL), spans):
-        desc += descriptor(kind, data, span)
-    calls: list[tuple[Any, ...]] = []
-
-    def factory(*args: Any) -> int:
-        calls.append(args)
-        return len(calls)
-
-    hdrsize = object()  # passed through as it is
-    assert native.replies(data, desc, factory, hdrsize) == [1, 2, 3]
-    assert calls == [
-        (messages[0], 0, len(messages[0]), 0x30, 2, 9, 77, hdrsize),
-        (messages[1], 0, len(messages[1]), 0x31, 0x12, 9, 78, hdrsize),
-        (messages[2], 0, len(messages[2]), 0x32, 0, 0xFFFFFFFF, 0xFFFFFFFF, hdrsize),
-    ]
-    assert all(type(call[0]) is bytes and call[7] is hdrsize for call in calls)
-    # As GenlMessage objects, through the RecvBatch wrapper's call.
-    made = native.replies(data, desc, GenlMessage, 4)
-    assert [(m.family_id, m.cmd, m.version, m.flags, m.seq, m.port) for m in made] == [
-        (0x30, 1, 1, 2, 9, 77),
-        (0x31, 2, 3, 0x12, 9, 78),
-        (0x32, 3, 1, 0, 0xFFFFFFFF, 0xFFFFFFFF),
-    ]
-    assert [m.data for m in made] == messages
-    assert made[1].header == b"\x01\x02\x03\x04"
-    assert made[1].attrs.string(1) == "bb"
-    # Only a terminal, or nothing: no replies, no calls.
-    calls.clear()
-    assert native.replies(data, desc[24:], factory, 0) == []
-    assert native.replies(data, [], factory, 0) == []
-    assert calls == []
-
-
-def test_replies_propagates_the_factory_exception() -> None:
-    messages = [pack_genl_request(0x30, 0, 9, 0, 1, 1, b"") for _ in range(3)]
-    data, spans = arena(*messages, ack(9))
-    desc: list[int] = []
-    for span in spans:
-        desc += descriptor(_g.REPLY, data, span)
-    boom = LookupError("boom")
-    calls: list[bytes] = []
-
-    def factory(data: bytes, *args: Any) -> None:
-        calls.append(data)
-        if len(calls) == 2:
-            raise boom
-
-    with pytest.raises(LookupError) as info:
-        native.replies(data, desc, factory, 0)
-    assert info.value is boom
-    assert calls == messages[:2]
-    # GenlMessage's own error for a message too short for hdrsize, unchanged.
-    with pytest.raises(errors.MessageTooShortError, match="shorter than its generic netlink"):
-        native.replies(data, desc, GenlMessage, 8)
-
-
-# -- native.transact and native.recv, against the kernel ---------------------------------
-
-
-def test_transact_reads_a_clean_reply_and_ack(sock: GenlSocket) -> None:
-    batch = sock._batch
-    flags = lib.NLM_F_REQUEST | lib.NLM_F_ACK
-    with sock._locked():
-        seq, result, desc = native.transact(
-            batch.address, CTRL, flags, GETFAMILY, 2, getfamily("nlctrl").encode()
-        )
-        view = batch.view
-        length = header_fields(view)[0]
-        assert result == _g.CLEAN
-        assert desc == [
-            *[_g.REPLY, CTRL, 0, seq, 0, 0, length, 0],
-            *[_g.TERMINAL, lib.NLMSG_ERROR, lib.NLM_F_CAPPED, seq, 0, length, length + 36, 0],
-        ]
-        assert header_fields(view) == (length, CTRL, 0, seq, sock.port)
-        assert header_fields(view, length) == (
-            36,
-            lib.NLMSG_ERROR,
-            lib.NLM_F_CAPPED,
-            seq,
-            sock.port,
-        )
-        assert (batch.batch.seq, batch.batch.datagrams) == (seq, 2)
-        (reply,) = batch.replies(desc, GenlMessage, 0)
-        assert (reply.family_id, reply.cmd, reply.seq, reply.port) == (CTRL, NEWFAMILY, seq, 0)
-        assert family_from_bytes(reply.data).name == "nlctrl"
-        # Nothing more is queued; the next request takes the next number.
-        assert native.recv(batch.address, 0, seq, False) == (_g.AGAIN, [])
-        assert native.transact(batch.address, CTRL, flags, GETFAMILY, 2, b"")[0] == seq + 1
-        native.recv(batch.address, 0, seq + 1, False)
-
-
-def test_transact_error_ack_is_done_not_clean(sock: GenlSocket) -> None:
-    batch = sock._batch
-    flags = lib.NLM_F_REQUEST | lib.NLM_F_ACK
-    with sock._locked():
-        seq, result, desc = native.transact(
-            batch.address, CTRL, flags, GETFAMILY, 2, getfamily("no-such-family").encode()
-        )
-        length = header_fields(batch.view)[0]
-        assert result == _g.DONE
-        assert desc[2] & ~lib.NLM_F_ACK_TLVS == lib.NLM_F_CAPPED  # a message is the kernel's choice
-        assert desc[:2] + desc[3:] == [
-            *[_g.TERMINAL, lib.NLMSG_ERROR],
-            *[seq, 0, 0, length, -errno.ENOENT & 0xFFFFFFFF],
-        ]
-
-
-def test_transact_and_recv_sort_a_queued_notification(sock: GenlSocket, peer: FakePeer) -> None:
-    group = sock.join_group("nlctrl", "notify")
-    assert group == CTRL  # nlctrl's group has the family's id
-    note = peer.genl_message(CTRL, NEWFAMILY, marker("queued"))
-    batch = sock._batch
-    with sock._locked():
-        peer.multicast(group, note)
-        assert native.recv(batch.address, 0, 0, False) == (
-            _g.AGAIN,
-            [_g.NOTIFY, CTRL, 0, 0, peer.port, 0, len(note), 0],
-        )
-        assert bytes(batch.view[: len(note)]) == note
-        # Queued ahead of a reply, it makes the batch not clean.
-        peer.multicast(group, note)
-        seq, result, desc = native.transact(
-            batch.address,
-            CTRL,
-            lib.NLM_F_REQUEST | lib.NLM_F_ACK,
-            GETFAMILY,
-            2,
-            getfamily("nlctrl").encode(),
-        )
-        assert result == _g.DONE
-        assert [desc[i : i + 5] for i in range(0, len(desc), 8)] == [
-            [_g.NOTIFY, CTRL, 0, 0, peer.port],
-            [_g.REPLY, CTRL, 0, seq, 0],
-            [_g.TERMINAL, lib.NLMSG_ERROR, lib.NLM_F_CAPPED, seq, 0],
-        ]
-        assert bytes(batch.view[desc[5] : desc[6]]) == note
-
-
 # -- through GenlSocket ------------------------------------------------------------------
-
-
-def test_pooled_batch_serves_a_new_socket(peer: FakePeer) -> None:
-    # Room in the pool, so that the freed socket's batch is kept there.
-    del _g._pool[_g._POOL_SIZE - 1 :]
-    first = GenlSocket(timeout=5)
-    batch = first._batch
-    first.set_peer_port(peer.port)
-    assert batch.batch.peer == peer.port
-    port = first.port
-    first.free()
-    assert _g._pool[-1] is batch
-    # Pooled, it has no socket: a stale native call fails cleanly.
-    assert batch.batch.sk == ffi.NULL
-    with pytest.raises(ValueError, match="batch has no socket"):
-        native.recv(batch.address, 0, 0, False)
-    assert first.port == port  # a freed socket still says which port it had
-    with pytest.raises(errors.FreedSocketError):
-        first.execute(CTRL, GETFAMILY, getfamily("nlctrl"))
-    with GenlSocket(timeout=5) as second:
-        assert second._batch is batch
-        assert batch.batch.sk == second._sk
-        assert (batch.batch.peer, second.peer_port) == (0, 0)  # the kernel, not the old peer
-        assert second.port != port
-        assert second.resolve_family("nlctrl").id == CTRL
-        (reply,) = second.execute(CTRL, GETFAMILY, getfamily("nlctrl"))
-        assert (reply.family_id, reply.cmd, reply.port) == (CTRL, NEWFAMILY, 0)
-        assert header_fields(reply.data)[4] == second.port
-        assert family_from_bytes(reply.data) == second.resolve_family("nlctrl")
-    # Nothing went to the first socket's peer.
-    assert select.select([peer.sock.fileno()], [], [], 0)[0] == []
-    assert first.port == port
-
-
-def test_execute_replies_are_the_same_across_repeats(sock: GenlSocket) -> None:
-    replies = [sock.execute(CTRL, GETFAMILY, getfamily("nlctrl")) for _ in range(100)]
-    assert [len(r) for r in replies] == [1] * 100
-    seqs = [r[0].seq for r in replies]
-    assert seqs == list(range(seqs[0], seqs[0] + 100))
-    for (reply,), seq in zip(replies, seqs):
-        assert header_fields(reply.data)[3:] == (seq, sock.port)
-    assert {without_seq_and_pid(r[0]) for r in replies} == {without_seq_and_pid(replies[0][0])}
-
-
-def test_routed_path_gives_the_same_replies_as_the_clean_path(
-    sock: GenlSocket, peer: FakePeer
-) -> None:
-    with GenlSocket(timeout=5) as other:
-        group = other.join_group("nlctrl", "notify")
-        notes = [peer.genl_message(CTRL, NEWFAMILY, marker(f"n{i}")) for i in range(3)]
-
-        def queue(note: bytes) -> None:
-            peer.multicast(group, note)
-            assert select.select([other.fileno()], [], [], 5)[0] == [other.fileno()]
-
-        clean = sock.execute(CTRL, GETFAMILY, getfamily("nlctrl"))
-        queue(notes[0])
-        routed = other.execute(CTRL, GETFAMILY, getfamily("nlctrl"))
-        # execute read the notification and queued it apart from the replies.
-        assert select.select([other.fileno()], [], [], 0)[0] == []
-        assert [without_seq_and_pid(m) for m in routed] == [without_seq_and_pid(m) for m in clean]
-        assert header_fields(routed[0].data)[4] == other.port
-
-        # The family decoder's routed path (decode_batch in _dispatch): a request, a dump.
-        listed = sock.list_families()
-        assert listed[-1].name != "nlctrl"  # so other has not resolved it yet
-        queue(notes[1])
-        assert other.resolve_family(listed[-1].name) == listed[-1]
-        queue(notes[2])
-        assert other.list_families() == listed
-
-        received = other.poll_notifications()
-        assert [m.data for m in received] == notes
-        assert [(m.family_id, m.cmd, m.seq, m.port) for m in received] == [
-            (CTRL, NEWFAMILY, 0, peer.port)
-        ] * 3
 
 
 def test_list_families_equals_decoding_the_dump(sock: GenlSocket) -> None:

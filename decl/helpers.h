@@ -1,7 +1,7 @@
 /* C helpers written for libnl-py (source in decl/helpers.c), as far as
  * Python sees them: the constants and the batch struct the wrappers read,
- * lnp_genl_open, the send and receive loops for a batch's socket
- * (documented in helpers.c), and lnp_native_install. */
+ * lnp_genl_open, and the send and receive loops for a batch's socket
+ * (documented in helpers.c). Plain C: no Python object crosses here. */
 
 /* What lnp_recv_batch found about each message: kind, then the header. */
 #define LNP_REPLY ...      /* a data message answering `seq` */
@@ -63,11 +63,6 @@ int lnp_batch_recv(struct lnp_batch *b, uint32_t peer, uint32_t seq, int dump);
 
 #define LNP_NO_SOCKET ...  /* either call, for a batch that has no socket (never opened, or
                               its socket freed) */
-
-/* Put the native decoders (CPython builtins compiled into this module, see
- * decl/native.c) into the dict at address `namespace` (its id()). 0, or -1
- * when it is not a dict or this is not CPython. Called once, by libnl_py._ffi. */
-int lnp_native_install(void *namespace);
 
 /* The two functions libnl calls for every Python callback: one for each
  * callback signature (nl_recvmsg_msg_cb_t, nl_recvmsg_err_cb_t). Their `arg`

@@ -13,8 +13,9 @@
  * class, its fields filled from the set's attributes (libnl_py.genl.family's Family,
  * Operation and MulticastGroup are made so from nlctrl's replies, the Python decoder
  * there being the reference). A record table holds no Python reader and calls no
- * Python function: what it needs to know (the names of a family's operations) is
- * looked up in dicts it is given.
+ * function it is given: what it needs to know (the names of a family's operations) is
+ * looked up in dicts it is given. (A malformed message's MalformedAttributesError is
+ * made by its Python class, as everywhere here.)
  *
  * It takes buffers (anything with the buffer protocol) and table indexes, never
  * addresses, holds no lock and is called with the GIL held.
@@ -469,8 +470,8 @@ static PyObject *read_indexed(Decoder *d, const Entry *e, Source *src, const uin
         pos += (length + 3) & ~3;
         count++;
     }
-    /* A record's is a tuple, made at its size (no Python code runs while it fills: record
-     * tables hold no Python reader), a dict's a list. */
+    /* A record's is a tuple, made at its size (no reader of the codec's runs while it
+     * fills: record tables hold none), a dict's a list. */
     list = e->as_tuple ? PyTuple_New(count) : PyList_New(0);
     if (list == NULL)
         return NULL;
@@ -1124,10 +1125,10 @@ static Py_ssize_t field_of(const Field *fields, Py_ssize_t n, PyObject *key)
  * field of the named tuple class `type`, each (how, key, default); names None, or
  * (number, cache) for the names of FIELD_NAME (see Table). Gives the entries
  * built[0:slots] their fields. 0, or -1 with an exception set (t unchanged). */
-/* Whether a record table may hold entry e: one that runs no Python code (no Python
- * reader, no struct, whose members may have some), nesting only a filled record table
- * (a record nests no set of its own, so none holds itself). A record's decode then runs
- * no Python code at all. */
+/* Whether a record table may hold entry e: one that runs no Python reader (no struct
+ * either, whose members may have some), nesting only a filled record table (a record
+ * nests no set of its own, so none holds itself). A record's decode then calls no Python
+ * function it was given. */
 static int record_entry_ok(const Decoder *d, const Entry *e)
 {
     switch (e->op) {
@@ -1652,20 +1653,12 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
     }
     if (constant && tables_of(self, lookup, &set_index, &header_index) < 0)
         return NULL;
-    if (constant && set_index >= 0 && self->tables[set_index]->record != NULL && out != args[2]
-        && pending != args[2]) {
-        /* Records run no Python code (see record_entry_ok), nor does a tuple lookup:
-         * nothing can change the list while it is read. */
-        desc = args[2];
-        Py_INCREF(desc);
-    } else {
-        /* A tuple of its own: lookup() and the readers run Python code, which could
-         * change a list. */
-        if ((desc = PyList_AsTuple(args[2])) == NULL)
-            return NULL;
-    }
-    words = PySequence_Fast_ITEMS(desc);
-    n = PySequence_Fast_GET_SIZE(desc) / DESC_WORDS;
+    /* A tuple of its own: lookup(), the readers and a malformed message's exception run
+     * Python code, which could change a list. */
+    if ((desc = PyList_AsTuple(args[2])) == NULL)
+        return NULL;
+    words = &PyTuple_GET_ITEM(desc, 0);
+    n = PyTuple_GET_SIZE(desc) / DESC_WORDS;
     if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) {
         Py_DECREF(desc);
         return NULL;

@@ -64,6 +64,8 @@ enum {
 
 typedef struct Entry {
     uint8_t op, multi, width, flags, map;
+    uint8_t as_tuple;    /* OP_INDEXED in a record table: a tuple of the entries, not a list */
+    Py_ssize_t slot;     /* in a record table: the field its value fills (-1: none) */
     Py_ssize_t index;    /* OP_NEST, OP_STRUCT: a table */
     Py_ssize_t offset;   /* struct members: where the member starts */
     Py_ssize_t size;     /* struct members: its size */
@@ -71,8 +73,6 @@ typedef struct Entry {
     PyObject *obj;       /* MAP_ENUM/MAP_FLAGS: {value: name}; OP_PYTHON: the reader */
     PyObject *kind;      /* OP_INT, OP_ARRAY: the type's name, for errors */
     struct Entry *inner; /* OP_INDEXED: how each entry is read */
-    Py_ssize_t slot;     /* in a record table: the field its value fills */
-    int as_tuple;        /* OP_INDEXED in a record table: a tuple of the entries, not a list */
 } Entry;
 
 typedef struct {

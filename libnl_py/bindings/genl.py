@@ -118,12 +118,11 @@ class RecvBatch:
         """
         batch = self.batch
         result: int = _transact(batch, family, flags, cmd, version, payload, len(payload))
-        seq: int = batch.seq
-        if result < 0 and (result == _NO_SOCKET or not seq):
+        if result < 0 and (result == _NO_SOCKET or not batch.seq):
             if result == _NO_SOCKET:
                 raise ValueError("batch has no socket")
             raise error_for(result, "sendto", errno=self.sys_errno())
-        return seq, result, _words(self._words, batch.n_desc * DESC_WORDS)
+        return batch.seq, result, _words(self._words, batch.n_desc * DESC_WORDS)
 
     def recv(self, peer: int, seq: int, dump: bool) -> tuple[int, list[int]]:
         """``lnp_batch_recv``: read what is queued, (result, descriptor words).
@@ -158,9 +157,20 @@ class RecvBatch:
         out = []
         i, last = 0, len(desc) - DESC_WORDS
         while i < last:  # a while loop: less to set up than range, for the usual one reply
-            _kind, msg_type, flags, seq, port, start, end, _error = desc[i : i + DESC_WORDS]
-            data = view[start:end]
-            out.append(factory(data, 0, end - start, msg_type, flags, seq, port, hdrsize))
+            start = desc[i + 5]
+            end = desc[i + 6]
+            out.append(
+                factory(
+                    view[start:end],
+                    0,
+                    end - start,
+                    desc[i + 1],
+                    desc[i + 2],
+                    desc[i + 3],
+                    desc[i + 4],
+                    hdrsize,
+                )
+            )
             i += DESC_WORDS
         return out
 

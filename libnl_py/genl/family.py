@@ -233,9 +233,9 @@ def family_from_attrs(attrs: Attributes, op_names: Mapping[int, str] | None = No
     )
 
 
-# The accelerator makes these tuples of the attribute sets of nlctrl's built-in spec (the
-# registered one, if any, aside), naming operations as
-# family_from_attrs does: from the registry's cache of command names, by family name.
+# The accelerator makes these tuples of the attribute sets of nlctrl's built-in spec (not a
+# registered one: family_from_attrs reads libnl's numbers), naming the operations as
+# family_from_attrs does: from the registry's command names (its cache), by family name.
 _OPERATION = Record(
     Operation, (RecordField("id"), RecordField("flags", 0), RecordField("id", None, names=True))
 )
@@ -290,8 +290,8 @@ def _no_decode(
 
 _REPLY = _g.REPLY
 _DESC_WORDS = _g.DESC_WORDS
-# Made at import (reading nlctrl's spec, which naming families needs anyway) and bound
-# here, so that the hot paths look nothing up.
+# Made at import (reading nlctrl's built-in spec and compiling the tables: about 1 ms, once
+# a process) and bound here, so that the hot paths look nothing up.
 _ACCELERATED = _accelerated()
 _record: Callable[[bytes, Any], Family | None]
 _decode: Callable[..., tuple[list[int], int, int]]

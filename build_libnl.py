@@ -38,8 +38,9 @@ DECLARATIONS = (
 )
 
 # The C written for this project, compiled into the module after the headers:
-# the helpers cffi calls, then the CPython builtins that build Python values.
-C_SOURCES = ("helpers.c", "native.c")
+# the helpers cffi calls. Plain C: what builds Python values from C data is
+# libnl_py._codec's (csrc/), a CPython extension of its own.
+C_SOURCES = ("helpers.c",)
 
 PKG_CONFIG_PACKAGES = ("libnl-3.0", "libnl-genl-3.0")
 
@@ -162,10 +163,6 @@ def make_builder() -> FFI:
         libraries=libraries,
         extra_compile_args=extra_compile,
         extra_link_args=extra_link,
-        # decl/native.c uses the full CPython API (tuple internals, buffers,
-        # fast calls), so the module is built per Python version, not abi3.
-        define_macros=[("_CFFI_NO_LIMITED_API", None)],
-        py_limited_api=False,
     )
     return builder
 

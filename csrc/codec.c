@@ -9,6 +9,14 @@
  * there is one set of rules; tests/test_codec_accelerator.py proves both agree on
  * every input, errors included.
  *
+ * An attribute set's table may instead make a record: an instance of a named tuple
+ * class, its fields filled from the set's attributes (libnl_py.genl.family's Family,
+ * Operation and MulticastGroup are made so from nlctrl's replies, the Python decoder
+ * there being the reference). A record table holds no Python reader and calls no
+ * function it is given: what it needs to know (the names of a family's operations) is
+ * looked up in dicts it is given. (A malformed message's MalformedAttributesError is
+ * made by its Python class, as everywhere here.)
+ *
  * It takes buffers (anything with the buffer protocol) and table indexes, never
  * addresses, holds no lock and is called with the GIL held.
  */
@@ -43,11 +51,21 @@ enum { MULTI_ONE = 0, MULTI_LIST = 1, MULTI_NUMBERED = 2 };
 #define F_BIG 2 /* big-endian on the wire (else the host's order) */
 #define F_VAR 4 /* uint/sint: 1, 2, 4 or 8 bytes, little-endian */
 
+/* Record fields: what fills each field of the named tuple a record table makes. */
+enum {
+    FIELD_VALUE = 0, /* the first value of the attribute stored under `key`, else `dflt` */
+    FIELD_REQUIRED,  /* the same, and a record without that attribute is malformed */
+    FIELD_NAME,      /* names[the value of an earlier field] in the names in effect, else None */
+    FIELD_LAST
+};
+
 #define TYPE_MASK 0x3fff /* ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) */
 #define MAX_DEPTH 32     /* codec.py's _MAX_DEPTH: nests deeper than this are refused */
 
 typedef struct Entry {
     uint8_t op, multi, width, flags, map;
+    uint8_t as_tuple;    /* OP_INDEXED in a record table: a tuple of the entries, not a list */
+    Py_ssize_t slot;     /* in a record table: the field its value fills (-1: none) */
     Py_ssize_t index;    /* OP_NEST, OP_STRUCT: a table */
     Py_ssize_t offset;   /* struct members: where the member starts */
     Py_ssize_t size;     /* struct members: its size */
@@ -58,6 +76,14 @@ typedef struct Entry {
 } Entry;
 
 typedef struct {
+    uint8_t how;     /* FIELD_* */
+    Py_ssize_t from; /* FIELD_NAME: the field whose value is looked up */
+    PyObject *key;   /* FIELD_VALUE, FIELD_REQUIRED: the entries' key it takes */
+    PyObject *dflt;  /* FIELD_VALUE: the value where the attribute is absent */
+    int multi;       /* its attribute is a multi-attr: its values make a tuple */
+} Field;
+
+typedef struct {
     int filled, is_struct;
     Py_ssize_t keys_hint; /* the most keys a walk of this set made: new dicts start that big */
     Py_ssize_t n;      /* attribute sets: entries by type, 0..n-1; structs: members */
@@ -65,6 +91,18 @@ typedef struct {
     PyObject *post;    /* attribute sets: called as post(values, depth) after the walk */
     PyObject *name;    /* structs: the name, for errors */
     Py_ssize_t size;   /* structs: the size */
+    /* Record tables: a walk makes an instance of `record` (a named tuple class), not a
+     * dict; one field each in `fields`. */
+    PyObject *record;
+    Field *fields;
+    Py_ssize_t nfields;
+    Py_ssize_t value_fields; /* FIELD_VALUE and FIELD_REQUIRED ones */
+    Py_ssize_t first_name;   /* the first FIELD_NAME one (nfields: none) */
+    int multi;               /* a field's attribute is a multi-attr */
+    /* Names for FIELD_NAME, where the walk is not given them: names_cache[the text of
+     * this set's first attribute names_number], a {value: name} dict. */
+    PyObject *names_cache;
+    Py_ssize_t names_number;
 } Table;
 
 typedef struct {
@@ -77,6 +115,7 @@ typedef struct {
     PyObject *repeats; /* codec._Repeats: the values of a number that came more than once */
     int saw_unknown;
     unsigned long long unknowns; /* attributes met that their set lacks, ever (never reset) */
+    unsigned long long misses;   /* records named without the names they needed, ever */
 } Decoder;
 
 static PyTypeObject DecoderType;
@@ -88,6 +127,10 @@ typedef struct {
     const uint8_t *base; /* the bytes obj holds */
     Py_ssize_t len;
     int owned;
+    /* The names FIELD_NAME looks values up in (a dict, borrowed: the walk that set it holds
+     * it), or NULL for none; names_missing: the set's names_cache lacked them. */
+    PyObject *names;
+    int names_missing;
 } Source;
 
 static PyObject *source_object(Source *src)
@@ -167,11 +210,32 @@ static PyObject *malformed(Decoder *d, Py_ssize_t offset, const char *format, ..
 
 /* ---- reading values ------------------------------------------------------------------ */
 
-static uint64_t read_uint(const uint8_t *p, int width, int big)
+static inline uint64_t read_uint(const uint8_t *p, int width, int big)
 {
     uint64_t v = 0;
     int i;
 
+    if (big == PY_BIG_ENDIAN) { /* the host's order: one load (the payload need not be aligned) */
+        switch (width) {
+        case 1:
+            return p[0];
+        case 2: {
+            uint16_t x;
+
+            memcpy(&x, p, 2);
+            return x;
+        }
+        case 4: {
+            uint32_t x;
+
+            memcpy(&x, p, 4);
+            return x;
+        }
+        case 8:
+            memcpy(&v, p, 8);
+            return v;
+        }
+    }
     if (big)
         for (i = 0; i < width; i++)
             v = v << 8 | p[i];
@@ -181,7 +245,7 @@ static uint64_t read_uint(const uint8_t *p, int width, int big)
     return v;
 }
 
-static PyObject *int_object(uint64_t raw, int width, int is_signed)
+static inline PyObject *int_object(uint64_t raw, int width, int is_signed)
 {
     if (is_signed) {
         int64_t v;
@@ -234,24 +298,13 @@ fail:
     return NULL;
 }
 
-static PyObject *read_int(Decoder *d, const Entry *e, const uint8_t *buf, Py_ssize_t start,
-                          Py_ssize_t end)
+/* An integer shown by its map (an IPv4 address, flag names, an enum's name). */
+static PyObject *mapped_int(const Entry *e, const uint8_t *buf, Py_ssize_t start, uint64_t raw,
+                            int width)
 {
-    Py_ssize_t size = end - start;
-    int width = e->width, is_signed = e->flags & F_SIGNED;
-    uint64_t raw;
+    int is_signed = e->flags & F_SIGNED;
     PyObject *value, *name;
 
-    if (e->flags & F_VAR) {
-        if (size != 1 && size != 2 && size != 4 && size != 8)
-            return malformed(d, start, "%zd bytes is no width for %U", size, e->kind);
-        width = (int) size;
-        raw = read_uint(buf + start, width, 0);
-    } else {
-        if (size < width)
-            return malformed(d, start, "%zd bytes too short for %U", size, e->kind);
-        raw = read_uint(buf + start, width, e->flags & F_BIG ? 1 : PY_BIG_ENDIAN);
-    }
     switch (e->map) {
     case MAP_IPV4: {
         const uint8_t *p = buf + start; /* the address is the payload's bytes, in order */
@@ -262,7 +315,7 @@ static PyObject *read_int(Decoder *d, const Entry *e, const uint8_t *buf, Py_ssi
         if (is_signed && (raw >> (8 * width - 1)) & 1)
             return int_object(raw, width, is_signed); /* a negative value names no bits */
         return flag_names(e->obj, raw);
-    case MAP_ENUM:
+    default: /* MAP_ENUM */
         value = int_object(raw, width, is_signed);
         if (value == NULL)
             return NULL;
@@ -277,9 +330,32 @@ static PyObject *read_int(Decoder *d, const Entry *e, const uint8_t *buf, Py_ssi
             return NULL;
         }
         return value;
-    default:
-        return int_object(raw, width, is_signed);
     }
+}
+
+#if defined(__GNUC__)
+__attribute__((always_inline)) /* in each walk's loop: the call costs as much as the read */
+#endif
+static inline PyObject *read_int(Decoder *d, const Entry *e, const uint8_t *buf,
+                                 Py_ssize_t start, Py_ssize_t end)
+{
+    Py_ssize_t size = end - start;
+    int width = e->width;
+    uint64_t raw;
+
+    if (e->flags & F_VAR) {
+        if (size != 1 && size != 2 && size != 4 && size != 8)
+            return malformed(d, start, "%zd bytes is no width for %U", size, e->kind);
+        width = (int) size;
+        raw = read_uint(buf + start, width, 0);
+    } else {
+        if (size < width)
+            return malformed(d, start, "%zd bytes too short for %U", size, e->kind);
+        raw = read_uint(buf + start, width, e->flags & F_BIG ? 1 : PY_BIG_ENDIAN);
+    }
+    if (e->map == MAP_NONE)
+        return int_object(raw, width, e->flags & F_SIGNED);
+    return mapped_int(e, buf, start, raw, width);
 }
 
 static PyObject *read_string(const uint8_t *buf, Py_ssize_t start, Py_ssize_t end)
@@ -310,8 +386,8 @@ static PyObject *read_array(const Entry *e, const uint8_t *buf, Py_ssize_t start
     return list;
 }
 
-static PyObject *walk_set(Decoder *d, Py_ssize_t index, Source *src, const uint8_t *buf,
-                          Py_ssize_t start, Py_ssize_t end, int depth);
+static inline PyObject *walk_set(Decoder *d, Py_ssize_t index, Source *src, const uint8_t *buf,
+                                 Py_ssize_t start, Py_ssize_t end, int depth);
 static PyObject *read_struct(Decoder *d, Py_ssize_t index, Source *src, const uint8_t *buf,
                              Py_ssize_t start, Py_ssize_t end, int depth);
 
@@ -384,7 +460,7 @@ static PyObject *read_indexed(Decoder *d, const Entry *e, Source *src, const uin
 {
     /* Every entry is checked before any is read, as codec._entries does. */
     PyObject *list, *item;
-    Py_ssize_t pos = start;
+    Py_ssize_t pos = start, count = 0, i;
     uint16_t length;
 
     while (end - pos >= 4) {
@@ -392,24 +468,43 @@ static PyObject *read_indexed(Decoder *d, const Entry *e, Source *src, const uin
         if (length < 4 || pos + length > end)
             return malformed(d, pos, "attribute length %u invalid", (unsigned) length);
         pos += (length + 3) & ~3;
+        count++;
     }
-    list = PyList_New(0);
+    /* A record's is a tuple, made at its size (no reader of the codec's runs while it
+     * fills: record tables hold none), a dict's a list. */
+    list = e->as_tuple ? PyTuple_New(count) : PyList_New(0);
     if (list == NULL)
         return NULL;
-    for (pos = start; end - pos >= 4; pos += (length + 3) & ~3) {
+    for (pos = start, i = 0; end - pos >= 4 && i < count; pos += (length + 3) & ~3, i++) {
         memcpy(&length, buf + pos, 2);
         /* Again: a Python reader of an earlier entry may have changed a mutable buffer. */
         if (length < 4 || pos + length > end) {
             Py_DECREF(list);
             return malformed(d, pos, "attribute length %u invalid", (unsigned) length);
         }
-        item = read_value(d, e->inner, src, buf, pos + 4, pos + length, depth);
-        if (item == NULL || PyList_Append(list, item) < 0) {
-            Py_XDECREF(item);
+        /* A nest straight to its walk: read_value's dispatch costs more than a small set */
+        item = e->inner->op == OP_NEST
+                   ? walk_set(d, e->inner->index, src, buf, pos + 4, pos + length, depth + 1)
+                   : read_value(d, e->inner, src, buf, pos + 4, pos + length, depth);
+        if (item == NULL) {
             Py_DECREF(list);
             return NULL;
         }
-        Py_DECREF(item);
+        if (e->as_tuple) {
+            PyTuple_SET_ITEM(list, i, item);
+        } else {
+            int rc = PyList_Append(list, item);
+
+            Py_DECREF(item);
+            if (rc < 0) {
+                Py_DECREF(list);
+                return NULL;
+            }
+        }
+    }
+    if (e->as_tuple && i < count) { /* a mutable buffer changed under a nested Python reader */
+        Py_DECREF(list);
+        return malformed(d, pos, "attributes changed while read");
     }
     return list;
 }
@@ -436,21 +531,207 @@ static int put_numbered(Decoder *d, PyObject *out, PyObject *key, PyObject *valu
     return rc;
 }
 
-static PyObject *walk_set(Decoder *d, Py_ssize_t index, Source *src, const uint8_t *buf,
-                          Py_ssize_t start, Py_ssize_t end, int depth)
+/* ---- records ---------------------------------------------------------------------- */
+
+/* An instance of the named tuple class `type` with n slots, to be filled with
+ * PyTuple_SET_ITEM before anything else runs (its values are all made first). */
+static PyObject *new_record(PyObject *type, Py_ssize_t n)
 {
-    const Table *t = d->tables[index];
+    PyTypeObject *tp = (PyTypeObject *) type;
+    PyObject *t = tp->tp_alloc(tp, n);
+
+#if PY_VERSION_HEX >= 0x030E0000
+    /* 3.14 caches a tuple's hash; tp_alloc zeroes the field, -1 means unset. */
+    if (t != NULL)
+        ((PyTupleObject *) t)->ob_hash = -1;
+#endif
+    return t;
+}
+
+/* The names t's names_cache holds for the text of the set's first attribute names_number
+ * in buf[start:end]: a borrowed dict, or NULL when there are none (or the attributes do
+ * not parse: the walk then says why). *text: that text (a new reference, the value of the
+ * field that attribute fills), or NULL. -1 with an exception set, else 0. */
+static int cached_names(const Table *t, const uint8_t *buf, Py_ssize_t start, Py_ssize_t end,
+                        PyObject **names, PyObject **text)
+{
+    Py_ssize_t pos = start;
+    uint16_t length, raw_type;
+
+    *names = *text = NULL;
+    while (end - pos >= 4) {
+        memcpy(&length, buf + pos, 2);
+        memcpy(&raw_type, buf + pos + 2, 2);
+        if (length < 4 || length > end - pos)
+            return 0;
+        if ((raw_type & TYPE_MASK) == t->names_number) {
+            PyObject *found;
+
+            if ((*text = read_string(buf, pos + 4, pos + length)) == NULL)
+                return -1;
+            /* A str key: its hash and comparison run no Python code. */
+            found = PyDict_GetItemWithError(t->names_cache, *text);
+            if (found == NULL && PyErr_Occurred()) {
+                Py_CLEAR(*text);
+                return -1;
+            }
+            if (found != NULL && PyDict_CheckExact(found))
+                *names = found;
+            return 0;
+        }
+        pos += (length + 3) & ~3;
+    }
+    return 0;
+}
+
+/* A record table's walk: the named tuple of the attributes in buf[start:end]. As
+ * Attributes.get reads them, the first of an attribute counts (the later ones are not
+ * read) unless it is a multi-attr, whose values make a tuple; what no field takes is
+ * not read, nor counted as unknown. */
+#if defined(__GNUC__)
+__attribute__((noinline)) /* apart from the dict walk: each its own registers */
+#endif
+static PyObject *walk_record(Decoder *d, const Table *t, Source *src, const uint8_t *buf,
+                             Py_ssize_t start, Py_ssize_t end, int depth)
+{
+    /* Eight on the stack, zeroed by a few stores (a larger array is zeroed by rep stos,
+     * which costs more than the walk of a small set). */
+    PyObject *local[8] = {NULL}, **values = local, *record = NULL, *names_before = src->names;
+    PyObject *text = NULL; /* the names' key, which is also a field's value */
+    const Entry *entries = t->entries;
+    Py_ssize_t pos = start, i, n = t->nfields, numbers = t->n, filled = 0;
+    int missing_before = src->names_missing, rc;
+    uint16_t length, raw_type;
+
+    if (n > 8 && (values = PyMem_Calloc((size_t) n, sizeof(PyObject *))) == NULL)
+        return PyErr_NoMemory();
+    if (t->names_cache != NULL && src->names == NULL && !src->names_missing) {
+        PyObject *names;
+
+        if (cached_names(t, buf, start, end, &names, &text) < 0)
+            goto out;
+        if (names != NULL) {
+            Py_INCREF(names); /* held while in effect: the cache may change meanwhile */
+            src->names = names;
+        } else {
+            src->names_missing = 1;
+        }
+    }
+    while (end - pos >= 4) {
+        const Entry *e;
+
+        memcpy(&length, buf + pos, 2);
+        memcpy(&raw_type, buf + pos + 2, 2);
+        if (length < 4) {
+            malformed(d, pos, "attribute length %u below header size", (unsigned) length);
+            goto out;
+        }
+        if (length > end - pos) {
+            malformed(d, pos, "attribute length %u runs past the end (%zd bytes left)",
+                      (unsigned) length, end - pos);
+            goto out;
+        }
+        raw_type &= TYPE_MASK;
+        /* slot -1: no field takes it (see record_from) */
+        if (raw_type < numbers && (e = &entries[raw_type])->slot >= 0
+            && (values[e->slot] == NULL || e->multi == MULTI_LIST)) {
+            PyObject *value;
+
+            /* The usual kinds straight to their readers: read_value's dispatch costs more. */
+            if (e->op == OP_INT) {
+                value = read_int(d, e, buf, pos + 4, pos + length);
+            } else if (e->op == OP_STRING) {
+                if (text != NULL && raw_type == t->names_number && e->multi != MULTI_LIST) {
+                    value = text; /* read already, from this first one */
+                    text = NULL;
+                } else {
+                    value = read_string(buf, pos + 4, pos + length);
+                }
+            } else if (e->op == OP_INDEXED) {
+                value = read_indexed(d, e, src, buf, pos + 4, pos + length, depth);
+            } else {
+                value = read_value(d, e, src, buf, pos + 4, pos + length, depth);
+            }
+            if (value == NULL)
+                goto out;
+            if (e->multi != MULTI_LIST) {
+                values[e->slot] = value;
+                filled++;
+            } else {
+                if (values[e->slot] == NULL && (values[e->slot] = PyList_New(0)) == NULL) {
+                    Py_DECREF(value);
+                    goto out;
+                }
+                rc = PyList_Append(values[e->slot], value);
+                Py_DECREF(value);
+                if (rc < 0)
+                    goto out;
+            }
+        }
+        pos += (length + 3) & ~3;
+    }
+    /* One pass: a name field comes after the field it is looked up by (see record_from).
+     * Where every attribute was there, only the names are left to do. */
+    for (i = filled == t->value_fields && !t->multi ? t->first_name : 0; i < n; i++) {
+        const Field *f;
+        PyObject *value;
+
+        if (values[i] != NULL) {
+            if (t->multi && t->fields[i].multi) {
+                if ((value = PyList_AsTuple(values[i])) == NULL)
+                    goto out;
+                Py_SETREF(values[i], value);
+            }
+            continue;
+        }
+        f = &t->fields[i];
+        if (f->how == FIELD_REQUIRED) {
+            malformed(d, start, "no %R attribute", f->key);
+            goto out;
+        }
+        value = f->how == FIELD_VALUE ? f->dflt : Py_None;
+        if (f->how == FIELD_NAME) {
+            if (src->names != NULL) {
+                value = PyDict_GetItemWithError(src->names, values[f->from]);
+                if (value == NULL) {
+                    if (PyErr_Occurred())
+                        goto out;
+                    value = Py_None;
+                }
+            } else if (src->names_missing) {
+                d->misses++; /* the caller may look the names up and decode again */
+            }
+        }
+        Py_INCREF(value);
+        values[i] = value;
+    }
+    /* Only the allocation then: no Python code sees the record half filled. */
+    if ((record = new_record(t->record, n)) != NULL) {
+        memcpy(((PyTupleObject *) record)->ob_item, values, (size_t) n * sizeof(PyObject *));
+        n = 0; /* the record's now */
+    }
+out:
+    for (i = 0; i < n; i++)
+        Py_XDECREF(values[i]);
+    if (values != local)
+        PyMem_Free(values);
+    Py_XDECREF(text);
+    if (src->names != names_before)
+        Py_DECREF(src->names); /* this walk's, taken above */
+    src->names = names_before;
+    src->names_missing = missing_before;
+    return record;
+}
+
+/* A dict table's walk: the dict of the attributes in buf[start:end]. */
+static PyObject *walk_dict(Decoder *d, const Table *t, Source *src, const uint8_t *buf,
+                           Py_ssize_t start, Py_ssize_t end, int depth)
+{
     PyObject *out, *value, *found, *key;
     Py_ssize_t pos = start;
     uint16_t length, raw_type;
     int rc;
 
-    if (depth > MAX_DEPTH)
-        return malformed(d, start, "attributes nested too deep");
-    if (!t->filled) {
-        PyErr_SetString(PyExc_SystemError, "decoder table used before it was filled");
-        return NULL;
-    }
     /* Presized, so that a set's usual keys fit without the dict growing on the way. */
     out = t->keys_hint > 5 ? _PyDict_NewPresized(t->keys_hint) : PyDict_New();
     if (out == NULL)
@@ -528,6 +809,22 @@ static PyObject *walk_set(Decoder *d, Py_ssize_t index, Source *src, const uint8
 fail:
     Py_DECREF(out);
     return NULL;
+}
+
+static inline PyObject *walk_set(Decoder *d, Py_ssize_t index, Source *src, const uint8_t *buf,
+                                 Py_ssize_t start, Py_ssize_t end, int depth)
+{
+    const Table *t = d->tables[index];
+
+    if (depth > MAX_DEPTH)
+        return malformed(d, start, "attributes nested too deep");
+    if (!t->filled) {
+        PyErr_SetString(PyExc_SystemError, "decoder table used before it was filled");
+        return NULL;
+    }
+    if (t->record != NULL)
+        return walk_record(d, t, src, buf, start, end, depth);
+    return walk_dict(d, t, src, buf, start, end, depth);
 }
 
 /* ---- building tables ------------------------------------------------------------------- */
@@ -640,6 +937,17 @@ static int entry_from(Decoder *d, PyObject *tuple, Entry *e, Py_ssize_t *number)
     return 0;
 }
 
+static void fields_free(Field *fields, Py_ssize_t n)
+{
+    Py_ssize_t i;
+
+    for (i = 0; fields != NULL && i < n; i++) {
+        Py_CLEAR(fields[i].key);
+        Py_CLEAR(fields[i].dflt);
+    }
+    PyMem_Free(fields);
+}
+
 static void table_clear(Table *t)
 {
     Py_ssize_t i;
@@ -653,6 +961,11 @@ static void table_clear(Table *t)
     t->n = 0;
     Py_CLEAR(t->post);
     Py_CLEAR(t->name);
+    fields_free(t->fields, t->nfields);
+    t->fields = NULL;
+    t->nfields = 0;
+    Py_CLEAR(t->record);
+    Py_CLEAR(t->names_cache);
 }
 
 static int Decoder_init(Decoder *self, PyObject *args, PyObject *kwds)
@@ -684,6 +997,12 @@ static int Decoder_traverse(Decoder *self, visitproc visit, void *arg)
 
         Py_VISIT(t->post);
         Py_VISIT(t->name);
+        Py_VISIT(t->record);
+        Py_VISIT(t->names_cache);
+        for (j = 0; j < t->nfields; j++) {
+            Py_VISIT(t->fields[j].key);
+            Py_VISIT(t->fields[j].dflt);
+        }
         for (j = 0; j < t->n; j++) {
             int rc = entry_traverse(&t->entries[j], visit, arg);
 
@@ -754,18 +1073,224 @@ static PyObject *Decoder_new_table(Decoder *self, PyObject *arg)
     return PyLong_FromSsize_t(self->ntables++);
 }
 
-/* fill(index, entries, post=None, name=None, size=0): an attribute set's entries (by their
- * numbers, with post called after each walk) or a struct's members (by offset). Once. */
+/* Whether obj is a named tuple class of n fields: a heap type deriving straight from
+ * tuple, with its layout (no slots, no __dict__, unlike a struct sequence), and n names
+ * in _fields. 0 with TypeError set if not. */
+static int is_named_tuple(PyObject *obj, Py_ssize_t n)
+{
+    PyTypeObject *tp = (PyTypeObject *) obj;
+    PyObject *names;
+    int ok;
+
+    if (!PyType_Check(obj) || tp->tp_base != &PyTuple_Type
+        || !(tp->tp_flags & Py_TPFLAGS_HEAPTYPE) || tp->tp_basicsize != PyTuple_Type.tp_basicsize
+        || tp->tp_itemsize != PyTuple_Type.tp_itemsize || tp->tp_dictoffset != 0) {
+        PyErr_SetString(PyExc_TypeError, "a record is a named tuple class");
+        return 0;
+    }
+    names = PyObject_GetAttrString(obj, "_fields");
+    if (names == NULL) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_TypeError, "a record is a named tuple class");
+        return 0;
+    }
+    ok = PyTuple_Check(names) && PyTuple_GET_SIZE(names) == n;
+    Py_DECREF(names);
+    if (!ok)
+        PyErr_Format(PyExc_TypeError, "a record of %zd fields needs a class of %zd fields", n, n);
+    return ok;
+}
+
+/* The field of fields[0:n] that takes an entry's values under `key` (FIELD_VALUE or
+ * FIELD_REQUIRED); -1 if none, -2 with an exception set. */
+static Py_ssize_t field_of(const Field *fields, Py_ssize_t n, PyObject *key)
+{
+    Py_ssize_t i;
+
+    for (i = 0; i < n; i++) {
+        int same;
+
+        if (fields[i].how == FIELD_NAME)
+            continue;
+        same = PyObject_RichCompareBool(fields[i].key, key, Py_EQ);
+        if (same < 0)
+            return -2;
+        if (same)
+            return i;
+    }
+    return -1;
+}
+
+/* Make t a record table of d, from fill()'s record=(type, fields, names): fields one per
+ * field of the named tuple class `type`, each (how, key, default); names None, or
+ * (number, cache) for the names of FIELD_NAME (see Table). Gives the entries
+ * built[0:slots] their fields. 0, or -1 with an exception set (t unchanged). */
+/* Whether a record table may hold entry e: one that runs no Python reader (no struct
+ * either, whose members may have some), nesting only a filled record table (a record
+ * nests no set of its own, so none holds itself). A record's decode then calls no Python
+ * function it was given. */
+static int record_entry_ok(const Decoder *d, const Entry *e)
+{
+    switch (e->op) {
+    case OP_PYTHON:
+    case OP_STRUCT:
+        return 0;
+    case OP_NEST:
+        return d->tables[e->index]->filled && d->tables[e->index]->record != NULL;
+    default:
+        return 1;
+    }
+}
+
+static int record_from(Decoder *d, Table *t, PyObject *record, Entry *built, Py_ssize_t slots)
+{
+    PyObject *type, *fields_arg, *names, *seq = NULL, *cache = NULL;
+    Py_ssize_t i, n = 0, number = 0;
+    Field *fields = NULL;
+
+    if (!PyTuple_Check(record)
+        || !PyArg_ParseTuple(record, "OOO;a record is (type, fields, names)", &type, &fields_arg,
+                             &names)) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "a record is (type, fields, names)");
+        return -1;
+    }
+    if ((seq = PySequence_Tuple(fields_arg)) == NULL)
+        return -1;
+    n = PyTuple_GET_SIZE(seq);
+    if (!is_named_tuple(type, n))
+        goto fail;
+    if (names != Py_None) {
+        if (!PyTuple_Check(names)
+            || !PyArg_ParseTuple(names, "nO;record names are (number, cache)", &number, &cache))
+        {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "record names are (number, cache)");
+            goto fail;
+        }
+        if (number < 0 || number > TYPE_MASK || !PyDict_CheckExact(cache)) {
+            PyErr_SetString(PyExc_ValueError, "record names need an attribute number and a dict");
+            goto fail;
+        }
+    }
+    if ((fields = PyMem_Calloc(n ? (size_t) n : 1, sizeof(Field))) == NULL) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (i = 0; i < n; i++) {
+        PyObject *key, *dflt;
+        int how;
+
+        if (!PyTuple_Check(PyTuple_GET_ITEM(seq, i))
+            || !PyArg_ParseTuple(PyTuple_GET_ITEM(seq, i),
+                                 "iOO;a record field is (how, key, default)", &how, &key, &dflt)) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "a record field is (how, key, default)");
+            goto fail;
+        }
+        if (how < FIELD_VALUE || how >= FIELD_LAST) {
+            PyErr_SetString(PyExc_ValueError, "record field out of range");
+            goto fail;
+        }
+        if (how != FIELD_NAME) {
+            Py_ssize_t other = field_of(fields, i, key);
+
+            if (other == -2)
+                goto fail;
+            if (other >= 0) {
+                PyErr_Format(PyExc_ValueError, "two record fields take %R", key);
+                goto fail;
+            }
+        }
+        fields[i].how = (uint8_t) how;
+        Py_INCREF(key);
+        fields[i].key = key;
+        Py_INCREF(dflt);
+        fields[i].dflt = dflt;
+    }
+    for (i = 0; i < n; i++) {
+        if (fields[i].how != FIELD_NAME)
+            continue;
+        fields[i].from = field_of(fields, i, fields[i].key);
+        if (fields[i].from == -2)
+            goto fail;
+        if (fields[i].from < 0) {
+            PyErr_Format(PyExc_ValueError,
+                         "no earlier record field takes %R, which a name is looked up by",
+                         fields[i].key);
+            goto fail;
+        }
+    }
+    for (i = 0; i < slots; i++) {
+        Entry *e = &built[i];
+        Py_ssize_t j, k;
+
+        if (e->op == OP_ABSENT || e->op == OP_SKIP) {
+            e->slot = -1; /* not read */
+            continue;
+        }
+        if (!record_entry_ok(d, e) || (e->inner != NULL && !record_entry_ok(d, e->inner))
+            || e->multi == MULTI_NUMBERED) {
+            PyErr_SetString(PyExc_ValueError,
+                            "a record table holds no Python reader, no struct and no numbered "
+                            "set, and nests only filled record tables");
+            goto fail;
+        }
+        j = field_of(fields, n, e->key);
+        if (j == -2)
+            goto fail;
+        if (j < 0) {
+            PyErr_Format(PyExc_ValueError, "no record field takes entry %R", e->key);
+            goto fail;
+        }
+        for (k = 0; k < i; k++) {
+            if (built[k].slot == j) {
+                PyErr_Format(PyExc_ValueError, "two entries fill record field %R", e->key);
+                goto fail;
+            }
+        }
+        e->slot = j;
+        e->as_tuple = e->op == OP_INDEXED;
+        fields[j].multi = e->multi == MULTI_LIST;
+    }
+    Py_DECREF(seq);
+    Py_INCREF(type);
+    t->record = type;
+    t->fields = fields;
+    t->nfields = n;
+    t->multi = 0;
+    t->value_fields = 0;
+    t->first_name = n;
+    for (i = n - 1; i >= 0; i--) {
+        t->multi |= fields[i].multi;
+        if (fields[i].how == FIELD_NAME)
+            t->first_name = i;
+        else
+            t->value_fields++;
+    }
+    Py_XINCREF(cache);
+    t->names_cache = cache;
+    t->names_number = number;
+    return 0;
+fail:
+    fields_free(fields, n);
+    Py_XDECREF(seq);
+    return -1;
+}
+
+/* fill(index, entries, post=None, name=None, size=0, record=None): an attribute set's
+ * entries (by their numbers, with post called after each walk) or a struct's members (by
+ * offset); record makes the set's walks make a named tuple (see record_from). Once. */
 static PyObject *Decoder_fill(Decoder *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"index", "entries", "post", "name", "size", NULL};
+    static char *kwlist[] = {"index", "entries", "post", "name", "size", "record", NULL};
     Py_ssize_t index, size = 0, i, n, number, max_number = -1;
-    PyObject *entries, *post = Py_None, *name = Py_None, *seq;
+    PyObject *entries, *post = Py_None, *name = Py_None, *record = Py_None, *seq;
     Entry *built;
     Table *t;
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO|OOn:fill", kwlist, &index, &entries, &post,
-                                     &name, &size))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nO|OOnO:fill", kwlist, &index, &entries, &post,
+                                     &name, &size, &record))
         return NULL;
     if (decoder_ready(self) < 0)
         return NULL;
@@ -784,6 +1309,10 @@ static PyObject *Decoder_fill(Decoder *self, PyObject *args, PyObject *kwds)
     }
     if (t->is_struct && (name == Py_None || !PyUnicode_Check(name) || size < 0)) {
         PyErr_SetString(PyExc_TypeError, "a struct table needs a name (str) and a size");
+        return NULL;
+    }
+    if (record != Py_None && (t->is_struct || post != Py_None)) {
+        PyErr_SetString(PyExc_TypeError, "a record is made of a set's table, with no post");
         return NULL;
     }
     /* A tuple of its own: no Python code run below can change what is being read. */
@@ -842,6 +1371,8 @@ static PyObject *Decoder_fill(Decoder *self, PyObject *args, PyObject *kwds)
                 built[number] = e;
             }
         }
+        if (record != Py_None && record_from(self, t, record, built, slots) < 0)
+            goto fail_built;
         t->entries = built;
         t->n = slots;
     }
@@ -986,6 +1517,11 @@ static PyObject *Decoder_get_unknowns(Decoder *self, void *closure)
     return PyLong_FromUnsignedLongLong(self->unknowns);
 }
 
+static PyObject *Decoder_get_misses(Decoder *self, void *closure)
+{
+    return PyLong_FromUnsignedLongLong(self->misses);
+}
+
 static PyObject *Decoder_get_tables(Decoder *self, void *closure)
 {
     return PyLong_FromSsize_t(self->ntables);
@@ -998,12 +1534,45 @@ static PyObject *Decoder_get_tables(Decoder *self, void *closure)
 #define MSG_HDRLEN 16  /* NLMSG_HDRLEN */
 #define GENL_HDRLEN 4
 
-static int desc_word(PyObject *desc, Py_ssize_t i, unsigned long *out)
+static int desc_word(PyObject *const *words, Py_ssize_t i, unsigned long *out)
 {
-    PyObject *item = PyTuple_GET_ITEM(desc, i);
-
-    *out = PyLong_AsUnsignedLong(item);
+    *out = PyLong_AsUnsignedLong(words[i]);
     return *out == (unsigned long) -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* The (set index, header index or -1) lookup gave, checked: None is set -1 (the messages
+ * are left to Python). 0, or -1 with an exception set. */
+static int tables_of(Decoder *self, PyObject *found, Py_ssize_t *set_index,
+                     Py_ssize_t *header_index)
+{
+    const Table *set, *header;
+
+    *set_index = *header_index = -1;
+    if (found == Py_None)
+        return 0;
+    if (!PyTuple_Check(found) || PyTuple_GET_SIZE(found) != 2) {
+        PyErr_SetString(PyExc_TypeError, "lookup() gives (set index, header index)");
+        return -1;
+    }
+    if ((*set_index = PyLong_AsSsize_t(PyTuple_GET_ITEM(found, 0))) == -1 && PyErr_Occurred())
+        return -1;
+    if ((*header_index = PyLong_AsSsize_t(PyTuple_GET_ITEM(found, 1))) == -1
+        && PyErr_Occurred())
+        return -1;
+    set = *set_index >= 0 && *set_index < self->ntables ? self->tables[*set_index] : NULL;
+    header = *header_index >= 0 && *header_index < self->ntables ? self->tables[*header_index]
+                                                                   : NULL;
+    if (*set_index >= self->ntables || *header_index >= self->ntables
+        || (set != NULL && (set->is_struct || !set->filled))
+        || (header != NULL && (!header->is_struct || !header->filled))) {
+        PyErr_SetString(PyExc_IndexError, "lookup() gave no such filled tables");
+        return -1;
+    }
+    if (set != NULL && header != NULL && set->record != NULL) {
+        PyErr_SetString(PyExc_ValueError, "a record takes no fixed header");
+        return -1;
+    }
+    return 0;
 }
 
 /* One reply decoded as codec.decode_message decodes it: header fields, then attributes.
@@ -1036,16 +1605,19 @@ static PyObject *decode_reply(Decoder *self, Source *msg, Py_ssize_t hdrsize,
  * decoded into out as codec.decode_message would, in one call. lookup(cmd) gives a
  * command's (set index, header index or -1), or None to leave its messages to Python,
  * as are messages too short for their headers and every other descriptor: those come
- * back in rest. A reply whose decode met an attribute its set lacks, or failed, is put
- * in pending as (position in out, the message's bytes, the exception or None); a failed
- * one holds None in out. flags is the OR of the decoded replies' nlmsg_flags. */
+ * back in rest; lookup may instead be such a tuple, the tables of every command (then
+ * no Python function is called). A reply whose decode met an attribute its set lacks,
+ * or named a record without the names it needed, or failed, is put in pending as
+ * (position in out, the message's bytes, the exception or None); a failed one holds
+ * None in out. flags is the OR of the decoded replies' nlmsg_flags. */
 static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Decoder *self;
-    PyObject *desc = NULL, *lookup, *out, *pending, *rest = NULL, *last_tables = NULL;
+    PyObject *desc = NULL, *lookup, *out, *pending, *rest = NULL, *const *words;
     Py_ssize_t hdrsize, i, n, decoded = 0, set_index = -1, header_index = -1;
     unsigned long reply_kind, flags_or = 0;
     long last_cmd = -1;
+    int constant;
     Py_buffer view;
 
     if (nargs != 8) {
@@ -1060,8 +1632,9 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
     lookup = args[4];
     out = args[6];
     pending = args[7];
+    constant = PyTuple_Check(lookup);
     if (!PyList_Check(args[2]) || !PyList_Check(out) || !PyList_Check(pending)
-        || !PyCallable_Check(lookup)) {
+        || !(constant || PyCallable_Check(lookup))) {
         PyErr_SetString(PyExc_TypeError,
                         "decode_replies() needs descriptor, out and pending lists and a lookup");
         return NULL;
@@ -1078,35 +1651,37 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
         PyErr_SetString(PyExc_ValueError, "hdrsize out of range");
         return NULL;
     }
-    /* A tuple of its own: lookup() and the readers run Python code, which could change a
-     * list. */
-    desc = PyList_AsTuple(args[2]);
-    if (desc == NULL)
+    if (constant && tables_of(self, lookup, &set_index, &header_index) < 0)
         return NULL;
+    /* A tuple of its own: lookup(), the readers and a malformed message's exception run
+     * Python code, which could change a list. */
+    if ((desc = PyList_AsTuple(args[2])) == NULL)
+        return NULL;
+    words = &PyTuple_GET_ITEM(desc, 0);
+    n = PyTuple_GET_SIZE(desc) / DESC_WORDS;
     if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) {
         Py_DECREF(desc);
         return NULL;
     }
     if ((rest = PyList_New(0)) == NULL)
         goto fail;
-    n = PyTuple_GET_SIZE(desc) / DESC_WORDS;
     for (i = 0; i < n; i++) {
         unsigned long d[DESC_WORDS];
         PyObject *values;
         Source msg;
-        unsigned long long before;
+        unsigned long long before, misses;
         int k;
 
         for (k = 0; k < DESC_WORDS; k++) /* kind, flags, start, end are what it reads */
             if ((k == 0 || k == 2 || k == 5 || k == 6)
-                && desc_word(desc, i * DESC_WORDS + k, &d[k]) < 0)
+                && desc_word(words, i * DESC_WORDS + k, &d[k]) < 0)
                 goto fail;
         if (d[0] != reply_kind)
             goto keep;
         if (d[5] > d[6] || d[6] > (unsigned long) view.len
             || d[6] - d[5] < (unsigned long) (MSG_HDRLEN + GENL_HDRLEN + hdrsize))
             goto rest_of_batch;
-        {
+        if (!constant) {
             long cmd = ((const uint8_t *) view.buf)[d[5] + MSG_HDRLEN];
 
             if (cmd != last_cmd) {
@@ -1114,34 +1689,27 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
 
                 if (found == NULL)
                     goto fail;
-                Py_XSETREF(last_tables, found);
+                k = tables_of(self, found, &set_index, &header_index);
+                Py_DECREF(found);
+                if (k < 0)
+                    goto fail;
                 last_cmd = cmd;
-                set_index = -1;
-                if (found != Py_None
-                    && !PyArg_ParseTuple(found, "nn;lookup() gives (set index, header index)",
-                                         &set_index, &header_index))
-                    goto fail;
-                if (set_index >= self->ntables || header_index >= self->ntables
-                    || (set_index >= 0 && (self->tables[set_index]->is_struct
-                                           || !self->tables[set_index]->filled))
-                    || (header_index >= 0 && (!self->tables[header_index]->is_struct
-                                              || !self->tables[header_index]->filled))) {
-                    PyErr_SetString(PyExc_IndexError, "lookup() gave no such filled tables");
-                    goto fail;
-                }
             }
-            if (set_index < 0)
-                goto rest_of_batch;
         }
+        if (set_index < 0)
+            goto rest_of_batch;
         msg.obj = NULL;
         msg.owned = 0;
+        msg.names = NULL;
+        msg.names_missing = 0;
         msg.base = (const uint8_t *) view.buf + d[5];
         msg.len = (Py_ssize_t) (d[6] - d[5]);
         /* A count, not the flag: other threads' decodes may run in the Python readers, and
          * a count they raise too only sends a message through the policy codec again. */
         before = self->unknowns;
+        misses = self->misses;
         values = decode_reply(self, &msg, hdrsize, set_index, header_index);
-        if (values == NULL || self->unknowns != before) {
+        if (values == NULL || self->unknowns != before || self->misses != misses) {
             PyObject *exc = NULL, *entry;
 
             if (values == NULL) {
@@ -1181,27 +1749,94 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
         continue;
 keep:
         for (k = 0; k < DESC_WORDS; k++)
-            if (PyList_Append(rest, PyTuple_GET_ITEM(desc, i * DESC_WORDS + k)) < 0)
+            if (PyList_Append(rest, words[i * DESC_WORDS + k]) < 0)
                 goto fail;
         continue;
 rest_of_batch:
         /* A reply for Python: it and all after it go back, so that the replies stay in
          * the order they came. */
-        for (k = (int) (i * DESC_WORDS); k < PyTuple_GET_SIZE(desc); k++)
-            if (PyList_Append(rest, PyTuple_GET_ITEM(desc, k)) < 0)
+        for (k = (int) (i * DESC_WORDS); k < n * DESC_WORDS; k++)
+            if (PyList_Append(rest, words[k]) < 0)
                 goto fail;
         break;
     }
-    Py_XDECREF(last_tables);
     Py_DECREF(desc);
     PyBuffer_Release(&view);
     return Py_BuildValue("Nkn", rest, flags_or, decoded);
 fail:
-    Py_XDECREF(last_tables);
     Py_XDECREF(rest);
     Py_DECREF(desc);
     PyBuffer_Release(&view);
     return NULL;
+}
+
+/* record(index, data, names=None) -> the record, or None
+ *
+ * What record table `index` makes of the generic netlink message at the start of data:
+ * its attributes after both headers, up to its nlmsg_len (bytes after it are not read).
+ * names: the {value: name} dict FIELD_NAME looks values up in, or None for the table's
+ * names cache. None where this cannot make the record exactly: a message shorter than
+ * its headers or cut short of its nlmsg_len, attributes that do not parse, an attribute
+ * a field requires absent, names the cache lacks; the caller's reference decoder then
+ * decides, and names the fault. */
+static PyObject *Decoder_record(Decoder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_ssize_t index;
+    Py_buffer view;
+    PyObject *names = Py_None, *out;
+    unsigned long long misses;
+    uint32_t length;
+
+    if (nargs < 2 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "record(index, data, names=None)");
+        return NULL;
+    }
+    if (decoder_ready(self) < 0)
+        return NULL;
+    index = PyLong_AsSsize_t(args[0]);
+    if (index == -1 && PyErr_Occurred())
+        return NULL;
+    if (index < 0 || index >= self->ntables || !self->tables[index]->filled
+        || self->tables[index]->record == NULL) {
+        PyErr_Format(PyExc_IndexError, "record: no such record table %zd", index);
+        return NULL;
+    }
+    if (nargs > 2)
+        names = args[2];
+    if (names != Py_None && !PyDict_CheckExact(names)) {
+        PyErr_SetString(PyExc_TypeError, "record(): names must be a dict or None");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (view.len < MSG_HDRLEN + GENL_HDRLEN) {
+        PyBuffer_Release(&view);
+        Py_RETURN_NONE;
+    }
+    memcpy(&length, view.buf, 4);
+    if (length < MSG_HDRLEN + GENL_HDRLEN || length > (uint64_t) view.len) {
+        PyBuffer_Release(&view);
+        Py_RETURN_NONE;
+    }
+    misses = self->misses;
+    {
+        Source src = {NULL, view.buf, view.len, 0, names == Py_None ? NULL : names, 0};
+
+        out = walk_set(self, index, &src, view.buf, MSG_HDRLEN + GENL_HDRLEN, length, 0);
+        source_release(&src);
+    }
+    PyBuffer_Release(&view);
+    if (out == NULL) {
+        if (!PyErr_ExceptionMatches(self->error))
+            return NULL; /* not the message's fault (MemoryError): it goes up */
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (self->misses != misses) {
+        Py_DECREF(out);
+        Py_RETURN_NONE;
+    }
+    return out;
 }
 
 static PyMethodDef Decoder_methods[] = {
@@ -1213,6 +1848,8 @@ static PyMethodDef Decoder_methods[] = {
      "decode(index, data, start=0, end=None, depth=0) -> the attributes as a dict."},
     {"decode_struct", (PyCFunction) (void (*)(void)) Decoder_decode_struct, METH_FASTCALL,
      "decode_struct(index, data, start=0, end=None, depth=0) -> a struct's members as a dict."},
+    {"record", (PyCFunction) (void (*)(void)) Decoder_record, METH_FASTCALL,
+     "record(index, data, names=None) -> what a record table makes of a message, or None."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1222,6 +1859,8 @@ static PyGetSetDef Decoder_getset[] = {
     {"tables", (getter) Decoder_get_tables, NULL, "How many tables there are.", NULL},
     {"unknowns", (getter) Decoder_get_unknowns, NULL,
      "How many attributes its sets lack the decodes met, ever (a count, never reset).", NULL},
+    {"misses", (getter) Decoder_get_misses, NULL,
+     "How many record fields were named without the names they needed, ever (a count).", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -1789,14 +2428,57 @@ static int decoder_exec(PyObject *module)
     ADD(MULTI_ONE) ADD(MULTI_LIST) ADD(MULTI_NUMBERED)
     ADD(F_SIGNED) ADD(F_BIG) ADD(F_VAR) ADD(MAX_DEPTH)
     ADD(E_INT) ADD(E_STRING) ADD(E_FLAG) ADD(E_BINARY) ADD(E_NEST)
+    ADD(FIELD_VALUE) ADD(FIELD_REQUIRED) ADD(FIELD_NAME)
 #undef ADD
     return 0;
+}
+
+/* words(buffer, count) -> list: the first count uint32 words of buffer (in the host's
+ * order) as ints, in one call: a receive batch's descriptors (libnl_py.bindings.genl
+ * passes the buffer of its descriptor table; memoryview's tolist does the same, slower). */
+static PyObject *codec_words(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    Py_buffer view;
+    Py_ssize_t count, i;
+    PyObject *list = NULL;
+
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "words(buffer, count)");
+        return NULL;
+    }
+    count = PyLong_AsSsize_t(args[1]);
+    if (count == -1 && PyErr_Occurred())
+        return NULL;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (count < 0 || count > view.len / 4) {
+        PyErr_Format(PyExc_ValueError, "%zd words outside a buffer of %zd bytes", count, view.len);
+        goto out;
+    }
+    if ((list = PyList_New(count)) == NULL)
+        goto out;
+    for (i = 0; i < count; i++) {
+        uint32_t word;
+        PyObject *value;
+
+        memcpy(&word, (const char *) view.buf + 4 * i, 4);
+        if ((value = PyLong_FromUnsignedLong(word)) == NULL) {
+            Py_CLEAR(list);
+            goto out;
+        }
+        PyList_SET_ITEM(list, i, value);
+    }
+out:
+    PyBuffer_Release(&view);
+    return list;
 }
 
 static PyMethodDef decoder_functions[] = {
     {"decode_replies", (PyCFunction) (void (*)(void)) decoder_decode_replies, METH_FASTCALL,
      "decode_replies(decoder, view, desc, reply_kind, lookup, hdrsize, out, pending)"
      " -> (rest, flags, decoded): a receive batch's replies, decoded."},
+    {"words", (PyCFunction) (void (*)(void)) codec_words, METH_FASTCALL,
+     "words(buffer, count) -> the first count uint32 words of buffer, as a list of ints."},
     {NULL, NULL, 0, NULL},
 };
 

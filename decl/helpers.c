@@ -278,153 +278,25 @@ static int lnp_transact(struct nl_sock *sk, struct lnp_batch *b, uint16_t family
     return lnp_recv_batch(sk, b);
 }
 
-static int lnp_u32_attr(const uint8_t *buf, int pos, int len, uint32_t *value)
+/* The two calls Python makes for a batch's socket (b->sk, set by lnp_genl_open; NULL
+ * once the socket is freed): lnp_transact, and lnp_recv_batch waiting for request `seq`
+ * from `peer`. LNP_NO_SOCKET when the batch has no socket. */
+#define LNP_NO_SOCKET (-0x10000)
+
+static int lnp_batch_transact(struct lnp_batch *b, uint16_t family, uint16_t flags, uint8_t cmd,
+                              uint8_t version, const char *payload, size_t len)
 {
-    if (len < 4)
-        return -1;
-    memcpy(value, buf + pos, 4);
-    return 0;
+    if (b->sk == NULL)
+        return LNP_NO_SOCKET;
+    return lnp_transact(b->sk, b, family, flags, cmd, version, payload, len);
 }
 
-#define LNP_FAMILY_HEAD 8
-#define LNP_MAX_OPS 512    /* operations of one family lnp_parse_family takes */
-#define LNP_MAX_GROUPS 128 /* multicast groups of one family */
-#define LNP_WORDS_MAX (LNP_FAMILY_HEAD + 2 * LNP_MAX_OPS + 3 * LNP_MAX_GROUPS)
-
-/* The fields of a CTRL_CMD_NEWFAMILY message, buf[0:len] (headers included),
- * as uint32 words into out: id, version, hdrsize, maxattr, name offset, name
- * length (without the NUL), number of ops, number of groups, then (id, flags)
- * per op, then (id, name offset, name length) per group. Returns the words
- * written, or -1 if the attributes are malformed or out is too small (the
- * Python decoder then names the fault). Used by decl/native.c. */
-
-static int lnp_parse_family(const char *cbuf, int end, uint32_t *out, int max)
+static int lnp_batch_recv(struct lnp_batch *b, uint32_t peer, uint32_t seq, int dump)
 {
-    const uint8_t *buf = (const uint8_t *) cbuf;
-    int pos = NLMSG_HDRLEN + GENL_HDRLEN;
-    uint32_t n_ops = 0, n_groups = 0;
-    uint32_t ops[2 * LNP_MAX_OPS], groups[3 * LNP_MAX_GROUPS];
-    int words, has_family_id = 0;
-    uint32_t nlmsg_len, seen = 0;
-
-    if (max < LNP_FAMILY_HEAD || end < pos)
-        return -1;
-    /* The message is what its header says: nothing after it is read, and
-     * one cut short of it does not parse. */
-    memcpy(&nlmsg_len, buf, sizeof(nlmsg_len));
-    if (nlmsg_len < (uint32_t) pos || nlmsg_len > (uint32_t) end)
-        return -1;
-    end = (int) nlmsg_len;
-    memset(out, 0, LNP_FAMILY_HEAD * sizeof(uint32_t));
-    while (end - pos >= NLA_HDRLEN) {
-        struct nlattr a;
-        int len, dpos = pos + NLA_HDRLEN, dlen, type;
-
-        memcpy(&a, buf + pos, sizeof(a)); /* buf need not be aligned */
-        len = a.nla_len;
-        dlen = len - NLA_HDRLEN;
-        type = a.nla_type & NLA_TYPE_MASK;
-
-        if (len < NLA_HDRLEN || len > end - pos)
-            return -1;
-        /* A repeated attribute: the Python decoder (first one wins) decides. */
-        if (type < 32 && (seen & (1u << type)))
-            return -1;
-        if (type < 32)
-            seen |= 1u << type;
-        if (type == CTRL_ATTR_FAMILY_ID) {
-            uint16_t id;
-            if (dlen < 2)
-                return -1;
-            memcpy(&id, buf + dpos, 2);
-            out[0] = id;
-            has_family_id = 1;
-        } else if (type == CTRL_ATTR_VERSION) {
-            if (lnp_u32_attr(buf, dpos, dlen, &out[1]) < 0)
-                return -1;
-        } else if (type == CTRL_ATTR_HDRSIZE) {
-            if (lnp_u32_attr(buf, dpos, dlen, &out[2]) < 0)
-                return -1;
-        } else if (type == CTRL_ATTR_MAXATTR) {
-            if (lnp_u32_attr(buf, dpos, dlen, &out[3]) < 0)
-                return -1;
-        } else if (type == CTRL_ATTR_FAMILY_NAME) {
-            out[4] = (uint32_t) dpos;
-            out[5] = (uint32_t) strnlen((const char *) buf + dpos, (size_t) dlen);
-        } else if (type == CTRL_ATTR_OPS || type == CTRL_ATTR_MCAST_GROUPS) {
-            int is_ops = type == CTRL_ATTR_OPS;
-            int epos = dpos, eend = dpos + dlen;
-
-            while (eend - epos >= NLA_HDRLEN) {
-                struct nlattr e;
-                int elen, ipos = epos + NLA_HDRLEN, iend;
-                uint32_t id = 0, flags = 0, name_off = 0, name_len = 0;
-                int has_id = 0, has_name = 0;
-                uint32_t xseen = 0;
-
-                memcpy(&e, buf + epos, sizeof(e));
-                elen = e.nla_len;
-                iend = epos + elen;
-
-                if (elen < NLA_HDRLEN || elen > eend - epos)
-                    return -1;
-                while (iend - ipos >= NLA_HDRLEN) {
-                    struct nlattr x;
-                    int xlen, xd = ipos + NLA_HDRLEN, xtype;
-
-                    memcpy(&x, buf + ipos, sizeof(x));
-                    xlen = x.nla_len;
-                    xtype = x.nla_type & NLA_TYPE_MASK;
-
-                    if (xlen < NLA_HDRLEN || xlen > iend - ipos)
-                        return -1;
-                    if (xtype < 32 && (xseen & (1u << xtype)))
-                        return -1; /* repeated: as above */
-                    if (xtype < 32)
-                        xseen |= 1u << xtype;
-                    if (xtype == (is_ops ? CTRL_ATTR_OP_ID : CTRL_ATTR_MCAST_GRP_ID)) {
-                        if (lnp_u32_attr(buf, xd, xlen - NLA_HDRLEN, &id) < 0)
-                            return -1;
-                        has_id = 1;
-                    } else if (is_ops && xtype == CTRL_ATTR_OP_FLAGS) {
-                        if (lnp_u32_attr(buf, xd, xlen - NLA_HDRLEN, &flags) < 0)
-                            return -1;
-                    } else if (!is_ops && xtype == CTRL_ATTR_MCAST_GRP_NAME) {
-                        name_off = (uint32_t) xd;
-                        name_len = (uint32_t) strnlen((const char *) buf + xd,
-                                                      (size_t) (xlen - NLA_HDRLEN));
-                        has_name = 1;
-                    }
-                    ipos += NLA_ALIGN(xlen);
-                }
-                /* What the Python decoder would refuse, refuse here too. */
-                if (!has_id || (!is_ops && !has_name))
-                    return -1;
-                if (is_ops) {
-                    if (n_ops >= LNP_MAX_OPS)
-                        return -1;
-                    ops[2 * n_ops] = id;
-                    ops[2 * n_ops + 1] = flags;
-                    n_ops++;
-                } else {
-                    if (n_groups >= LNP_MAX_GROUPS)
-                        return -1;
-                    groups[3 * n_groups] = id;
-                    groups[3 * n_groups + 1] = name_off;
-                    groups[3 * n_groups + 2] = name_len;
-                    n_groups++;
-                }
-                epos += NLA_ALIGN(elen);
-            }
-        }
-        pos += NLA_ALIGN(len);
-    }
-    words = LNP_FAMILY_HEAD + 2 * (int) n_ops + 3 * (int) n_groups;
-    if (!has_family_id || words > max)
-        return -1;
-    out[6] = n_ops;
-    out[7] = n_groups;
-    memcpy(out + LNP_FAMILY_HEAD, ops, 2 * n_ops * sizeof(uint32_t));
-    memcpy(out + LNP_FAMILY_HEAD + 2 * n_ops, groups, 3 * n_groups * sizeof(uint32_t));
-    return words;
+    if (b->sk == NULL)
+        return LNP_NO_SOCKET;
+    b->peer = peer;
+    b->seq = seq;
+    b->dump = dump;
+    return lnp_recv_batch(b->sk, b);
 }

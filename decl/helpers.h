@@ -1,7 +1,7 @@
 /* C helpers written for libnl-py (source in decl/helpers.c), as far as
  * Python sees them: the constants and the batch struct the wrappers read,
- * lnp_genl_open and lnp_native_install. The send and receive loops are
- * called by decl/native.c only, and documented in helpers.c. */
+ * lnp_genl_open, and the send and receive loops for a batch's socket
+ * (documented in helpers.c). Plain C: no Python object crosses here. */
 
 /* What lnp_recv_batch found about each message: kind, then the header. */
 #define LNP_REPLY ...      /* a data message answering `seq` */
@@ -47,10 +47,22 @@ struct lnp_batch {
  * again). */
 int64_t lnp_genl_open(struct nl_sock *sk, struct lnp_batch *b, int rcvbuf, int ext_ack);
 
-/* Put the native decoders (CPython builtins compiled into this module, see
- * decl/native.c) into the dict at address `namespace` (its id()). 0, or -1
- * when it is not a dict or this is not CPython. Called once, by libnl_py._ffi. */
-int lnp_native_install(void *namespace);
+/* lnp_transact for the batch's socket: send one generic netlink request
+ * (nlmsghdr: type `family`, `flags`, the socket's next sequence number, left
+ * in b->seq; genlmsghdr: `cmd`, `version`; then `len` bytes of `payload`),
+ * then read what is queued for it into the batch, all without the GIL (cffi
+ * releases it). Returns lnp_recv_batch's result; on a send failure the -NLE
+ * code, with b->seq = 0 and nothing read. */
+int lnp_batch_transact(struct lnp_batch *b, uint16_t family, uint16_t flags, uint8_t cmd,
+                       uint8_t version, const char *payload, size_t len);
+
+/* lnp_recv_batch for the batch's socket: read what is queued, waiting for
+ * the terminal of request `seq` (0: none) from port `peer`, a dump if `dump`.
+ * Returns an LNP_* result or -NLE. */
+int lnp_batch_recv(struct lnp_batch *b, uint32_t peer, uint32_t seq, int dump);
+
+#define LNP_NO_SOCKET ...  /* either call, for a batch that has no socket (never opened, or
+                              its socket freed) */
 
 /* The two functions libnl calls for every Python callback: one for each
  * callback signature (nl_recvmsg_msg_cb_t, nl_recvmsg_err_cb_t). Their `arg`

@@ -29,6 +29,9 @@ E_STRING: int
 E_FLAG: int
 E_BINARY: int
 E_NEST: int
+FIELD_VALUE: int
+FIELD_REQUIRED: int
+FIELD_NAME: int
 
 class Decoder:
     """Compiled attribute-set and struct tables, and the walker over them."""
@@ -36,6 +39,8 @@ class Decoder:
     saw_unknown: bool
     @property
     def unknowns(self) -> int: ...
+    @property
+    def misses(self) -> int: ...
     @property
     def tables(self) -> int: ...
     def __init__(
@@ -49,6 +54,7 @@ class Decoder:
         post: Callable[[dict[Any, Any], int], object] | None = None,
         name: str | None = None,
         size: int = 0,
+        record: tuple[type[tuple[Any, ...]], Sequence[tuple[int, Any, Any]], Any] | None = None,
     ) -> None: ...
     def decode(
         self,
@@ -66,6 +72,9 @@ class Decoder:
         end: int | None = None,
         depth: int = 0,
     ) -> dict[str, Any]: ...
+    def record(
+        self, index: int, data: bytes | bytearray | memoryview, names: dict[Any, Any] | None = None
+    ) -> tuple[Any, ...] | None: ...
 
 class Encoder:
     """Attribute-set tables of the common requests, encoded in one call."""
@@ -79,8 +88,9 @@ def decode_replies(
     view: bytes | bytearray | memoryview,
     desc: list[int],
     reply_kind: int,
-    lookup: Callable[[int], tuple[int, int] | None],
+    lookup: Callable[[int], tuple[int, int] | None] | tuple[int, int],
     hdrsize: int,
     out: list[Any],
     pending: list[tuple[int, bytes, BaseException | None]],
 ) -> tuple[list[int], int, int]: ...
+def words(buffer: bytes | bytearray | memoryview, count: int) -> list[int]: ...

@@ -1,11 +1,10 @@
 """The one gateway to the compiled module ``libnl_py._libnl``.
 
-Every other module gets ``ffi``, ``lib`` and ``native`` from here. ``lib`` is the compiled
+Every other module gets ``ffi`` and ``lib`` from here. ``lib`` is the compiled
 library less the names that the libnl it was built against lacks (see the
 ``HAS_*`` flags in ``build_libnl.py``), so ``hasattr(lib, "nla_get_uint")``
-tells the truth. ``native`` holds the few CPython builtins compiled into the
-same module (the native decoders) that build Python values from C data in one
-call; ``lnp_native_install`` hands them over once, here.
+tells the truth. The module is a binding of libnl plus plain C helpers; the C
+that builds Python values is :mod:`libnl_py._codec`'s.
 """
 
 from __future__ import annotations
@@ -56,16 +55,3 @@ if RUNTIME_VERSION[:2] < (_compiled.LIBNL_VER_MAJ, _compiled.LIBNL_VER_MIN):
         f"libnl_py was built against libnl {LIBNL_VERSION} but libnl "
         f"{'.'.join(map(str, RUNTIME_VERSION))} is loaded; rebuild libnl-py"
     )
-
-
-def _native_functions() -> types.SimpleNamespace:
-    found: dict[str, Any] = {}
-    # The dict is passed by address (its id(), which is its address in CPython).
-    if _compiled.lnp_native_install(_ffi.cast("void *", id(found))) != 0:
-        raise ImportError("libnl_py needs CPython: its native decoders did not install")
-    return types.SimpleNamespace(**found)
-
-
-native: Any = _native_functions()
-"""``configure_families``, ``family``, ``families``, ``replies``, ``transact``,
-``recv``: the native decoders compiled into ``libnl_py._libnl``."""

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import re
 import struct
 import subprocess
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import pytest
 from conftest import in_ci, nlattr, require_root
@@ -33,6 +35,7 @@ from test_spec_codec import SPEC as CODEC_TEST_SPEC
 from libnl_py.attrs import MalformedAttributesError
 from libnl_py.spec import Codec, FamilySpec
 from libnl_py.spec import registry as specs
+from libnl_py.spec.codec import Record, RecordField
 from libnl_py.spec.loader import load
 from libnl_py.spec.model import INT_TYPES, AttrSpec
 from libnl_py.spec.policy import spec_from_policy
@@ -849,3 +852,244 @@ def test_a_name_given_twice_encodes_as_the_python_encoder_reads_it() -> None:
         "ok",
         nlattr(2, struct.pack("=II", 1, 1)),
     )
+
+
+# -- records: named tuples made of a set --------------------------------------------------
+
+
+class Point(NamedTuple):
+    x: int
+    label: str
+    tags: tuple[int, ...] = ()
+    name: str | None = None
+
+
+class Pair(NamedTuple):
+    a: int
+    b: int
+
+
+RECORD_SPEC = FamilySpec.from_dict(
+    {
+        "name": "records",
+        "definitions": [{"name": "kinds", "type": "enum", "entries": ["zero", "one"]}],
+        "attribute-sets": [
+            {
+                "name": "point",
+                "attributes": [
+                    {"name": "x", "type": "u32", "value": 1, "enum": "kinds"},
+                    {"name": "label", "type": "string", "value": 2},
+                    {"name": "tag", "type": "u16", "value": 3, "multi-attr": True},
+                    {"name": "pairs", "type": "indexed-array", "value": 4, "sub-type": "nest",
+                     "nested-attributes": "pair"},
+                    {"name": "bits", "type": "bitfield32", "value": 5},
+                    {"name": "one", "type": "nest", "value": 6, "nested-attributes": "pair"},
+                ],
+            },
+            {
+                "name": "pair",
+                "attributes": [
+                    {"name": "a", "type": "u8", "value": 1},
+                    {"name": "b", "type": "s16", "value": 2},
+                ],
+            },
+        ],
+    }
+)
+
+
+def _point_record(names: dict[str, Any] | None = None) -> Record:
+    return Record(
+        Point,
+        (
+            RecordField("x"),
+            RecordField("label", "none"),
+            RecordField("tag", ()),
+            RecordField("x", None, names=True),
+        ),
+        names=("label", names) if names is not None else None,
+    )
+
+
+def message(attrs: bytes) -> bytes:
+    return struct.pack("=IHHII", 20 + len(attrs), 0x30, 0, 1, 0) + bytes([1, 1, 0, 0]) + attrs
+
+
+def test_a_record_is_its_named_tuple() -> None:
+    codec = Codec(RECORD_SPEC, accelerate=True)
+    index = codec.record_table("point", _point_record())
+    assert index is not None
+    assert codec.record_table("point", _point_record()) != index  # a record object each
+    record = _point_record()
+    index = codec.record_table("point", record)
+    assert codec.record_table("point", record) == index  # made once
+    d = codec.decoder
+    raw = nlattr(1, b"\1\0\0\0") + nlattr(3, b"\7\0") + nlattr(2, b"pt\0") + nlattr(3, b"\x08\0")
+    got = d.record(index, message(raw))
+    # Integers stay numbers (no enum names), a multi-attr's values make a tuple.
+    assert got == Point(1, "pt", (7, 8), None)
+    assert type(got) is Point and type(got.tags) is tuple
+    # The same through decode(), of attributes alone.
+    assert d.decode(index, raw) == got
+    # Defaults, and the first of an attribute wins (a later one is not even read).
+    assert d.record(index, message(nlattr(1, b"\2\0\0\0") + nlattr(1, b"\3"))) == Point(2, "none")
+    # A required attribute absent, malformed attributes, a message cut short: no record.
+    assert d.record(index, message(nlattr(2, b"pt\0"))) is None
+    assert d.record(index, message(nlattr(1, b"\1\0"))) is None  # too short for a u32
+    assert d.record(index, message(raw)[:-2]) is None
+    assert d.record(index, message(raw)[:19]) is None
+    assert d.record(index, b"") is None
+    # What no field takes (bitfield32, an unknown number) is not read, nor counted.
+    unknowns = codec.unknowns
+    odd = raw + nlattr(5, b"\xff") + nlattr(99, b"junk")
+    assert d.record(index, message(odd)) == Point(1, "pt", (7, 8), None)
+    assert codec.unknowns == unknowns
+
+
+def test_record_names_come_from_the_cache_by_an_attribute() -> None:
+    cache: dict[str, Any] = {"pt": {1: "one", 2: "two"}}
+    codec = Codec(RECORD_SPEC, accelerate=True)
+    index = codec.record_table("point", _point_record(cache))
+    assert index is not None
+    d = codec.decoder
+    raw = nlattr(1, b"\1\0\0\0") + nlattr(2, b"pt\0")
+    assert d.record(index, message(raw)) == Point(1, "pt", (), "one")
+    # Names given: the cache is not read; a value they lack has none.
+    assert d.record(index, message(raw), {1: "uno"}) == Point(1, "pt", (), "uno")
+    assert d.record(index, message(raw), {}) == Point(1, "pt", (), None)
+    # A name the cache lacks: no record (a miss, counted), until the cache has it.
+    other = nlattr(1, b"\2\0\0\0") + nlattr(2, b"other\0")
+    misses = d.misses
+    assert d.record(index, message(other)) is None
+    assert d.misses == misses + 1
+    cache["other"] = {2: "deux"}
+    assert d.record(index, message(other)) == Point(2, "other", (), "deux")
+    cache["other"] = MappingProxyType({2: "deux"})  # names that are no dict: a miss too
+    assert d.record(index, message(other)) is None
+    # The first of the attribute selects them, as it fills its field.
+    twice = nlattr(1, b"\2\0\0\0") + nlattr(2, b"pt\0") + nlattr(2, b"other\0")
+    assert d.record(index, message(twice)) == Point(2, "pt", (), "two")
+    with pytest.raises(TypeError, match="names must be a dict"):
+        d.record(index, message(raw), MappingProxyType({}))
+
+
+def test_records_nest_records() -> None:
+    class Outer(NamedTuple):
+        pairs: tuple[Pair, ...]
+        one: Pair | None
+
+    pair = Record(Pair, (RecordField("a", 0), RecordField("b", 0)))
+    outer = Record(Outer, (RecordField("pairs", (), pair), RecordField("one", None, pair)))
+    codec = Codec(RECORD_SPEC, accelerate=True)
+    index = codec.record_table("point", outer)
+    assert index is not None
+    entries = nlattr(1, nlattr(1, b"\5") + nlattr(2, struct.pack("=h", -2))) + nlattr(2, b"")
+    raw = nlattr(4, entries) + nlattr(6, nlattr(2, struct.pack("=h", 9)))
+    got = codec.decoder.record(index, message(raw))
+    assert got == Outer((Pair(5, -2), Pair(0, 0)), Pair(0, 9))
+    assert type(got.pairs) is tuple and all(type(p) is Pair for p in got.pairs)
+    assert codec.decoder.record(index, message(nlattr(4, b"\x09\0\1\0"))) is None  # bad entry
+
+
+def test_record_tables_refuse_what_they_cannot_make() -> None:
+    codec = Codec(RECORD_SPEC, accelerate=True)
+    pair = Record(Pair, (RecordField("a"), RecordField("b")))
+    with pytest.raises(ValueError, match="has no 'nope'"):
+        codec.record_table("pair", Record(Pair, (RecordField("a"), RecordField("nope"))))
+    with pytest.raises(ValueError, match="does not take a bitfield32"):
+        codec.record_table("point", Record(Pair, (RecordField("x"), RecordField("bits"))))
+    with pytest.raises(ValueError, match="does not take a nest"):
+        codec.record_table("point", Record(Pair, (RecordField("x"), RecordField("one"))))
+    with pytest.raises(TypeError, match="needs a class of 3 fields"):
+        codec.record_table("pair", Record(Pair, (*pair.fields, RecordField("a", names=True))))
+    with pytest.raises(ValueError, match="two record fields take 'a'"):
+        codec.record_table("pair", Record(Pair, (RecordField("a"), RecordField("a"))))
+    assert Codec(RECORD_SPEC, accelerate=False).record_table("pair", pair) is None
+
+
+def test_decoder_fill_of_a_record_refuses_bad_input() -> None:
+    d = _codec.Decoder(MalformedAttributesError, list)
+    u8 = (1, "a", _codec.OP_INT, 0, 1, 0, 0, 0, None, "u8", 0, None)
+    fields = ((_codec.FIELD_REQUIRED, "a", None), (_codec.FIELD_VALUE, "b", 0))
+    dict_table = d.new_table(False)
+    d.fill(dict_table, [])
+    calls: list[tuple[Any, str]] = [
+        ((dict, fields, None), "named tuple"),
+        ((tuple, fields, None), "named tuple"),
+        ((Point, fields, None), "class of 2 fields"),
+        ((Pair, [(0, "a")], None), "class of 1 fields"),
+        ((Pair, [(0, "a", None), (9, "b", None)], None), "out of range"),
+        ((Pair, [(0, "a", None), "b"], None), "(how, key, default)"),
+        ((Pair, [(_codec.FIELD_NAME, "a", None), (0, "a", None)], None), "no earlier"),
+        ((Pair, [(0, "a", None), (0, "z", None)], (1, [])), "a dict"),
+        ((Pair, [(0, "a", None), (0, "z", None)], (-1, {})), "a dict"),
+        ((Pair, [(0, "a", None), (0, "z", None)], "names"), "(number, cache)"),
+        ((Pair, [(0, "b", None), (0, "z", None)], None), "no record field takes entry 'a'"),
+        ("record", "(type, fields, names)"),
+    ]
+    for record, message_text in calls:
+        index = d.new_table(False)
+        with pytest.raises((TypeError, ValueError), match=re.escape(message_text)):
+            d.fill(index, [u8], record=record)
+    refused = [
+        (1, "a", _codec.OP_PYTHON, 0, 0, 0, 0, 0, len, "", 0, None),
+        (1, "a", _codec.OP_NEST, 0, 0, 0, 0, dict_table, None, "", 0, None),
+        (1, "a", _codec.OP_INT, _codec.MULTI_NUMBERED, 1, 0, 0, 0, None, "u8", 0, None),
+    ]
+    for entry in refused:
+        index = d.new_table(False)
+        with pytest.raises(ValueError, match="holds no Python reader"):
+            d.fill(index, [entry], record=(Pair, fields, None))
+    index = d.new_table(False)
+    with pytest.raises(TypeError, match="no post"):
+        d.fill(index, [u8], lambda values, depth: None, record=(Pair, fields, None))
+    with pytest.raises(TypeError, match="no post"):
+        d.fill(d.new_table(True), [], None, "s", 0, (Pair, fields, None))
+    d.fill(index, [u8], record=(Pair, fields, None))
+    assert d.decode(index, nlattr(1, b"\3")) == Pair(3, 0)
+    with pytest.raises(IndexError, match="no such record table"):
+        d.record(dict_table, b"")
+    with pytest.raises(TypeError):
+        d.record(index)
+
+
+def test_decode_replies_makes_records_with_a_constant_lookup() -> None:
+    cache: dict[str, Any] = {"pt": {1: "one"}}
+    codec = Codec(RECORD_SPEC, accelerate=True)
+    index = codec.record_table("point", _point_record(cache))
+    assert index is not None
+    good = message(nlattr(1, b"\1\0\0\0") + nlattr(2, b"pt\0"))
+    unnamed = message(nlattr(1, b"\1\0\0\0") + nlattr(2, b"new\0"))
+    bad = message(nlattr(2, b"pt\0"))  # no x
+    arena = b""
+    desc: list[int] = []
+    for msg in (good, unnamed, bad, good):
+        desc += [0, 0x30, 2, 1, 0, len(arena), len(arena) + len(msg), 0]
+        arena += msg
+    desc += [1, 3, 0, 1, 0, 0, 0, 0]
+    out: list[Any] = []
+    pending: list[Any] = []
+    rest, flags, count = _codec.decode_replies(
+        codec.decoder, arena, desc, 0, (index, -1), 0, out, pending
+    )
+    assert (rest, flags, count) == (desc[-8:], 2, 4)
+    assert out[0] == out[3] == Point(1, "pt", (), "one")
+    # Named without its names: the record, and in pending to decode again; a failure: None.
+    assert out[1] == Point(1, "new", (), None) and out[2] is None
+    assert [(p[0], p[1], type(p[2])) for p in pending] == [
+        (1, unnamed, type(None)),
+        (2, bad, MalformedAttributesError),
+    ]
+    # The list given as out is not the descriptors': read as a copy then, the same.
+    same = list(desc)
+    assert _codec.decode_replies(codec.decoder, arena, same, 0, (index, -1), 0, same, [])[2] == 4
+    # (-1, -1): every reply left to Python; a record takes no fixed header.
+    assert _codec.decode_replies(codec.decoder, arena, desc, 0, (-1, -1), 0, [], [])[0] == desc
+    header = codec.decoder.new_table(True)
+    codec.decoder.fill(header, [], None, "h", 0)
+    with pytest.raises(ValueError, match="no fixed header"):
+        _codec.decode_replies(codec.decoder, arena, desc, 0, (index, header), 0, [], [])
+    with pytest.raises(IndexError):
+        _codec.decode_replies(codec.decoder, arena, desc, 0, (999, -1), 0, [], [])
+    with pytest.raises(TypeError):
+        _codec.decode_replies(codec.decoder, arena, desc, 0, (index,), 0, [], [])

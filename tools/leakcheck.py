@@ -87,6 +87,22 @@ def stress(rounds: int, fuzz: int) -> None:
                 with contextlib.suppress(MalformedAttributesError):
                     codec.decode(set_name, data)
 
+    # nlctrl's replies as the codec's Family records make them, and mutated: records C
+    # declines (malformed, a required attribute absent, names not looked up) and makes.
+    from libnl_py.genl.family import family_from_bytes
+
+    with GenlSocket(timeout=5) as sock:
+        replies = [m.data for m in sock.dump(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY)]
+    frng = random.Random(3)
+    for _ in range(fuzz):
+        data = bytearray(frng.choice(replies))
+        for _ in range(frng.randrange(1, 4)):
+            data[frng.randrange(20, len(data))] = frng.randrange(256)
+        if frng.random() < 0.3:
+            del data[frng.randrange(len(data)) :]
+        with contextlib.suppress(errors.NetlinkError):
+            family_from_bytes(bytes(data), None if frng.random() < 0.5 else {1: "x"})
+
     for _ in range(rounds):  # open/close cycles, closed and freed
         s = GenlSocket()
         s.close()
@@ -214,7 +230,7 @@ def _allocating_frames(record: str) -> str:
     """The frames of a record's stack above the first Python frame.
 
     What Python code allocates is Python's, even when our C called that code
-    (the family-name loader the decoder calls imports a module, say): only a
+    (a Python reader the codec's decoder calls imports a module, say): only a
     block allocated before the stack reaches Python again is ours.
     """
     python = EVAL.search(record)

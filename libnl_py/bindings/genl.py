@@ -1,11 +1,30 @@
-"""Wrappers for the generic netlink fast paths in C (the helpers compiled into ``_libnl``)."""
+"""Wrappers for the generic netlink fast paths in C (the helpers compiled into ``_libnl``).
+
+Plain cffi calls: the send and receive loops run in C without the GIL. The
+descriptors they write come back as a list of ints made in one call, by
+``libnl_py._codec.words`` from the table's buffer (memoryview's ``tolist``
+without the accelerator, as on PyPy).
+"""
 
 from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
-from libnl_py._ffi import ffi, lib, native
+from libnl_py._ffi import ffi, lib
 from libnl_py.errors import check, error_for
+
+
+def _tolist(buffer: Any, count: int) -> list[int]:
+    found: list[int] = buffer[:count].tolist()
+    return found
+
+
+_words: Callable[[Any, int], list[int]]
+try:
+    from libnl_py._codec import words as _words
+except ImportError:  # PyPy: memoryview makes the list (its tolist is as quick there)
+    _words = _tolist
+
 
 T = TypeVar("T")
 
@@ -29,6 +48,10 @@ OTHER = lib.LNP_OTHER
 MALFORMED = lib.LNP_MALFORMED
 UNSPLIT = lib.LNP_UNSPLIT
 
+_NO_SOCKET = lib.LNP_NO_SOCKET
+_transact = lib.lnp_batch_transact
+_recv = lib.lnp_batch_recv
+
 AGAIN = lib.LNP_AGAIN
 DONE = lib.LNP_DONE
 FULL = lib.LNP_FULL
@@ -45,7 +68,7 @@ _POOL_SIZE = 8
 class RecvBatch:
     """An arena and descriptor table for ``lnp_recv_batch``, one per socket."""
 
-    __slots__ = ("_arena", "_desc", "address", "batch", "view")
+    __slots__ = ("_arena", "_desc", "_words", "batch", "view")
 
     def __init__(self) -> None:
         self._arena = _raw_alloc("uint8_t[]", ARENA_SIZE)
@@ -57,7 +80,7 @@ class RecvBatch:
         batch.desc = self._desc
         batch.max_desc = MAX_DESCRIPTORS
         self.view = ffi.buffer(self._arena)
-        self.address = int(ffi.cast("uintptr_t", batch))  # as the native functions take it
+        self._words = memoryview(ffi.buffer(self._desc)).cast("I")  # for _words
 
     @classmethod
     def take(cls) -> RecvBatch:
@@ -69,7 +92,7 @@ class RecvBatch:
 
     def give_back(self) -> None:
         """Return the batch to the pool; its socket must never touch it again."""
-        self.batch.sk = ffi.NULL  # native calls on it fail cleanly until genl_open
+        self.batch.sk = ffi.NULL  # calls on it fail cleanly until genl_open
         if len(_pool) < _POOL_SIZE:
             _pool.append(self)
 
@@ -86,26 +109,33 @@ class RecvBatch:
     def transact(
         self, family: int, flags: int, cmd: int, version: int, payload: bytes
     ) -> tuple[int, int, list[int]]:
-        """``lnp_transact`` (``native.transact``): send a request, read what is queued for it.
+        """``lnp_batch_transact``: send a request, read what is queued for it.
 
-        Returns (sequence number, result, descriptor words); a failed send raises.
+        Returns (sequence number, result, descriptor words); a failed send
+        raises. cffi checks the arguments before anything is sent: the
+        payload is bytes (C reads its buffer, immutable while the GIL is
+        released), a header field out of its C range raises OverflowError.
         """
-        found: tuple[int, int, list[int]] = native.transact(
-            self.address, family, flags, cmd, version, payload
-        )
-        if not found[0]:
-            raise error_for(found[1], "sendto", errno=self.sys_errno())
-        return found
+        batch = self.batch
+        result: int = _transact(batch, family, flags, cmd, version, payload, len(payload))
+        if result < 0 and (result == _NO_SOCKET or not batch.seq):
+            if result == _NO_SOCKET:
+                raise ValueError("batch has no socket")
+            raise error_for(result, "sendto", errno=self.sys_errno())
+        return batch.seq, result, _words(self._words, batch.n_desc * DESC_WORDS)
 
     def recv(self, peer: int, seq: int, dump: bool) -> tuple[int, list[int]]:
-        """Read what is queued (``native.recv``): (result, descriptor words).
+        """``lnp_batch_recv``: read what is queued, (result, descriptor words).
 
         The data is in :attr:`view`. A negative result is an NLE code: what was
         read before it is described all the same, and the caller routes that
         before raising.
         """
-        found: tuple[int, list[int]] = native.recv(self.address, peer, seq, dump)
-        return found
+        batch = self.batch
+        result: int = _recv(batch, peer, seq, 1 if dump else 0)
+        if result == _NO_SOCKET:
+            raise ValueError("batch has no socket")
+        return result, _words(self._words, batch.n_desc * DESC_WORDS)
 
     def sys_errno(self) -> int | None:
         """The errno of the system call behind the last negative result, if it was one.
@@ -116,12 +146,33 @@ class RecvBatch:
         return int(self.batch.sys_errno) or None
 
     def replies(self, desc: list[int], factory: Callable[..., T], hdrsize: int) -> list[T]:
-        """``native.replies``: the messages of a clean batch (``CLEAN``), but its terminal.
+        """The messages of a clean batch (``CLEAN``), but its terminal (the last descriptor).
 
-        ``factory(data, 0, len(data), type, flags, seq, port, hdrsize)`` makes each.
+        ``factory(data, 0, len(data), type, flags, seq, port, hdrsize)`` makes
+        each, ``data`` being the message's bytes (copied out of the arena).
         """
-        made: list[T] = native.replies(self.view, desc, factory, hdrsize)
-        return made
+        if len(desc) % DESC_WORDS:
+            raise ValueError("desc must be whole descriptors")
+        view = self.view
+        out = []
+        i, last = 0, len(desc) - DESC_WORDS
+        while i < last:  # a while loop: less to set up than range, for the usual one reply
+            start = desc[i + 5]
+            end = desc[i + 6]
+            out.append(
+                factory(
+                    view[start:end],
+                    0,
+                    end - start,
+                    desc[i + 1],
+                    desc[i + 2],
+                    desc[i + 3],
+                    desc[i + 4],
+                    hdrsize,
+                )
+            )
+            i += DESC_WORDS
+        return out
 
 
 _pool: list[RecvBatch] = []  # list.pop/append are atomic: no lock needed

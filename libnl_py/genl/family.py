@@ -1,21 +1,33 @@
 """What the nlctrl controller says about a family: ``Family``, ``Operation``, ``MulticastGroup``.
 
-They are named tuples, immutable, and built in C (``libnl_py._libnl``'s native decoders) straight
-from the controller's messages, a family dump's hundreds of them in one call.
+They are named tuples, immutable. :func:`family_from_attrs` is the decoder of reference,
+in Python. Where the codec's C accelerator is built (:mod:`libnl_py._codec`; not on
+PyPy), the controller's messages are decoded by the codec instead, with nlctrl's
+built-in spec and record tables that make these named tuples straight from the
+messages, a family dump's hundreds of them in one call: the same values, and where C
+cannot make one exactly, the Python decoder decides (and names the fault).
 """
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, Callable, NamedTuple
 
-from libnl_py._ffi import lib, native
+from libnl_py._ffi import lib
 from libnl_py.attrs import Attribute, Attributes
 from libnl_py.bindings import genl as _g
 from libnl_py.errors import NotFoundError, ParseError
 from libnl_py.message import NLMSG_HDRLEN, GenlMessage, MalformedMessageError, split_datagram
 from libnl_py.spec import registry as _specs
+from libnl_py.spec.codec import Record, RecordField
+from libnl_py.spec.loader import BUILTIN_DIR, load
+
+try:
+    from libnl_py._codec import decode_replies as _decode_replies
+except ImportError:  # PyPy: family_from_attrs decodes every reply
+    _decode_replies = None  # type: ignore[assignment]
 
 __all__ = [
     "Family",
@@ -101,14 +113,15 @@ def family_from_message(msg: GenlMessage, op_names: Mapping[int, str] | None = N
 def family_from_bytes(data: bytes, op_names: Mapping[int, str] | None = None) -> Family:
     """:func:`family_from_message` for a whole message as bytes, headers included.
 
-    The message is decoded in C, named tuples included (``native.family``);
-    one that does not parse there is decoded again in Python, which names the
-    fault.
+    The message is decoded by the codec's accelerator, named tuples included;
+    one it cannot make exactly (malformed, names not looked up yet, ``op_names``
+    not a dict) is decoded by :func:`family_from_attrs`, which names the fault.
     """
-    family: Family | None = native.family(data, 0, len(data), op_names)
-    if family is None:
-        return family_from_attrs(_attrs_of(data), op_names)
-    return family
+    if op_names is None or type(op_names) is dict:
+        family: Family | None = _record(data, op_names)
+        if family is not None:
+            return family
+    return family_from_attrs(_attrs_of(data), op_names)
 
 
 def families_from_bytes(messages: list[bytes]) -> list[Family]:
@@ -117,17 +130,49 @@ def families_from_bytes(messages: list[bytes]) -> list[Family]:
 
 
 def decode_batch(
-    view: object, desc: list[int], out: list[Family | bytes]
+    view: Any, desc: list[int], out: list[Family | bytes]
 ) -> tuple[list[int], int, int]:
     """Decode the replies of a receive batch (``lnp_recv_batch`` descriptors) into ``out``.
 
-    Every ``REPLY`` message in ``view`` becomes a :class:`Family`, or stays
-    bytes if the C decoder cannot read it (:func:`family_from_bytes` then
-    names the fault). Returns the other descriptors, the OR of the replies'
-    ``nlmsg_flags``, and how many stayed bytes.
+    Every ``REPLY`` message in ``view`` becomes a :class:`Family` (in one call
+    of ``libnl_py._codec.decode_replies``), or stays bytes where that cannot
+    make it exactly, for :func:`family_from_bytes` to decode (and to name the
+    fault); without the accelerator every one stays bytes. Returns the other
+    descriptors, the OR of the replies' ``nlmsg_flags``, and how many stayed
+    bytes.
     """
-    result: tuple[list[int], int, int] = native.families(view, desc, _g.REPLY, out)
-    return result
+    pending: list[tuple[int, bytes, BaseException | None]] = []
+    rest, flags, _count = _decode(view, desc, _REPLY, _TABLES, 0, out, pending)
+    for position, data, _error in pending:
+        out[position] = data
+    failed = len(pending)
+    if len(rest) > _DESC_WORDS or (rest and rest[0] == _REPLY):
+        # Replies C left whole (one too short for its headers, and all after it).
+        rest, more_flags, more = _as_bytes(view, rest, out)
+        flags |= more_flags
+        failed += more
+    return rest, flags, failed
+
+
+def _as_bytes(view: Any, desc: list[int], out: list[Family | bytes]) -> tuple[list[int], int, int]:
+    """:func:`decode_batch` leaving every reply as its bytes."""
+    words = _DESC_WORDS
+    if len(desc) % words:
+        raise ValueError("desc must be whole descriptors")
+    rest: list[int] = []
+    flags = count = 0
+    size = len(view)
+    for i in range(0, len(desc), words):
+        if desc[i] != _REPLY:
+            rest += desc[i : i + words]
+            continue
+        start, end = desc[i + 5], desc[i + 6]
+        if not 0 <= start <= end <= size:
+            raise ValueError("descriptor span outside the buffer")
+        out.append(bytes(view[start:end]))
+        flags |= desc[i + 2]
+        count += 1
+    return rest, flags, count
 
 
 def _attrs_of(data: bytes) -> Attributes:
@@ -188,7 +233,69 @@ def family_from_attrs(attrs: Attributes, op_names: Mapping[int, str] | None = No
     )
 
 
-# The C decoder builds these classes, naming operations from the registry.
-native.configure_families(
-    Family, Operation, MulticastGroup, _specs.command_names_cache, _specs.command_names
+# The accelerator makes these tuples of the attribute sets of nlctrl's built-in spec (not a
+# registered one: family_from_attrs reads libnl's numbers), naming the operations as
+# family_from_attrs does: from the registry's command names (its cache), by family name.
+_OPERATION = Record(
+    Operation, (RecordField("id"), RecordField("flags", 0), RecordField("id", None, names=True))
 )
+_GROUP = Record(MulticastGroup, (RecordField("name"), RecordField("id")))
+_FAMILY = Record(
+    Family,
+    (
+        RecordField("family-id"),
+        RecordField("family-name"),
+        RecordField("version", 0),
+        RecordField("hdrsize", 0),
+        RecordField("maxattr", 0),
+        RecordField("ops", (), _OPERATION),
+        RecordField("mcast-groups", (), _GROUP),
+    ),
+    names=("family-name", _specs.command_names_cache),
+)
+
+
+def _accelerated() -> tuple[Callable[..., Any], Callable[..., Any], tuple[int, int]] | None:
+    """(record(data, names), decode_replies bound to the decoder, their tables); None without C."""
+    codec = _specs.codec_for(load(BUILTIN_DIR / "nlctrl.json", "built-in"))
+    index = codec.record_table("ctrl-attrs", _FAMILY)
+    if index is None or _decode_replies is None:
+        return None
+    return (
+        functools.partial(codec.decoder.record, index),
+        functools.partial(_decode_replies, codec.decoder),
+        (index, -1),
+    )
+
+
+def _no_record(data: bytes, op_names: Any) -> Family | None:
+    return None
+
+
+def _no_decode(
+    view: Any,
+    desc: list[int],
+    kind: int,
+    tables: Any,
+    hdrsize: int,
+    out: list[Family | bytes],
+    pending: list[Any],
+) -> tuple[list[int], int, int]:
+    """decode_replies' contract without it: every reply in out as its bytes, and pending."""
+    first = len(out)
+    rest, flags, count = _as_bytes(view, desc, out)
+    pending.extend((i, out[i], None) for i in range(first, first + count))
+    return rest, flags, count
+
+
+_REPLY = _g.REPLY
+_DESC_WORDS = _g.DESC_WORDS
+# Made at import (reading nlctrl's built-in spec and compiling the tables: about 1 ms, once
+# a process) and bound here, so that the hot paths look nothing up.
+_ACCELERATED = _accelerated()
+_record: Callable[[bytes, Any], Family | None]
+_decode: Callable[..., tuple[list[int], int, int]]
+if _ACCELERATED is not None:
+    _record, _decode, _TABLES = _ACCELERATED
+else:
+    _record, _decode, _TABLES = _no_record, _no_decode, (-1, -1)

@@ -50,9 +50,12 @@ except ImportError:  # PyPy, or a build without the accelerator: the Python read
 _d: Any = _codec if _codec is not None else None
 
 __all__ = [
+    "REQUIRED",
     "Codec",
     "EncodeError",
     "EncodeTypeError",
+    "Record",
+    "RecordField",
     "Typed",
     "UnknownAttributeError",
     "decode_scalar_kind",
@@ -115,6 +118,53 @@ class Typed:
 
     kind: str
     value: Value
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+"""A :class:`RecordField`'s default when its attribute must be there."""
+
+
+@dataclass(frozen=True)
+class RecordField:
+    """What fills one field of a :class:`Record`: an attribute of the set, by name.
+
+    Its value (the first, as :meth:`libnl_py.attrs.Attributes.get` reads it; of
+    a ``multi-attr``, a tuple of them all), else ``default``; with
+    ``REQUIRED``, a message without the attribute makes no record. ``record``
+    makes a ``nest`` (or an ``indexed-array`` of nests) a record too (a tuple of
+    them). ``names``: the field is instead the name that value has in the
+    names in effect (see :class:`Record`), None where it has none.
+    """
+
+    attribute: str
+    default: Any = REQUIRED
+    record: Record | None = None
+    names: bool = False
+
+
+@dataclass(frozen=True)
+class Record:
+    """A named tuple the accelerator makes of an attribute set, where a decode makes a dict.
+
+    ``type`` is a :func:`~typing.NamedTuple` class and ``fields`` fill its
+    fields, in order. Integers stay numbers (no enum or flag names, no display
+    hints): they fill fields typed ``int``. ``names`` = (attribute, cache):
+    the names in effect for the fields of this set's records and those it
+    nests are ``cache[the text of that attribute]`` ({value: name}); a name
+    the cache lacks makes the record undecided (``Decoder.record`` gives None,
+    ``decode_replies`` puts the reply in pending), so that the caller can look
+    the names up and decode again. Made in C only: the caller keeps the Python
+    decoder that is its reference.
+    """
+
+    type: type
+    fields: tuple[RecordField, ...]
+    names: tuple[str, dict[str, Any]] | None = None
 
 
 def _struct(kind: str, order: str | None) -> struct.Struct:
@@ -261,6 +311,8 @@ class Codec:
         self._struct_index: dict[str, int] = {}
         self._reply_tables: dict[int, tuple[int, int] | None] = {}
         self._other_tables: dict[int, tuple[int, int] | None] = {}  # notifications, events
+        self._record_index: dict[tuple[str, int], tuple[Record, int]] = {}
+        self._records_building: set[tuple[str, int]] = set()
         # The C encoder of the common requests (see encode()); Python encodes the rest.
         self._encoder = _codec.Encoder() if self._native is not None else None
         self._encoder_index: dict[str, int] = {}
@@ -301,6 +353,83 @@ class Codec:
         except KeyError:
             found = self._reply_tables[cmd] = self.message_tables(cmd, True)
             return found
+
+    def record_table(self, set_name: str, record: Record) -> int | None:
+        """The table of :attr:`decoder` that makes ``record`` of set ``set_name``; None in Python.
+
+        For ``Decoder.record`` and ``libnl_py._codec.decode_replies``. Made on
+        first use; raises ValueError for a field the set has no attribute for,
+        or of a kind a record does not take (it takes integers, strings,
+        flags, binary, and nests of records).
+        """
+        if self._native is None:
+            return None
+        key = (set_name, id(record))
+        found = self._record_index.get(key)
+        if found is not None and found[0] is record:
+            return found[1]
+        with self._lock:
+            return self._record_table(set_name, record)
+
+    def _record_table(self, set_name: str, record: Record) -> int:
+        native = self._native
+        assert native is not None
+        key = (set_name, id(record))
+        found = self._record_index.get(key)
+        if found is not None and found[0] is record:
+            return found[1]
+        if key in self._records_building:
+            raise ValueError(f"record of {set_name} holds itself")
+        self._records_building.add(key)
+        try:
+            aset = self.spec.attr_set(set_name)
+            entries = []
+            fields: list[tuple[int, str, Any]] = []
+            for field in record.fields:
+                attr = aset.by_name.get(field.attribute)
+                if attr is None or not 0 <= attr.value <= NLA_TYPE_MASK:
+                    raise ValueError(f"attribute set {set_name} has no {field.attribute!r}")
+                if field.names:
+                    fields.append((_d.FIELD_NAME, attr.name, None))
+                    continue
+                required = field.default is REQUIRED
+                how = _d.FIELD_REQUIRED if required else _d.FIELD_VALUE
+                fields.append((how, attr.name, None if required else field.default))
+                entries.append(self._record_entry(set_name, attr, field.record))
+            names = None
+            if record.names is not None:
+                by = aset.by_name.get(record.names[0])
+                if by is None:
+                    raise ValueError(f"attribute set {set_name} has no {record.names[0]!r}")
+                names = (by.value, record.names[1])
+            index: int = native.new_table(False)
+            native.fill(index, entries, record=(record.type, fields, names))
+        finally:
+            self._records_building.discard(key)
+        self._record_index[key] = (record, index)  # published filled, as every table
+        return index
+
+    def _record_entry(self, set_name: str, attr: AttrSpec, record: Record | None) -> tuple:  # type: ignore[type-arg]
+        kind, number, key = attr.type, attr.value, attr.name
+        multi = _d.MULTI_LIST if attr.multi_attr else _d.MULTI_ONE
+        if kind in INT_TYPES:
+            width, flags = _int_layout(kind, attr.byte_order)
+            return _entry(number, key, multi, _d.OP_INT, width, flags, kind=kind)
+        if kind == "string":
+            return _entry(number, key, multi, _d.OP_STRING)
+        if kind == "flag":
+            return _entry(number, key, multi, _d.OP_FLAG)
+        if kind == "binary" and attr.struct is None and attr.sub_type is None:
+            return _entry(number, key, multi, _d.OP_BINARY)
+        nested = attr.nested_attributes
+        if record is not None and nested is not None:
+            index = self._record_table(nested, record)
+            if kind == "nest":
+                return _entry(number, key, multi, _d.OP_NEST, index=index)
+            if kind == "indexed-array" and attr.sub_type == "nest":
+                inner = _entry(0, 0, _d.MULTI_ONE, _d.OP_NEST, index=index)
+                return _entry(number, key, multi, _d.OP_INDEXED, inner=inner)
+        raise ValueError(f"{set_name}.{attr.name}: a record does not take a {kind} attribute")
 
     @property
     def saw_unknown(self) -> bool:

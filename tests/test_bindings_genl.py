@@ -1,0 +1,424 @@
+"""libnl_py.bindings.genl: RecvBatch, the socket's receive batch, over the C helpers.
+
+``lnp_batch_transact`` and ``lnp_batch_recv`` are plain C called through
+cffi: bad arguments must raise a clear exception before anything is sent or
+touched, a batch without a socket must refuse, and what they read is checked
+against the running kernel (``nlctrl``) and a fake peer. The descriptors come
+back as a list (``libnl_py._codec.words``, or memoryview's ``tolist``).
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from conftest import getfamily, marker
+
+from libnl_py import errors, lib
+from libnl_py._ffi import ffi
+from libnl_py.bindings import genl as _g
+from libnl_py.genl import GenlSocket
+from libnl_py.genl.family import family_from_bytes
+from libnl_py.message import GenlMessage, pack_genl_request
+from libnl_py.testing import FakePeer
+
+try:
+    from libnl_py import _codec
+except ImportError:  # PyPy
+    _codec = None  # type: ignore[assignment]
+
+NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
+CTRL = lib.GENL_ID_CTRL
+GETFAMILY = lib.CTRL_CMD_GETFAMILY
+NEWFAMILY = lib.CTRL_CMD_NEWFAMILY
+
+
+def header_fields(data: bytes | memoryview, offset: int = 0) -> tuple[int, int, int, int, int]:
+    fields: tuple[int, int, int, int, int] = NLMSGHDR.unpack_from(data, offset)
+    return fields
+
+
+def without_seq_and_pid(msg: GenlMessage) -> tuple[Any, ...]:
+    """A reply with what differs between requests and sockets (seq, nlmsg_pid) left out."""
+    data = msg.data
+    return (msg.family_id, msg.cmd, msg.version, msg.flags, msg.port, data[:8], data[16:])
+
+
+def filled(batch: _g.RecvBatch, *messages: bytes) -> list[int]:
+    """``messages`` written into the batch's arena as lnp_recv_batch lays them out; their
+    descriptors, the last one a terminal."""
+    desc: list[int] = []
+    at = 0
+    for i, msg in enumerate(messages):
+        batch.view[at : at + len(msg)] = msg
+        _length, msg_type, flags, seq, port = NLMSGHDR.unpack_from(msg)
+        kind = _g.TERMINAL if i == len(messages) - 1 else _g.REPLY
+        desc += [kind, msg_type, flags, seq, port, at, at + len(msg), 0]
+        at += (len(msg) + 3) & ~3
+    return desc
+
+
+def ack(seq: int) -> bytes:
+    echoed = NLMSGHDR.pack(20, CTRL, lib.NLM_F_REQUEST, seq, 0)
+    payload = struct.pack("=i", 0) + echoed
+    return NLMSGHDR.pack(16 + len(payload), lib.NLMSG_ERROR, lib.NLM_F_CAPPED, seq, 0) + payload
+
+
+@pytest.fixture
+def lone_batch() -> _g.RecvBatch:
+    """A batch never opened: its socket pointer is NULL."""
+    batch = _g.RecvBatch()
+    assert batch.batch.sk == ffi.NULL
+    return batch
+
+
+# -- bad input -------------------------------------------------------------------------
+
+
+def test_no_address_is_handed_out() -> None:
+    """The batch goes to C as its cffi pointer, never as an address in a Python int."""
+    assert not hasattr(_g.RecvBatch(), "address")
+
+
+@pytest.mark.parametrize(
+    ("family", "flags", "cmd", "version"),
+    [(0x10000, 0, 3, 2), (16, 0x10000, 3, 2), (16, 0, 0x100, 2), (16, 0, 3, 0x100)],
+)
+def test_transact_header_field_out_of_range_raises_overflow_error(
+    lone_batch: _g.RecvBatch, family: int, flags: int, cmd: int, version: int
+) -> None:
+    with pytest.raises(OverflowError):
+        lone_batch.transact(family, flags, cmd, version, b"")
+
+
+def test_transact_header_fields_at_their_limits_pass_the_range_check(
+    lone_batch: _g.RecvBatch,
+) -> None:
+    # The range check comes before the socket check: at the limits, the
+    # batch's missing socket is what is reported.
+    with pytest.raises(ValueError) as info:
+        lone_batch.transact(0xFFFF, 0xFFFF, 0xFF, 0xFF, b"")
+    assert str(info.value) == "batch has no socket"
+    for index in range(4):
+        args: list[Any] = [CTRL, 0, GETFAMILY, 2, b""]
+        args[index] = -1
+        with pytest.raises(OverflowError):
+            lone_batch.transact(*args)
+        args[index] = "1"
+        with pytest.raises(TypeError):
+            lone_batch.transact(*args)
+
+
+def test_unopened_batch_has_no_socket(lone_batch: _g.RecvBatch) -> None:
+    calls: list[Callable[[], object]] = [
+        lambda: lone_batch.transact(CTRL, lib.NLM_F_REQUEST, GETFAMILY, 2, b""),
+        lambda: lone_batch.recv(0, 0, False),
+        lambda: lone_batch.recv(0xFFFFFFFF, 0xFFFFFFFF, True),
+    ]
+    lone_batch.batch.seq = 77  # a stale sequence number is no reply
+    for call in calls[:1]:
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value) == "batch has no socket"
+    lone_batch.batch.seq = 0
+    for call in calls[1:]:
+        with pytest.raises(ValueError) as info:
+            call()
+        assert str(info.value) == "batch has no socket"
+    assert lone_batch.batch.sk == ffi.NULL
+    assert (lone_batch.batch.peer, lone_batch.batch.seq) == (0, 0)  # nothing was set
+
+
+def test_recv_port_or_seq_out_of_range_raises_overflow_error(sock: GenlSocket) -> None:
+    batch = sock.engine.batch
+    with sock._locked():
+        for peer, seq in ((1 << 32, 0), (0, 1 << 32), (-1, 0), (0, -1)):
+            with pytest.raises(OverflowError):
+                batch.recv(peer, seq, False)
+
+        class Undecided:
+            def __bool__(self) -> bool:
+                raise RuntimeError("undecided")
+
+        with pytest.raises(RuntimeError, match="undecided"):
+            batch.recv(0, 5, Undecided())  # type: ignore[arg-type]
+        # Nothing was set on the batch.
+        assert (batch.batch.peer, batch.batch.seq) == (0, 0)
+    assert sock.resolve_family("nlctrl").id == CTRL
+
+
+def test_transact_payload_must_be_bytes(sock: GenlSocket) -> None:
+    batch = sock.engine.batch
+    payload = getfamily("nlctrl").encode()
+    fd = sock.fileno()  # before the lock: fileno() takes it
+    with sock._locked():
+        for bad in (payload.decode("latin-1"), bytearray(payload), memoryview(payload), None):
+            with pytest.raises(TypeError):
+                batch.transact(CTRL, lib.NLM_F_REQUEST, GETFAMILY, 2, bad)  # type: ignore[arg-type]
+        # Nothing was sent: nothing is queued.
+        assert select.select([fd], [], [], 0)[0] == []
+    (reply,) = sock.execute(CTRL, GETFAMILY, getfamily("nlctrl"))
+    assert reply.attrs.string(lib.CTRL_ATTR_FAMILY_NAME) == "nlctrl"
+
+
+def test_replies_rejects_bad_descriptors(lone_batch: _g.RecvBatch) -> None:
+    desc = filled(lone_batch, pack_genl_request(0x30, 0, 5, 0, 1, 1, b""), ack(5))
+    with pytest.raises(ValueError, match="desc must be whole descriptors"):
+        lone_batch.replies(desc[:15], GenlMessage, 0)
+    for factory in (None, 5, "GenlMessage"):
+        with pytest.raises(TypeError):
+            lone_batch.replies(desc, factory, 0)  # type: ignore[arg-type]
+
+
+# -- replies -------------------------------------------------------------------------------
+
+
+def test_replies_calls_the_factory_for_every_descriptor_but_the_last(
+    lone_batch: _g.RecvBatch,
+) -> None:
+    messages = [
+        pack_genl_request(0x30, 2, 9, 77, 1, 1, marker("a").encode()),
+        pack_genl_request(0x31, 2 | 0x10, 9, 78, 2, 3, b"\x01\x02\x03\x04" + marker("bb").encode()),
+        pack_genl_request(0x32, 0, 0xFFFFFFFF, 0xFFFFFFFF, 3, 1, b"\0" * 4),
+    ]
+    desc = filled(lone_batch, *messages, ack(9))
+    calls: list[tuple[Any, ...]] = []
+
+    def factory(*args: Any) -> int:
+        calls.append(args)
+        return len(calls)
+
+    hdrsize = object()  # passed through as it is
+    assert lone_batch.replies(desc, factory, hdrsize) == [1, 2, 3]  # type: ignore[arg-type]
+    assert calls == [
+        (messages[0], 0, len(messages[0]), 0x30, 2, 9, 77, hdrsize),
+        (messages[1], 0, len(messages[1]), 0x31, 0x12, 9, 78, hdrsize),
+        (messages[2], 0, len(messages[2]), 0x32, 0, 0xFFFFFFFF, 0xFFFFFFFF, hdrsize),
+    ]
+    assert all(type(call[0]) is bytes and call[7] is hdrsize for call in calls)
+    made = lone_batch.replies(desc, GenlMessage, 4)
+    assert [(m.family_id, m.cmd, m.version, m.flags, m.seq, m.port) for m in made] == [
+        (0x30, 1, 1, 2, 9, 77),
+        (0x31, 2, 3, 0x12, 9, 78),
+        (0x32, 3, 1, 0, 0xFFFFFFFF, 0xFFFFFFFF),
+    ]
+    assert [m.data for m in made] == messages
+    assert made[1].header == b"\x01\x02\x03\x04"
+    assert made[1].attrs.string(1) == "bb"
+    # Only a terminal, or nothing: no replies, no calls.
+    calls.clear()
+    assert lone_batch.replies(desc[24:], factory, 0) == []
+    assert lone_batch.replies([], factory, 0) == []
+    assert calls == []
+
+
+def test_replies_propagates_the_factory_exception(lone_batch: _g.RecvBatch) -> None:
+    messages = [pack_genl_request(0x30, 0, 9, 0, 1, 1, b"") for _ in range(3)]
+    desc = filled(lone_batch, *messages, ack(9))
+    boom = LookupError("boom")
+    calls: list[bytes] = []
+
+    def factory(data: bytes, *args: Any) -> None:
+        calls.append(data)
+        if len(calls) == 2:
+            raise boom
+
+    with pytest.raises(LookupError) as info:
+        lone_batch.replies(desc, factory, 0)
+    assert info.value is boom
+    assert calls == messages[:2]
+    # GenlMessage's own error for a message too short for hdrsize, unchanged.
+    with pytest.raises(errors.MessageTooShortError, match="shorter than its generic netlink"):
+        lone_batch.replies(desc, GenlMessage, 8)
+
+
+# -- the descriptor list ---------------------------------------------------------------
+
+
+@pytest.mark.skipif(_codec is None, reason="libnl_py._codec is not built (PyPy?)")
+def test_words_equals_memoryview_tolist() -> None:
+    table = ffi.new("uint32_t[]", [0, 1, 0xFFFFFFFF, 255, 256, 1 << 31, 7, 8])
+    view = memoryview(ffi.buffer(table)).cast("I")
+    for count in range(9):
+        assert _codec.words(view, count) == view[:count].tolist()
+    assert _codec.words(b"\x01\0\0\0\x02\0\0\0", 2) == [1, 2]
+    for count in (9, -1):
+        with pytest.raises(ValueError, match="words outside a buffer of 32 bytes"):
+            _codec.words(view, count)
+    with pytest.raises(TypeError):
+        _codec.words("text", 0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        _codec.words(view, "1")  # type: ignore[arg-type]
+
+
+# -- transact and recv, against the kernel ---------------------------------------------
+
+
+def test_transact_reads_a_clean_reply_and_ack(sock: GenlSocket) -> None:
+    batch = sock.engine.batch
+    flags = lib.NLM_F_REQUEST | lib.NLM_F_ACK
+    with sock._locked():
+        seq, result, desc = batch.transact(CTRL, flags, GETFAMILY, 2, getfamily("nlctrl").encode())
+        view = batch.view
+        length = header_fields(view)[0]
+        assert result == _g.CLEAN
+        assert desc == [
+            *[_g.REPLY, CTRL, 0, seq, 0, 0, length, 0],
+            *[_g.TERMINAL, lib.NLMSG_ERROR, lib.NLM_F_CAPPED, seq, 0, length, length + 36, 0],
+        ]
+        assert all(type(word) is int for word in desc)
+        assert header_fields(view) == (length, CTRL, 0, seq, sock.port)
+        assert header_fields(view, length) == (
+            36,
+            lib.NLMSG_ERROR,
+            lib.NLM_F_CAPPED,
+            seq,
+            sock.port,
+        )
+        assert (batch.batch.seq, batch.batch.datagrams) == (seq, 2)
+        (reply,) = batch.replies(desc, GenlMessage, 0)
+        assert (reply.family_id, reply.cmd, reply.seq, reply.port) == (CTRL, NEWFAMILY, seq, 0)
+        assert family_from_bytes(reply.data).name == "nlctrl"
+        # Nothing more is queued; the next request takes the next number.
+        assert batch.recv(0, seq, False) == (_g.AGAIN, [])
+        assert batch.transact(CTRL, flags, GETFAMILY, 2, b"")[0] == seq + 1
+        batch.recv(0, seq + 1, False)
+
+
+def test_transact_error_ack_is_done_not_clean(sock: GenlSocket) -> None:
+    batch = sock.engine.batch
+    flags = lib.NLM_F_REQUEST | lib.NLM_F_ACK
+    with sock._locked():
+        seq, result, desc = batch.transact(
+            CTRL, flags, GETFAMILY, 2, getfamily("no-such-family").encode()
+        )
+        length = header_fields(batch.view)[0]
+        assert result == _g.DONE
+        assert desc[2] & ~lib.NLM_F_ACK_TLVS == lib.NLM_F_CAPPED  # a message is the kernel's choice
+        assert desc[:2] + desc[3:] == [
+            *[_g.TERMINAL, lib.NLMSG_ERROR],
+            *[seq, 0, 0, length, -errno.ENOENT & 0xFFFFFFFF],
+        ]
+
+
+def test_a_failed_send_raises_with_its_errno(sock: GenlSocket) -> None:
+    batch = sock.engine.batch
+    with sock._locked(), pytest.raises(errors.FailureError) as info:
+        batch.transact(CTRL, lib.NLM_F_REQUEST, GETFAMILY, 2, b"\0" * (1 << 20))
+    assert info.value.errno == errno.EMSGSIZE
+    assert batch.batch.seq == 0
+
+
+def test_transact_and_recv_sort_a_queued_notification(sock: GenlSocket, peer: FakePeer) -> None:
+    group = sock.join_group("nlctrl", "notify")
+    assert group == CTRL  # nlctrl's group has the family's id
+    note = peer.genl_message(CTRL, NEWFAMILY, marker("queued"))
+    batch = sock.engine.batch
+    with sock._locked():
+        peer.multicast(group, note)
+        assert batch.recv(0, 0, False) == (
+            _g.AGAIN,
+            [_g.NOTIFY, CTRL, 0, 0, peer.port, 0, len(note), 0],
+        )
+        assert bytes(batch.view[: len(note)]) == note
+        # Queued ahead of a reply, it makes the batch not clean.
+        peer.multicast(group, note)
+        seq, result, desc = batch.transact(
+            CTRL,
+            lib.NLM_F_REQUEST | lib.NLM_F_ACK,
+            GETFAMILY,
+            2,
+            getfamily("nlctrl").encode(),
+        )
+        assert result == _g.DONE
+        assert [desc[i : i + 5] for i in range(0, len(desc), 8)] == [
+            [_g.NOTIFY, CTRL, 0, 0, peer.port],
+            [_g.REPLY, CTRL, 0, seq, 0],
+            [_g.TERMINAL, lib.NLMSG_ERROR, lib.NLM_F_CAPPED, seq, 0],
+        ]
+        assert bytes(batch.view[desc[5] : desc[6]]) == note
+
+
+# -- through GenlSocket ------------------------------------------------------------------
+
+
+def test_pooled_batch_serves_a_new_socket(peer: FakePeer) -> None:
+    # Room in the pool, so that the freed socket's batch is kept there.
+    del _g._pool[_g._POOL_SIZE - 1 :]
+    first = GenlSocket(timeout=5)
+    batch = first.engine.batch
+    first.set_peer_port(peer.port)
+    assert batch.batch.peer == peer.port
+    port = first.port
+    first.free()
+    assert _g._pool[-1] is batch
+    # Pooled, it has no socket: a stale call fails cleanly.
+    assert batch.batch.sk == ffi.NULL
+    with pytest.raises(ValueError, match="batch has no socket"):
+        batch.recv(0, 0, False)
+    with pytest.raises(ValueError, match="batch has no socket"):
+        batch.transact(CTRL, lib.NLM_F_REQUEST, GETFAMILY, 2, b"")
+    assert first.port == port  # a freed socket still says which port it had
+    with pytest.raises(errors.FreedSocketError):
+        first.execute(CTRL, GETFAMILY, getfamily("nlctrl"))
+    with GenlSocket(timeout=5) as second:
+        assert second.engine.batch is batch
+        assert batch.batch.sk == second._sk
+        assert (batch.batch.peer, second.peer_port) == (0, 0)  # the kernel, not the old peer
+        assert second.port != port
+        assert second.resolve_family("nlctrl").id == CTRL
+        (reply,) = second.execute(CTRL, GETFAMILY, getfamily("nlctrl"))
+        assert (reply.family_id, reply.cmd, reply.port) == (CTRL, NEWFAMILY, 0)
+        assert header_fields(reply.data)[4] == second.port
+        assert family_from_bytes(reply.data) == second.resolve_family("nlctrl")
+    # Nothing went to the first socket's peer.
+    assert select.select([peer.sock.fileno()], [], [], 0)[0] == []
+    assert first.port == port
+
+
+def test_execute_replies_are_the_same_across_repeats(sock: GenlSocket) -> None:
+    replies = [sock.execute(CTRL, GETFAMILY, getfamily("nlctrl")) for _ in range(100)]
+    assert [len(r) for r in replies] == [1] * 100
+    seqs = [r[0].seq for r in replies]
+    assert seqs == list(range(seqs[0], seqs[0] + 100))
+    for (reply,), seq in zip(replies, seqs):
+        assert header_fields(reply.data)[3:] == (seq, sock.port)
+    assert {without_seq_and_pid(r[0]) for r in replies} == {without_seq_and_pid(replies[0][0])}
+
+
+def test_routed_path_gives_the_same_replies_as_the_clean_path(
+    sock: GenlSocket, peer: FakePeer
+) -> None:
+    with GenlSocket(timeout=5) as other:
+        group = other.join_group("nlctrl", "notify")
+        notes = [peer.genl_message(CTRL, NEWFAMILY, marker(f"n{i}")) for i in range(3)]
+
+        def queue(note: bytes) -> None:
+            peer.multicast(group, note)
+            assert select.select([other.fileno()], [], [], 5)[0] == [other.fileno()]
+
+        clean = sock.execute(CTRL, GETFAMILY, getfamily("nlctrl"))
+        queue(notes[0])
+        routed = other.execute(CTRL, GETFAMILY, getfamily("nlctrl"))
+        # execute read the notification and queued it apart from the replies.
+        assert select.select([other.fileno()], [], [], 0)[0] == []
+        assert [without_seq_and_pid(m) for m in routed] == [without_seq_and_pid(m) for m in clean]
+        assert header_fields(routed[0].data)[4] == other.port
+
+        # The family decoder's routed path (decode_batch in _dispatch): a request, a dump.
+        listed = sock.list_families()
+        assert listed[-1].name != "nlctrl"  # so other has not resolved it yet
+        queue(notes[1])
+        assert other.resolve_family(listed[-1].name) == listed[-1]
+        queue(notes[2])
+        assert other.list_families() == listed
+
+        received = other.poll_notifications()
+        assert [m.data for m in received] == notes
+        assert [(m.family_id, m.cmd, m.seq, m.port) for m in received] == [
+            (CTRL, NEWFAMILY, 0, peer.port)
+        ] * 3

@@ -1093,3 +1093,21 @@ def test_decode_replies_makes_records_with_a_constant_lookup() -> None:
         _codec.decode_replies(codec.decoder, arena, desc, 0, (999, -1), 0, [], [])
     with pytest.raises(TypeError):
         _codec.decode_replies(codec.decoder, arena, desc, 0, (index,), 0, [], [])
+
+
+def test_decode_replies_leaves_the_collector_as_it_found_it() -> None:
+    """decode_replies pauses the cyclic GC while it builds a batch's values, and puts it
+    back as it was: enabled stays enabled, a caller's gc.disable() stays disabled."""
+    import gc
+
+    from libnl_py._codec import decode_replies
+
+    codec = Codec(SPECS["builtin:nlctrl"], accelerate=True)
+    for enabled in (True, False):
+        (gc.enable if enabled else gc.disable)()
+        try:
+            out: list[Any] = []
+            decode_replies(codec.decoder, b"", [], 0, lambda cmd: None, 0, out, [])
+            assert gc.isenabled() is enabled
+        finally:
+            gc.enable()

@@ -1599,7 +1599,7 @@ static PyObject *decode_reply(Decoder *self, Source *msg, Py_ssize_t hdrsize,
 }
 
 /* decode_replies(decoder, view, desc, reply_kind, lookup, hdrsize, out, pending)
- *     -> (rest, flags, decoded)
+ *     -> (rest, flags, count)
  *
  * The replies of a receive batch (descriptors of kind reply_kind, with both headers),
  * decoded into out as codec.decode_message would, in one call. lookup(cmd) gives a
@@ -1609,15 +1609,22 @@ static PyObject *decode_reply(Decoder *self, Source *msg, Py_ssize_t hdrsize,
  * no Python function is called). A reply whose decode met an attribute its set lacks,
  * or named a record without the names it needed, or failed, is put in pending as
  * (position in out, the message's bytes, the exception or None); a failed one holds
- * None in out. flags is the OR of the decoded replies' nlmsg_flags. */
+ * None in out. flags is the OR of the decoded replies' nlmsg_flags.
+ *
+ * pending None: every reply goes to out, what the tables make of it or, wherever that
+ * is not exact (a decode that failed or met what its tables lack, a message too short
+ * for its headers, a command lookup leaves to Python), its bytes, for the caller's
+ * reference decoder; a span outside view raises ValueError. flags is then the OR of
+ * every reply's nlmsg_flags, and the count returned is of the replies left as bytes
+ * (libnl_py.genl.family.decode_batch). */
 static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Decoder *self;
     PyObject *desc = NULL, *lookup, *out, *pending, *rest = NULL, *const *words;
-    Py_ssize_t hdrsize, i, n, decoded = 0, set_index = -1, header_index = -1;
+    Py_ssize_t hdrsize, i, n, decoded = 0, undecided = 0, set_index = -1, header_index = -1;
     unsigned long reply_kind, flags_or = 0;
     long last_cmd = -1;
-    int constant;
+    int constant, as_bytes;
     Py_buffer view;
 
     if (nargs != 8) {
@@ -1633,7 +1640,8 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
     out = args[6];
     pending = args[7];
     constant = PyTuple_Check(lookup);
-    if (!PyList_Check(args[2]) || !PyList_Check(out) || !PyList_Check(pending)
+    as_bytes = pending == Py_None;
+    if (!PyList_Check(args[2]) || !PyList_Check(out) || !(as_bytes || PyList_Check(pending))
         || !(constant || PyCallable_Check(lookup))) {
         PyErr_SetString(PyExc_TypeError,
                         "decode_replies() needs descriptor, out and pending lists and a lookup");
@@ -1678,9 +1686,15 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
                 goto fail;
         if (d[0] != reply_kind)
             goto keep;
-        if (d[5] > d[6] || d[6] > (unsigned long) view.len
-            || d[6] - d[5] < (unsigned long) (MSG_HDRLEN + GENL_HDRLEN + hdrsize))
+        if (d[5] > d[6] || d[6] > (unsigned long) view.len) {
+            if (as_bytes) {
+                PyErr_SetString(PyExc_ValueError, "descriptor span outside the buffer");
+                goto fail;
+            }
             goto rest_of_batch;
+        }
+        if (d[6] - d[5] < (unsigned long) (MSG_HDRLEN + GENL_HDRLEN + hdrsize))
+            goto undecoded;
         if (!constant) {
             long cmd = ((const uint8_t *) view.buf)[d[5] + MSG_HDRLEN];
 
@@ -1697,7 +1711,7 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
             }
         }
         if (set_index < 0)
-            goto rest_of_batch;
+            goto undecoded;
         msg.obj = NULL;
         msg.owned = 0;
         msg.names = NULL;
@@ -1709,6 +1723,24 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
         before = self->unknowns;
         misses = self->misses;
         values = decode_reply(self, &msg, hdrsize, set_index, header_index);
+        if (as_bytes && (values == NULL || self->unknowns != before || self->misses != misses)) {
+            if (values == NULL) {
+                PyObject *exc = take_exception();
+
+                if (exc == NULL || PyObject_IsInstance(exc, self->error) != 1) {
+                    if (exc != NULL)
+                        give_exception(exc); /* not the message's fault: it goes up */
+                    else
+                        PyErr_SetString(PyExc_SystemError, "a decode failed without an exception");
+                    source_release(&msg);
+                    goto fail;
+                }
+                Py_DECREF(exc);
+            }
+            Py_CLEAR(values);
+            source_release(&msg);
+            goto undecoded;
+        }
         if (values == NULL || self->unknowns != before || self->misses != misses) {
             PyObject *exc = NULL, *entry;
 
@@ -1747,6 +1779,21 @@ static PyObject *decoder_decode_replies(PyObject *module, PyObject *const *args,
         flags_or |= d[2];
         decoded++;
         continue;
+undecoded:
+        if (!as_bytes)
+            goto rest_of_batch;
+        {
+            PyObject *data = PyBytes_FromStringAndSize((const char *) view.buf + d[5],
+                                                       (Py_ssize_t) (d[6] - d[5]));
+
+            k = data == NULL ? -1 : PyList_Append(out, data);
+            Py_XDECREF(data);
+            if (k < 0)
+                goto fail;
+        }
+        flags_or |= d[2];
+        undecided++;
+        continue;
 keep:
         for (k = 0; k < DESC_WORDS; k++)
             if (PyList_Append(rest, words[i * DESC_WORDS + k]) < 0)
@@ -1762,7 +1809,7 @@ rest_of_batch:
     }
     Py_DECREF(desc);
     PyBuffer_Release(&view);
-    return Py_BuildValue("Nkn", rest, flags_or, decoded);
+    return Py_BuildValue("Nkn", rest, flags_or, as_bytes ? undecided : decoded);
 fail:
     Py_XDECREF(rest);
     Py_DECREF(desc);
@@ -2476,7 +2523,7 @@ out:
 static PyMethodDef decoder_functions[] = {
     {"decode_replies", (PyCFunction) (void (*)(void)) decoder_decode_replies, METH_FASTCALL,
      "decode_replies(decoder, view, desc, reply_kind, lookup, hdrsize, out, pending)"
-     " -> (rest, flags, decoded): a receive batch's replies, decoded."},
+     " -> (rest, flags, count): a receive batch's replies, decoded."},
     {"words", (PyCFunction) (void (*)(void)) codec_words, METH_FASTCALL,
      "words(buffer, count) -> the first count uint32 words of buffer, as a list of ints."},
     {NULL, NULL, 0, NULL},

@@ -60,6 +60,7 @@ enum {
 };
 
 #define TYPE_MASK 0x3fff /* ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) */
+#define RECORD_FIELDS_MAX 64 /* a record's fields: a bit each in the walk's mask */
 #define MAX_DEPTH 32     /* codec.py's _MAX_DEPTH: nests deeper than this are refused */
 
 typedef struct Entry {
@@ -96,7 +97,7 @@ typedef struct {
     PyObject *record;
     Field *fields;
     Py_ssize_t nfields;
-    Py_ssize_t value_fields; /* FIELD_VALUE and FIELD_REQUIRED ones */
+    uint64_t value_mask;     /* FIELD_VALUE and FIELD_REQUIRED ones, a bit each */
     Py_ssize_t first_name;   /* the first FIELD_NAME one (nfields: none) */
     int multi;               /* a field's attribute is a multi-attr */
     /* Names for FIELD_NAME, where the walk is not given them: names_cache[the text of
@@ -594,17 +595,16 @@ __attribute__((noinline)) /* apart from the dict walk: each its own registers */
 static PyObject *walk_record(Decoder *d, const Table *t, Source *src, const uint8_t *buf,
                              Py_ssize_t start, Py_ssize_t end, int depth)
 {
-    /* Eight on the stack, zeroed by a few stores (a larger array is zeroed by rep stos,
-     * which costs more than the walk of a small set). */
-    PyObject *local[8] = {NULL}, **values = local, *record = NULL, *names_before = src->names;
+    /* Which fields hold a value: a mask, not NULLs to write first and read back (the
+     * walk of a small set costs less than zeroing an array, or waiting on it). */
+    PyObject *values[RECORD_FIELDS_MAX], *record = NULL, *names_before = src->names;
     PyObject *text = NULL; /* the names' key, which is also a field's value */
     const Entry *entries = t->entries;
-    Py_ssize_t pos = start, i, n = t->nfields, numbers = t->n, filled = 0;
+    Py_ssize_t pos = start, i, n = t->nfields, numbers = t->n;
+    uint64_t filled = 0, bit;
     int missing_before = src->names_missing, rc;
     uint16_t length, raw_type;
 
-    if (n > 8 && (values = PyMem_Calloc((size_t) n, sizeof(PyObject *))) == NULL)
-        return PyErr_NoMemory();
     if (t->names_cache != NULL && src->names == NULL && !src->names_missing) {
         PyObject *names;
 
@@ -634,7 +634,7 @@ static PyObject *walk_record(Decoder *d, const Table *t, Source *src, const uint
         raw_type &= TYPE_MASK;
         /* slot -1: no field takes it (see record_from) */
         if (raw_type < numbers && (e = &entries[raw_type])->slot >= 0
-            && (values[e->slot] == NULL || e->multi == MULTI_LIST)) {
+            && (!(filled & ((uint64_t) 1 << e->slot)) || e->multi == MULTI_LIST)) {
             PyObject *value;
 
             /* The usual kinds straight to their readers: read_value's dispatch costs more. */
@@ -654,13 +654,17 @@ static PyObject *walk_record(Decoder *d, const Table *t, Source *src, const uint
             }
             if (value == NULL)
                 goto out;
+            bit = (uint64_t) 1 << e->slot;
             if (e->multi != MULTI_LIST) {
                 values[e->slot] = value;
-                filled++;
+                filled |= bit;
             } else {
-                if (values[e->slot] == NULL && (values[e->slot] = PyList_New(0)) == NULL) {
-                    Py_DECREF(value);
-                    goto out;
+                if (!(filled & bit)) {
+                    if ((values[e->slot] = PyList_New(0)) == NULL) {
+                        Py_DECREF(value);
+                        goto out;
+                    }
+                    filled |= bit;
                 }
                 rc = PyList_Append(values[e->slot], value);
                 Py_DECREF(value);
@@ -672,11 +676,12 @@ static PyObject *walk_record(Decoder *d, const Table *t, Source *src, const uint
     }
     /* One pass: a name field comes after the field it is looked up by (see record_from).
      * Where every attribute was there, only the names are left to do. */
-    for (i = filled == t->value_fields && !t->multi ? t->first_name : 0; i < n; i++) {
+    for (i = filled == t->value_mask && !t->multi ? t->first_name : 0; i < n; i++) {
         const Field *f;
         PyObject *value;
 
-        if (values[i] != NULL) {
+        bit = (uint64_t) 1 << i;
+        if (filled & bit) {
             if (t->multi && t->fields[i].multi) {
                 if ((value = PyList_AsTuple(values[i])) == NULL)
                     goto out;
@@ -704,17 +709,17 @@ static PyObject *walk_record(Decoder *d, const Table *t, Source *src, const uint
         }
         Py_INCREF(value);
         values[i] = value;
+        filled |= bit;
     }
     /* Only the allocation then: no Python code sees the record half filled. */
     if ((record = new_record(t->record, n)) != NULL) {
         memcpy(((PyTupleObject *) record)->ob_item, values, (size_t) n * sizeof(PyObject *));
-        n = 0; /* the record's now */
+        filled = 0; /* the record's now */
     }
 out:
-    for (i = 0; i < n; i++)
-        Py_XDECREF(values[i]);
-    if (values != local)
-        PyMem_Free(values);
+    for (i = 0; filled && i < n; i++)
+        if (filled & ((uint64_t) 1 << i))
+            Py_DECREF(values[i]);
     Py_XDECREF(text);
     if (src->names != names_before)
         Py_DECREF(src->names); /* this walk's, taken above */
@@ -1158,6 +1163,10 @@ static int record_from(Decoder *d, Table *t, PyObject *record, Entry *built, Py_
     if ((seq = PySequence_Tuple(fields_arg)) == NULL)
         return -1;
     n = PyTuple_GET_SIZE(seq);
+    if (n > RECORD_FIELDS_MAX) {
+        PyErr_Format(PyExc_ValueError, "a record has at most %d fields", RECORD_FIELDS_MAX);
+        goto fail;
+    }
     if (!is_named_tuple(type, n))
         goto fail;
     if (names != Py_None) {
@@ -1259,14 +1268,14 @@ static int record_from(Decoder *d, Table *t, PyObject *record, Entry *built, Py_
     t->fields = fields;
     t->nfields = n;
     t->multi = 0;
-    t->value_fields = 0;
+    t->value_mask = 0;
     t->first_name = n;
     for (i = n - 1; i >= 0; i--) {
         t->multi |= fields[i].multi;
         if (fields[i].how == FIELD_NAME)
             t->first_name = i;
         else
-            t->value_fields++;
+            t->value_mask |= (uint64_t) 1 << i;
     }
     Py_XINCREF(cache);
     t->names_cache = cache;
@@ -1599,7 +1608,7 @@ static PyObject *decode_reply(Decoder *self, Source *msg, Py_ssize_t hdrsize,
 }
 
 /* decode_replies(decoder, view, desc, reply_kind, lookup, hdrsize, out, pending)
- *     -> (rest, flags, decoded)
+ *     -> (rest, flags, count)
  *
  * The replies of a receive batch (descriptors of kind reply_kind, with both headers),
  * decoded into out as codec.decode_message would, in one call. lookup(cmd) gives a
@@ -1609,15 +1618,22 @@ static PyObject *decode_reply(Decoder *self, Source *msg, Py_ssize_t hdrsize,
  * no Python function is called). A reply whose decode met an attribute its set lacks,
  * or named a record without the names it needed, or failed, is put in pending as
  * (position in out, the message's bytes, the exception or None); a failed one holds
- * None in out. flags is the OR of the decoded replies' nlmsg_flags. */
+ * None in out. flags is the OR of the decoded replies' nlmsg_flags.
+ *
+ * pending None: every reply goes to out, what the tables make of it or, wherever that
+ * is not exact (a decode that failed or met what its tables lack, a message too short
+ * for its headers, a command lookup leaves to Python), its bytes, for the caller's
+ * reference decoder; a span outside view raises ValueError. flags is then the OR of
+ * every reply's nlmsg_flags, and the count returned is of the replies left as bytes
+ * (libnl_py.genl.family.decode_batch). */
 static PyObject *decode_replies_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Decoder *self;
     PyObject *desc = NULL, *lookup, *out, *pending, *rest = NULL, *const *words;
-    Py_ssize_t hdrsize, i, n, decoded = 0, set_index = -1, header_index = -1;
+    Py_ssize_t hdrsize, i, n, decoded = 0, undecided = 0, set_index = -1, header_index = -1;
     unsigned long reply_kind, flags_or = 0;
     long last_cmd = -1;
-    int constant;
+    int constant, as_bytes;
     Py_buffer view;
 
     if (nargs != 8) {
@@ -1633,7 +1649,8 @@ static PyObject *decode_replies_batch(PyObject *module, PyObject *const *args, P
     out = args[6];
     pending = args[7];
     constant = PyTuple_Check(lookup);
-    if (!PyList_Check(args[2]) || !PyList_Check(out) || !PyList_Check(pending)
+    as_bytes = pending == Py_None;
+    if (!PyList_Check(args[2]) || !PyList_Check(out) || !(as_bytes || PyList_Check(pending))
         || !(constant || PyCallable_Check(lookup))) {
         PyErr_SetString(PyExc_TypeError,
                         "decode_replies() needs descriptor, out and pending lists and a lookup");
@@ -1678,9 +1695,15 @@ static PyObject *decode_replies_batch(PyObject *module, PyObject *const *args, P
                 goto fail;
         if (d[0] != reply_kind)
             goto keep;
-        if (d[5] > d[6] || d[6] > (unsigned long) view.len
-            || d[6] - d[5] < (unsigned long) (MSG_HDRLEN + GENL_HDRLEN + hdrsize))
+        if (d[5] > d[6] || d[6] > (unsigned long) view.len) {
+            if (as_bytes) {
+                PyErr_SetString(PyExc_ValueError, "descriptor span outside the buffer");
+                goto fail;
+            }
             goto rest_of_batch;
+        }
+        if (d[6] - d[5] < (unsigned long) (MSG_HDRLEN + GENL_HDRLEN + hdrsize))
+            goto undecoded;
         if (!constant) {
             long cmd = ((const uint8_t *) view.buf)[d[5] + MSG_HDRLEN];
 
@@ -1697,7 +1720,7 @@ static PyObject *decode_replies_batch(PyObject *module, PyObject *const *args, P
             }
         }
         if (set_index < 0)
-            goto rest_of_batch;
+            goto undecoded;
         msg.obj = NULL;
         msg.owned = 0;
         msg.names = NULL;
@@ -1709,6 +1732,24 @@ static PyObject *decode_replies_batch(PyObject *module, PyObject *const *args, P
         before = self->unknowns;
         misses = self->misses;
         values = decode_reply(self, &msg, hdrsize, set_index, header_index);
+        if (as_bytes && (values == NULL || self->unknowns != before || self->misses != misses)) {
+            if (values == NULL) {
+                PyObject *exc = take_exception();
+
+                if (exc == NULL || PyObject_IsInstance(exc, self->error) != 1) {
+                    if (exc != NULL)
+                        give_exception(exc); /* not the message's fault: it goes up */
+                    else
+                        PyErr_SetString(PyExc_SystemError, "a decode failed without an exception");
+                    source_release(&msg);
+                    goto fail;
+                }
+                Py_DECREF(exc);
+            }
+            Py_CLEAR(values);
+            source_release(&msg);
+            goto undecoded;
+        }
         if (values == NULL || self->unknowns != before || self->misses != misses) {
             PyObject *exc = NULL, *entry;
 
@@ -1747,6 +1788,21 @@ static PyObject *decode_replies_batch(PyObject *module, PyObject *const *args, P
         flags_or |= d[2];
         decoded++;
         continue;
+undecoded:
+        if (!as_bytes)
+            goto rest_of_batch;
+        {
+            PyObject *data = PyBytes_FromStringAndSize((const char *) view.buf + d[5],
+                                                       (Py_ssize_t) (d[6] - d[5]));
+
+            k = data == NULL ? -1 : PyList_Append(out, data);
+            Py_XDECREF(data);
+            if (k < 0)
+                goto fail;
+        }
+        flags_or |= d[2];
+        undecided++;
+        continue;
 keep:
         for (k = 0; k < DESC_WORDS; k++)
             if (PyList_Append(rest, words[i * DESC_WORDS + k]) < 0)
@@ -1762,7 +1818,7 @@ rest_of_batch:
     }
     Py_DECREF(desc);
     PyBuffer_Release(&view);
-    return Py_BuildValue("Nkn", rest, flags_or, decoded);
+    return Py_BuildValue("Nkn", rest, flags_or, as_bytes ? undecided : decoded);
 fail:
     Py_XDECREF(rest);
     Py_DECREF(desc);
@@ -2497,7 +2553,7 @@ out:
 static PyMethodDef decoder_functions[] = {
     {"decode_replies", (PyCFunction) (void (*)(void)) decoder_decode_replies, METH_FASTCALL,
      "decode_replies(decoder, view, desc, reply_kind, lookup, hdrsize, out, pending)"
-     " -> (rest, flags, decoded): a receive batch's replies, decoded."},
+     " -> (rest, flags, count): a receive batch's replies, decoded."},
     {"words", (PyCFunction) (void (*)(void)) codec_words, METH_FASTCALL,
      "words(buffer, count) -> the first count uint32 words of buffer, as a list of ints."},
     {NULL, NULL, 0, NULL},

@@ -91,6 +91,6 @@ def decode_replies(
     lookup: Callable[[int], tuple[int, int] | None] | tuple[int, int],
     hdrsize: int,
     out: list[Any],
-    pending: list[tuple[int, bytes, BaseException | None]],
+    pending: list[tuple[int, bytes, BaseException | None]] | None,
 ) -> tuple[list[int], int, int]: ...
 def words(buffer: bytes | bytearray | memoryview, count: int) -> list[int]: ...

@@ -880,8 +880,13 @@ RECORD_SPEC = FamilySpec.from_dict(
                     {"name": "x", "type": "u32", "value": 1, "enum": "kinds"},
                     {"name": "label", "type": "string", "value": 2},
                     {"name": "tag", "type": "u16", "value": 3, "multi-attr": True},
-                    {"name": "pairs", "type": "indexed-array", "value": 4, "sub-type": "nest",
-                     "nested-attributes": "pair"},
+                    {
+                        "name": "pairs",
+                        "type": "indexed-array",
+                        "value": 4,
+                        "sub-type": "nest",
+                        "nested-attributes": "pair",
+                    },
                     {"name": "bits", "type": "bitfield32", "value": 5},
                     {"name": "one", "type": "nest", "value": 6, "nested-attributes": "pair"},
                 ],
@@ -1111,3 +1116,40 @@ def test_decode_replies_leaves_the_collector_as_it_found_it() -> None:
             assert gc.isenabled() is enabled
         finally:
             gc.enable()
+
+
+def test_decode_replies_without_pending_leaves_what_it_cannot_make_as_bytes() -> None:
+    """pending None: every reply in out, made or as its bytes; the count is of the bytes."""
+    cache: dict[str, Any] = {"pt": {1: "one"}}
+    codec = Codec(RECORD_SPEC, accelerate=True)
+    index = codec.record_table("point", _point_record(cache))
+    assert index is not None
+    good = message(nlattr(1, b"\1\0\0\0") + nlattr(2, b"pt\0"))
+    unnamed = message(nlattr(1, b"\1\0\0\0") + nlattr(2, b"new\0"))
+    bad = message(nlattr(2, b"pt\0"))
+    short = struct.pack("=IHHII", 18, 0x30, 0x40, 1, 0) + b"\1\1"
+    arena = b""
+    desc: list[int] = []
+    for msg in (good, unnamed, short, bad, good):
+        flags = 0x40 if msg is short else 2
+        desc += [0, 0x30, flags, 1, 0, len(arena), len(arena) + len(msg), 0]
+        arena += msg + bytes(-len(msg) % 4)
+    desc += [1, 3, 0, 1, 0, 0, 0, 0]
+    out: list[Any] = []
+    rest, flags, count = _codec.decode_replies(
+        codec.decoder, arena, desc, 0, (index, -1), 0, out, None
+    )
+    assert (rest, flags, count) == (desc[-8:], 0x42, 3)
+    assert out == [Point(1, "pt", (), "one"), unnamed, short, bad, Point(1, "pt", (), "one")]
+    # A command the lookup leaves to Python: its bytes too.
+    out = []
+    left = _codec.decode_replies(codec.decoder, arena, desc, 0, lambda cmd: None, 0, out, None)
+    assert left == (desc[-8:], 0x42, 5)
+    assert out == [good, unnamed, short, bad, good]
+    # A span outside the buffer is no message at all.
+    for start, end in ((0, len(arena) + 4), (8, 4)):
+        bad_span = [0, 0x30, 0, 1, 0, start, end, 0]
+        with pytest.raises(ValueError, match="descriptor span outside the buffer"):
+            _codec.decode_replies(codec.decoder, arena, bad_span, 0, (index, -1), 0, [], None)
+    with pytest.raises(TypeError):
+        _codec.decode_replies(codec.decoder, arena, desc, 0, (index, -1), 0, [], ())

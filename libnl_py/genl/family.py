@@ -139,19 +139,10 @@ def decode_batch(
     make it exactly, for :func:`family_from_bytes` to decode (and to name the
     fault); without the accelerator every one stays bytes. Returns the other
     descriptors, the OR of the replies' ``nlmsg_flags``, and how many stayed
-    bytes.
+    bytes. A reply's span outside ``view`` raises ValueError.
     """
-    pending: list[tuple[int, bytes, BaseException | None]] = []
-    rest, flags, _count = _decode(view, desc, _REPLY, _TABLES, 0, out, pending)
-    for position, data, _error in pending:
-        out[position] = data
-    failed = len(pending)
-    if len(rest) > _DESC_WORDS or (rest and rest[0] == _REPLY):
-        # Replies C left whole (one too short for its headers, and all after it).
-        rest, more_flags, more = _as_bytes(view, rest, out)
-        flags |= more_flags
-        failed += more
-    return rest, flags, failed
+    found: tuple[list[int], int, int] = _decode(view, desc, _REPLY, _TABLES, 0, out, None)
+    return found
 
 
 def _as_bytes(view: Any, desc: list[int], out: list[Family | bytes]) -> tuple[list[int], int, int]:
@@ -279,13 +270,10 @@ def _no_decode(
     tables: Any,
     hdrsize: int,
     out: list[Family | bytes],
-    pending: list[Any],
+    pending: None,
 ) -> tuple[list[int], int, int]:
-    """decode_replies' contract without it: every reply in out as its bytes, and pending."""
-    first = len(out)
-    rest, flags, count = _as_bytes(view, desc, out)
-    pending.extend((i, out[i], None) for i in range(first, first + count))
-    return rest, flags, count
+    """decode_replies (pending None) without the accelerator: every reply left as bytes."""
+    return _as_bytes(view, desc, out)
 
 
 _REPLY = _g.REPLY

@@ -243,12 +243,8 @@ RECEIVED = sorted(
 )
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.sampled_from(RECEIVED), st.data())
-def test_every_message_of_every_spec_decodes_the_same(
-    received: tuple[str, int, bool], data: Any
-) -> None:
-    """decode_message: the fixed header (whole, short or absent), then the attributes."""
+def received_parts(received: tuple[str, int, bool], data: Any) -> tuple[FamilySpec, bytes, bytes]:
+    """(spec, fixed header (whole, short or absent), attributes, damaged) of a message."""
     key, cmd, reply = received
     spec = SPECS[key]
     op = spec.received(cmd, reply)
@@ -258,6 +254,17 @@ def test_every_message_of_every_spec_decodes_the_same(
         size = spec.struct(op.fixed_header).size
         header = bytes(data.draw(st.binary(min_size=size - 1 if size else 0, max_size=size)))
     body = data.draw(damaged(data.draw(attribute_stream(spec, op.attribute_set))))
+    return spec, header, body
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(RECEIVED), st.data())
+def test_every_message_of_every_spec_decodes_the_same(
+    received: tuple[str, int, bool], data: Any
+) -> None:
+    """decode_message: the fixed header (whole, short or absent), then the attributes."""
+    _key, cmd, reply = received
+    spec, header, body = received_parts(received, data)
     msg = b"\0" * 20 + body
     both(spec, lambda c: c.decode_message(msg, 20, header, cmd, reply))
 
@@ -269,15 +276,8 @@ def test_decode_received_is_decode_message_of_the_whole_message(
 ) -> None:
     """decode_received (one C call in the common case) gives decode_message's values and
     errors, the fixed header read from the message itself, in C and in Python alike."""
-    key, cmd, reply = received
-    spec = SPECS[key]
-    op = spec.received(cmd, reply)
-    assert op is not None and op.attribute_set is not None
-    header = b""
-    if op.fixed_header is not None:
-        size = spec.struct(op.fixed_header).size
-        header = bytes(data.draw(st.binary(min_size=size - 1 if size else 0, max_size=size)))
-    body = data.draw(damaged(data.draw(attribute_stream(spec, op.attribute_set))))
+    _key, cmd, reply = received
+    spec, header, body = received_parts(received, data)
     msg = b"\0" * 20 + header + body
     at = 20 + len(header)
     for accelerate in (False, True):

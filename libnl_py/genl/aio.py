@@ -660,7 +660,3 @@ def _resolve(future: asyncio.Future[Any]) -> None:
 def _time_out(future: asyncio.Future[Any]) -> None:
     if not future.done():
         future.set_result(_TIMED_OUT)
-
-
-def _remaining(deadline: float | None) -> float | None:
-    return None if deadline is None else max(0.0, deadline - time.monotonic())

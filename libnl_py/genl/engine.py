@@ -301,7 +301,8 @@ class Engine:
             )
 
     def detach(self) -> None:
-        """The socket was freed (lock held, or in a forked child): stop using it."""
+        """The socket is being freed (lock held, or in a forked child): let go of its
+        ``nl_sock`` before libnl frees it, and of the batch."""
         self.sk = None
         # Every use of the batch comes after live(), which now raises.
         self.batch.give_back()
@@ -421,12 +422,6 @@ class Engine:
         """:meth:`reserve`, taking the lock."""
         with self.locked():
             return self.reserve()
-
-    def unreserve(self) -> None:
-        """Give back a reserved turn that will not be used."""
-        with self.locked():
-            self.reserved -= 1
-            self._turn_freed()
 
     def take_turn(self, timeout: float | None, deadline: float | None = None) -> None:
         """Wait (reading meanwhile) until a turn is free, and reserve it."""

@@ -514,11 +514,11 @@ class GenlSocket(Socket):
     # -- state -----------------------------------------------------------------
 
     def _release(self, by: str) -> bool:
-        # Called by free(), with the lock held (or in a forked child).
-        released = super()._release(by)
-        if released:
+        # Called by free(), with the lock held (or in a forked child). The engine lets go
+        # of the nl_sock first, so it never holds one libnl has freed.
+        if self._sk is not None:
             self.engine.detach()
-        return released
+        return super()._release(by)
 
     def close(self) -> None:
         """Close the fd (see :meth:`Socket.close`); a thread waiting on it wakes and raises."""

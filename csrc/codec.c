@@ -2480,8 +2480,12 @@ static PyTypeObject EncoderType = {
     .tp_methods = Encoder_methods,
 };
 
+int messages_add(PyObject *module); /* messages.c */
+
 static int decoder_exec(PyObject *module)
 {
+    if (messages_add(module) < 0)
+        return -1;
     if (PyType_Ready(&DecoderType) < 0)
         return -1;
     Py_INCREF(&DecoderType);

@@ -3,6 +3,8 @@
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from libnl_py.attrs import Attributes
+
 OP_SKIP: int
 OP_INT: int
 OP_STRING: int
@@ -94,3 +96,20 @@ def decode_replies(
     pending: list[tuple[int, bytes, BaseException | None]] | None,
 ) -> tuple[list[int], int, int]: ...
 def words(buffer: bytes | bytearray | memoryview, count: int) -> list[int]: ...
+
+class Message:
+    """The fields of libnl_py.message.GenlMessage (its base), for messages() to fill."""
+
+    _attrs: Attributes | None
+    _attrs_at: int
+    _data: bytes
+    cmd: int
+    family_id: int
+    flags: int
+    port: int
+    seq: int
+    version: int
+
+def messages(
+    view: Any, desc: list[int], kind: int, cls: Any, hdrsizes: Any, out: list[Any]
+) -> list[int]: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from libnl_py._ffi import lib
 from libnl_py.attrs import Attributes, MalformedAttributesError
@@ -181,13 +182,8 @@ def parse_done(data: bytes, start: int, end: int, flags: int) -> tuple[int, ExtA
     return error, None
 
 
-class GenlMessage:
-    """A generic netlink message, copied out of libnl's buffers.
-
-    ``family_id`` is the nlmsg_type; ``cmd``/``version`` come from the genl
-    header; ``header`` is the family's fixed header (``hdrsize`` bytes, often
-    empty); ``attrs`` the attributes after it.
-    """
+class _MessageFields:
+    """GenlMessage's fields, where the C accelerator (whose ``Message`` has them) is not built."""
 
     __slots__ = (
         "_attrs",
@@ -200,6 +196,35 @@ class GenlMessage:
         "seq",
         "version",
     )
+    _attrs: Attributes | None
+    _attrs_at: int
+    _data: bytes
+    cmd: int
+    family_id: int
+    flags: int
+    port: int
+    seq: int
+    version: int
+
+
+if TYPE_CHECKING:
+    _Fields = _MessageFields
+else:
+    try:  # a C base: libnl_py._codec.messages() makes a batch's messages without Python code
+        from libnl_py._codec import Message as _Fields
+    except ImportError:
+        _Fields = _MessageFields
+
+
+class GenlMessage(_Fields):
+    """A generic netlink message, copied out of libnl's buffers.
+
+    ``family_id`` is the nlmsg_type; ``cmd``/``version`` come from the genl
+    header; ``header`` is the family's fixed header (``hdrsize`` bytes, often
+    empty); ``attrs`` the attributes after it.
+    """
+
+    __slots__ = ()
 
     def __init__(
         self,
@@ -221,10 +246,10 @@ class GenlMessage:
         self.flags = flags
         self.seq = seq
         self.port = port
-        self.cmd: int = data[NLMSG_HDRLEN]
-        self.version: int = data[NLMSG_HDRLEN + 1]
+        self.cmd = data[NLMSG_HDRLEN]
+        self.version = data[NLMSG_HDRLEN + 1]
         self._attrs_at = NLMSG_HDRLEN + GENL_HDRLEN + hdrsize
-        self._attrs: Attributes | None = None
+        self._attrs = None
 
     @property
     def header(self) -> bytes:

@@ -22,6 +22,7 @@ from libnl_py import errors, lib
 from libnl_py._ffi import ffi
 from libnl_py.bindings import genl as _g
 from libnl_py.genl import GenlSocket
+from libnl_py.genl.engine import clean_replies
 from libnl_py.genl.family import family_from_bytes
 from libnl_py.message import GenlMessage, pack_genl_request
 from libnl_py.testing import FakePeer
@@ -165,75 +166,163 @@ def test_transact_payload_must_be_bytes(sock: GenlSocket) -> None:
     assert reply.attrs.string(lib.CTRL_ATTR_FAMILY_NAME) == "nlctrl"
 
 
-def test_replies_rejects_bad_descriptors(lone_batch: _g.RecvBatch) -> None:
+MAKERS = [pytest.param(_g.messages_of, id="python")]
+if _codec is not None:
+    MAKERS.append(pytest.param(_codec.messages, id="c"))
+
+
+@pytest.mark.parametrize("make", MAKERS)
+def test_messages_rejects_bad_descriptors(lone_batch: _g.RecvBatch, make: Any) -> None:
     desc = filled(lone_batch, pack_genl_request(0x30, 0, 5, 0, 1, 1, b""), ack(5))
     with pytest.raises(ValueError, match="desc must be whole descriptors"):
-        lone_batch.replies(desc[:15], GenlMessage, 0)
+        make(lone_batch.view, desc[:15], _g.REPLY, GenlMessage, 0, [])
+    outside = [_g.REPLY, 0x30, 0, 5, 0, len(lone_batch.view) - 4, len(lone_batch.view) + 4, 0]
+    backwards = [_g.REPLY, 0x30, 0, 5, 0, 40, 20, 0]
+    for bad in (outside, backwards):
+        with pytest.raises(ValueError, match="descriptor span outside the buffer"):
+            make(lone_batch.view, bad, _g.REPLY, GenlMessage, 0, [])
     for factory in (None, 5, "GenlMessage"):
         with pytest.raises(TypeError):
-            lone_batch.replies(desc, factory, 0)  # type: ignore[arg-type]
+            make(lone_batch.view, desc, _g.REPLY, factory, 0, [])
 
 
-# -- replies -------------------------------------------------------------------------------
+@pytest.mark.skipif(_codec is None, reason="libnl_py._codec is not built (PyPy?)")
+def test_c_messages_makes_only_genl_messages(lone_batch: _g.RecvBatch) -> None:
+    """C fills GenlMessage's C base: a class adding fields (or none of it) is refused."""
+    desc = filled(lone_batch, pack_genl_request(0x30, 0, 5, 0, 1, 1, b""), ack(5))
+
+    class Wider(GenlMessage):
+        __slots__ = ("extra",)
+
+    for cls in (Wider, int, _codec.Decoder):
+        with pytest.raises(TypeError, match="subclasses of Message"):
+            _codec.messages(lone_batch.view, desc, _g.REPLY, cls, 0, [])
+    for hdrsizes in ("4", None, [4]):
+        with pytest.raises(TypeError, match="hdrsizes is an int or a dict"):
+            _codec.messages(lone_batch.view, desc, _g.REPLY, GenlMessage, hdrsizes, [])
+    with pytest.raises(ValueError, match="hdrsize out of range"):
+        _codec.messages(lone_batch.view, desc, _g.REPLY, GenlMessage, -1, [])
 
 
-def test_replies_calls_the_factory_for_every_descriptor_but_the_last(
-    lone_batch: _g.RecvBatch,
-) -> None:
+# -- messages -------------------------------------------------------------------------------
+
+
+class _Fam:
+    def __init__(self, hdrsize: Any) -> None:
+        self.hdrsize = hdrsize
+
+
+def fields(msg: GenlMessage) -> tuple[Any, ...]:
+    return (
+        type(msg),
+        msg.family_id,
+        msg.cmd,
+        msg.version,
+        msg.flags,
+        msg.seq,
+        msg.port,
+        msg.data,
+        msg.header,
+        msg.attrs_offset,
+        msg.data[msg.attrs_offset :],
+    )
+
+
+@pytest.mark.parametrize("make", MAKERS)
+def test_messages_makes_every_message_of_its_kind(lone_batch: _g.RecvBatch, make: Any) -> None:
     messages = [
         pack_genl_request(0x30, 2, 9, 77, 1, 1, marker("a").encode()),
         pack_genl_request(0x31, 2 | 0x10, 9, 78, 2, 3, b"\x01\x02\x03\x04" + marker("bb").encode()),
         pack_genl_request(0x32, 0, 0xFFFFFFFF, 0xFFFFFFFF, 3, 1, b"\0" * 4),
     ]
     desc = filled(lone_batch, *messages, ack(9))
-    calls: list[tuple[Any, ...]] = []
-
-    def factory(*args: Any) -> int:
-        calls.append(args)
-        return len(calls)
-
-    hdrsize = object()  # passed through as it is
-    assert lone_batch.replies(desc, factory, hdrsize) == [1, 2, 3]  # type: ignore[arg-type]
-    assert calls == [
-        (messages[0], 0, len(messages[0]), 0x30, 2, 9, 77, hdrsize),
-        (messages[1], 0, len(messages[1]), 0x31, 0x12, 9, 78, hdrsize),
-        (messages[2], 0, len(messages[2]), 0x32, 0, 0xFFFFFFFF, 0xFFFFFFFF, hdrsize),
-    ]
-    assert all(type(call[0]) is bytes and call[7] is hdrsize for call in calls)
-    made = lone_batch.replies(desc, GenlMessage, 4)
+    made: list[GenlMessage] = []
+    rest = make(lone_batch.view, desc, _g.REPLY, GenlMessage, 4, made)
+    assert rest == desc[24:]  # the terminal
     assert [(m.family_id, m.cmd, m.version, m.flags, m.seq, m.port) for m in made] == [
         (0x30, 1, 1, 2, 9, 77),
         (0x31, 2, 3, 0x12, 9, 78),
         (0x32, 3, 1, 0, 0xFFFFFFFF, 0xFFFFFFFF),
     ]
     assert [m.data for m in made] == messages
+    assert all(type(m.data) is bytes and type(m.seq) is int for m in made)
     assert made[1].header == b"\x01\x02\x03\x04"
     assert made[1].attrs.string(1) == "bb"
-    # Only a terminal, or nothing: no replies, no calls.
-    calls.clear()
-    assert lone_batch.replies(desc[24:], factory, 0) == []
-    assert lone_batch.replies([], factory, 0) == []
-    assert calls == []
+    # Appended to what out held; only a terminal, or nothing: nothing made.
+    more: list[Any] = ["kept"]
+    assert make(lone_batch.view, desc[24:], _g.REPLY, GenlMessage, 0, more) == desc[24:]
+    assert make(lone_batch.view, [], _g.REPLY, GenlMessage, 0, more) == []
+    assert more == ["kept"]
+    # Another kind: every descriptor comes back.
+    assert make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, 0, more) == desc
+    assert more == ["kept"]
 
 
-def test_replies_propagates_the_factory_exception(lone_batch: _g.RecvBatch) -> None:
+@pytest.mark.parametrize("make", MAKERS)
+def test_messages_takes_header_sizes_by_family(lone_batch: _g.RecvBatch, make: Any) -> None:
+    """Notifications: each family's hdrsize from a dict of families; too short ones stay."""
+    messages = [
+        pack_genl_request(0x30, 0, 0, 0, 1, 1, b"\x01\x02\x03\x04" + marker("x").encode()),
+        pack_genl_request(0x31, 0, 0, 0, 2, 1, marker("y").encode()),
+        pack_genl_request(0x32, 0, 0, 0, 3, 1, b"\0" * 4),  # too short for hdrsize 8
+        pack_genl_request(0x33, 0, 0, 0, 4, 1, b""),
+    ]
+    desc = filled(lone_batch, *messages, ack(1))
+    for i in range(0, 32, 8):
+        desc[i] = _g.NOTIFY
+    families = {0x30: _Fam(4), 0x32: _Fam(8), 0x33: _Fam(0)}
+    made: list[GenlMessage] = []
+    rest = make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, families, made)
+    assert rest == desc[16:24] + desc[32:]
+    assert [(m.family_id, m.header, m.attrs_offset) for m in made] == [
+        (0x30, b"\x01\x02\x03\x04", 24),
+        (0x31, b"", 20),
+        (0x33, b"", 20),
+    ]
+    assert made[0].attrs.string(1) == "x"
+    for bad in (_Fam("4"), _Fam(-1), object()):
+        with pytest.raises((TypeError, ValueError, AttributeError)):
+            make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, {0x30: bad}, [])
+
+
+@pytest.mark.skipif(_codec is None, reason="libnl_py._codec is not built (PyPy?)")
+def test_c_messages_equal_the_reference(lone_batch: _g.RecvBatch) -> None:
+    """Both makers, over messages of every length around the headers and hdrsizes."""
+    messages = [
+        pack_genl_request(0x30 + n, n, n, n, n, n % 3, bytes(range(n))) for n in range(0, 40, 3)
+    ]
+    desc = filled(lone_batch, *messages, ack(1))
+    for i in range(0, len(desc), 16):
+        desc[i] = _g.NOTIFY
+    for kind in (_g.REPLY, _g.NOTIFY, _g.TERMINAL):
+        for hdrsizes in (0, 4, 12, {0x30 + n: _Fam(n % 9) for n in range(0, 40, 2)}):
+            made_c: list[GenlMessage] = []
+            made_py: list[GenlMessage] = []
+            rest_c = _codec.messages(lone_batch.view, desc, kind, GenlMessage, hdrsizes, made_c)
+            rest_py = _g.messages_of(lone_batch.view, desc, kind, GenlMessage, hdrsizes, made_py)
+            assert rest_c == rest_py
+            assert [fields(m) for m in made_c] == [fields(m) for m in made_py]
+            assert all(m._attrs is None for m in made_c)
+
+
+def test_a_message_made_in_c_is_a_genl_message() -> None:
+    """GenlMessage built in Python (its own __init__) has the same fields, checked as before."""
+    data = pack_genl_request(0x30, 2, 9, 77, 5, 6, marker("a").encode())
+    msg = GenlMessage(data, 0, len(data), 0x30, 2, 9, 77)
+    assert (msg.cmd, msg.version, msg.attrs.string(1)) == (5, 6, "a")
+    assert not hasattr(msg, "__dict__")
+    with pytest.raises(AttributeError):
+        msg.other = 1  # type: ignore[attr-defined]
+    with pytest.raises(errors.MessageTooShortError, match="shorter than its generic netlink"):
+        GenlMessage(data, 0, len(data), 0x30, 2, 9, 77, hdrsize=64)
+
+
+def test_clean_replies_raises_for_a_reply_too_short(lone_batch: _g.RecvBatch) -> None:
     messages = [pack_genl_request(0x30, 0, 9, 0, 1, 1, b"") for _ in range(3)]
     desc = filled(lone_batch, *messages, ack(9))
-    boom = LookupError("boom")
-    calls: list[bytes] = []
-
-    def factory(data: bytes, *args: Any) -> None:
-        calls.append(data)
-        if len(calls) == 2:
-            raise boom
-
-    with pytest.raises(LookupError) as info:
-        lone_batch.replies(desc, factory, 0)
-    assert info.value is boom
-    assert calls == messages[:2]
-    # GenlMessage's own error for a message too short for hdrsize, unchanged.
+    assert len(clean_replies(lone_batch.view, desc, 0)) == 3
     with pytest.raises(errors.MessageTooShortError, match="shorter than its generic netlink"):
-        lone_batch.replies(desc, GenlMessage, 8)
+        clean_replies(lone_batch.view, desc, 8)
 
 
 # -- the descriptor list ---------------------------------------------------------------
@@ -280,7 +369,7 @@ def test_transact_reads_a_clean_reply_and_ack(sock: GenlSocket) -> None:
             sock.port,
         )
         assert (batch.batch.seq, batch.batch.datagrams) == (seq, 2)
-        (reply,) = batch.replies(desc, GenlMessage, 0)
+        (reply,) = clean_replies(batch.view, desc, 0)
         assert (reply.family_id, reply.cmd, reply.seq, reply.port) == (CTRL, NEWFAMILY, seq, 0)
         assert family_from_bytes(reply.data).name == "nlctrl"
         # Nothing more is queued; the next request takes the next number.

@@ -977,8 +977,9 @@ def test_mptcp_ascii_address_in_a_numeric_request_is_refused(netns: str) -> None
         assert sock.decode(reply)["addr"]["addr4"] == "10.9.0.1"
         assert sock.dropped == 0
     # Without the display hint the attribute is a plain u32: text is the wrong type.
-    with in_netns(netns, specs=[kernel_spec("mptcp_pm")]) as sock, pytest.raises(
-        EncodeTypeError, match="u32 needs an integer, not '0a090001'"
+    with (
+        in_netns(netns, specs=[kernel_spec("mptcp_pm")]) as sock,
+        pytest.raises(EncodeTypeError, match="u32 needs an integer, not '0a090001'"),
     ):
         sock.execute("mptcp_pm", 1, {1: {3: "0a090001"}})
     assert endpoints(netns) == before

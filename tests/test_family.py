@@ -217,9 +217,7 @@ WELL_FORMED = [
 @needs_c
 @pytest.mark.parametrize("data", WELL_FORMED)
 @pytest.mark.parametrize("op_names", [{}, {1: "one", 7: "seven"}, {0: "zero"}, None])
-def test_c_family_equals_the_python_decoder(
-    data: bytes, op_names: dict[int, str] | None
-) -> None:
+def test_c_family_equals_the_python_decoder(data: bytes, op_names: dict[int, str] | None) -> None:
     registry.command_names(attrs_of(data).string(lib.CTRL_ATTR_FAMILY_NAME))  # for None
     family = c_family(data, op_names)
     assert family is not None

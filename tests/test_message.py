@@ -318,3 +318,19 @@ def test_genl_message_over_a_cffi_buffer_has_int_header_fields() -> None:
     msg = GenlMessage(buf, 0, len(data), 0x30, 0, 9, 0)
     assert (msg.cmd, msg.version) == (5, 3)
     assert type(msg.cmd) is int
+
+
+def test_genl_message_fields_are_the_c_base_s() -> None:
+    """Without the accelerator GenlMessage's base is a slots class with the C base's fields."""
+    import types
+
+    from libnl_py import message
+
+    codec = pytest.importorskip("libnl_py._codec")
+    members = {
+        name
+        for name, value in vars(codec.Message).items()
+        if isinstance(value, types.MemberDescriptorType)
+    }
+    assert members == set(message._MessageFields.__slots__)
+    assert GenlMessage.__mro__[1] is codec.Message

@@ -32,6 +32,9 @@ from libnl_py.spec import registry
 accelerated = family_module._ACCELERATED is not None
 assert accelerated == (sys.argv[1] == "with"), accelerated
 assert (bindings._words is bindings._tolist) == (sys.argv[1] == "without")
+assert (bindings.messages is bindings.messages_of) == (sys.argv[1] == "without")
+from libnl_py.message import GenlMessage
+assert GenlMessage.__mro__[1].__name__ == ("Message" if accelerated else "_MessageFields")
 assert registry.codec_for(registry.get("nlctrl")).accelerated == accelerated
 
 out = {}
@@ -41,6 +44,8 @@ with GenlSocket(timeout=5) as sock:
     out["group"] = sock.resolve_group("nlctrl", "notify")
     (reply,) = sock.execute("nlctrl", "getfamily", {"family-name": "nlctrl"})
     out["reply"] = reply.data[20:].hex()
+    out["fields"] = repr((reply.family_id, reply.cmd, reply.version, reply.flags, reply.port,
+                          reply.header, reply.attrs_offset, reply.seq > 0))
     out["decoded"] = repr(sock.decode(reply))
     out["by names"] = repr(sock.execute("nlctrl", "getfamily", {"family-name": "nlctrl"},
                                         decode=True))

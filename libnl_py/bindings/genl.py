@@ -8,6 +8,7 @@ without the accelerator, as on PyPy).
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Callable, TypeVar
 
 from libnl_py._ffi import ffi, lib
@@ -40,6 +41,9 @@ MAX_DESCRIPTORS = 2048
 """Messages a batch describes. Enough for an arena of 48-byte messages (an ethtool
 dump's are ~90): a full table leaves the rest of a datagram to be split in Python."""
 DESC_WORDS = lib.LNP_DESC_WORDS
+
+_HEADERS = 20
+"""NLMSG_HDRLEN + GENL_HDRLEN: what a message holds before its family header."""
 
 REPLY = lib.LNP_REPLY
 TERMINAL = lib.LNP_TERMINAL
@@ -145,34 +149,62 @@ class RecvBatch:
         """
         return int(self.batch.sys_errno) or None
 
-    def replies(self, desc: list[int], factory: Callable[..., T], hdrsize: int) -> list[T]:
-        """The messages of a clean batch (``CLEAN``), but its terminal (the last descriptor).
 
-        ``factory(data, 0, len(data), type, flags, seq, port, hdrsize)`` makes
-        each, ``data`` being the message's bytes (copied out of the arena).
-        """
-        if len(desc) % DESC_WORDS:
-            raise ValueError("desc must be whole descriptors")
-        view = self.view
-        out = []
-        i, last = 0, len(desc) - DESC_WORDS
-        while i < last:  # a while loop: less to set up than range, for the usual one reply
-            start = desc[i + 5]
-            end = desc[i + 6]
-            out.append(
-                factory(
-                    view[start:end],
-                    0,
-                    end - start,
-                    desc[i + 1],
-                    desc[i + 2],
-                    desc[i + 3],
-                    desc[i + 4],
-                    hdrsize,
+def messages_of(
+    view: Any, desc: list[int], kind: int, cls: Callable[..., T], hdrsizes: Any, out: list[T]
+) -> list[int]:
+    """Every message of ``kind`` in a batch, made ``cls(data, 0, len, type, flags, seq,
+    port, hdrsize)`` and appended to ``out``; returns the other descriptors.
+
+    ``hdrsizes`` is the family header size of them all, or a dict of family id to
+    something with a ``hdrsize`` (0 for a family it lacks). A message too short for
+    its headers comes back with the rest. The reference of ``libnl_py._codec.messages``,
+    which fills GenlMessage's C base without running Python code per message.
+    """
+    if len(desc) % DESC_WORDS:
+        raise ValueError("desc must be whole descriptors")
+    rest: list[int] = []
+    fixed = None
+    if isinstance(hdrsizes, int):
+        if not 0 <= hdrsizes <= 0xFFFF:
+            raise ValueError("hdrsize out of range")
+        fixed = int(hdrsizes)
+    elif not isinstance(hdrsizes, dict):
+        raise TypeError("hdrsizes is an int or a dict")
+    for i in range(0, len(desc), DESC_WORDS):
+        start, end = desc[i + 5], desc[i + 6]
+        if desc[i] == kind:
+            if start > end or end > len(view):
+                raise ValueError("descriptor span outside the buffer")
+            hdrsize = fixed
+            if hdrsize is None:
+                family = hdrsizes.get(desc[i + 1])
+                hdrsize = operator.index(family.hdrsize) if family is not None else 0
+                if hdrsize < 0:
+                    raise ValueError("a family's hdrsize is negative")
+            if end - start >= _HEADERS + hdrsize:
+                out.append(
+                    cls(
+                        view[start:end],
+                        0,
+                        end - start,
+                        desc[i + 1],
+                        desc[i + 2],
+                        desc[i + 3],
+                        desc[i + 4],
+                        hdrsize,
+                    )
                 )
-            )
-            i += DESC_WORDS
-        return out
+                continue
+        rest += desc[i : i + DESC_WORDS]
+    return rest
+
+
+messages: Callable[[Any, list[int], int, Any, Any, list[Any]], list[int]]
+try:
+    from libnl_py._codec import messages
+except ImportError:  # PyPy
+    messages = messages_of
 
 
 _pool: list[RecvBatch] = []  # list.pop/append are atomic: no lock needed

@@ -385,10 +385,10 @@ class Engine:
                     replies = []
                     rest, _flags = decoding.batch(batch.view, desc, _g.REPLY, replies)
                     if len(rest) > _g.DESC_WORDS:  # replies C left: decoded one by one
-                        for message in batch.replies(rest, GenlMessage, hdrsize):
+                        for message in clean_replies(batch.view, rest, hdrsize):
                             decoding.one(message, replies)
                     return None, replies
-                return None, batch.replies(desc, GenlMessage, hdrsize)
+                return None, clean_replies(batch.view, desc, hdrsize)
             req = InFlight(seq, dump, family_id, cmd, body, hdrsize, name, what)
             req.families = families
             req.decoding = decoding
@@ -705,14 +705,20 @@ class Engine:
             desc, flags = until.decoding.batch(view, desc, _g.REPLY, until.replies)
             if flags & NLM_F_DUMP_INTR:
                 until.interrupted = True
-        words = iter(desc)  # DESC_WORDS (8) at a time, without slicing
         families = self.families
         notifications = self.notifications
+        if self.groups:  # a flood of notifications is made in one C call
+            made: list[GenlMessage] = []
+            desc = _g.messages(view, desc, _NOTIFY, GenlMessage, families, made)
+            if made:
+                notifications.extend(made)
+                self.queued += len(made)
+        words = iter(desc)  # DESC_WORDS (8) at a time, without slicing
         for kind, msg_type, flags, seq, port, start, end, error in zip(
             words, words, words, words, words, words, words, words
         ):
             if kind == _NOTIFY:
-                # Inline, for a flood of them: what _notify does.
+                # One too short for its headers (dropped), or one after the last group was left.
                 known = families.get(msg_type)
                 try:
                     msg = GenlMessage(
@@ -881,6 +887,14 @@ class Engine:
             return
         self.notifications.append(msg)
         self.queued += 1
+
+
+def clean_replies(view: Any, desc: list[int], hdrsize: int) -> list[GenlMessage]:
+    """The replies of a ``CLEAN`` batch (all its messages but the ACK or DONE ending it)."""
+    replies: list[GenlMessage] = []
+    if len(_g.messages(view, desc, _g.REPLY, GenlMessage, hdrsize, replies)) > _g.DESC_WORDS:
+        raise MalformedMessageError("message shorter than its generic netlink headers", 0)
+    return replies
 
 
 def decoded_families(replies: list[Any]) -> list[Family]:

@@ -1,0 +1,260 @@
+/* libnl_py._codec's message maker: a receive batch's messages as GenlMessage objects.
+ *
+ * libnl_py.message.GenlMessage is a Python class; where this module is built, its base
+ * is the Message type below, whose fields are the class's slots, so that messages()
+ * can make a batch's messages without running Python code per message. The reference
+ * is libnl_py.bindings.genl.messages, which makes each with GenlMessage(...): the
+ * tests compare the two on every kind of descriptor table.
+ *
+ * Like the rest of the module it takes buffers, never addresses, and is called with
+ * the GIL held.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <stdint.h>
+#include <string.h>
+
+#define DESC_WORDS 8  /* decl/helpers.c's LNP_DESC_WORDS */
+#define HEADERS 20    /* NLMSG_HDRLEN + GENL_HDRLEN */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *data, *family_id, *flags, *seq, *port, *cmd, *version, *attrs_at, *attrs;
+} Message;
+
+#define FIELDS(X) \
+    X(data) X(family_id) X(flags) X(seq) X(port) X(cmd) X(version) X(attrs_at) X(attrs)
+
+static int Message_traverse(Message *self, visitproc visit, void *arg)
+{
+#define VISIT(f) Py_VISIT(self->f);
+    FIELDS(VISIT)
+#undef VISIT
+    return 0;
+}
+
+static int Message_clear(Message *self)
+{
+#define CLEAR(f) Py_CLEAR(self->f);
+    FIELDS(CLEAR)
+#undef CLEAR
+    return 0;
+}
+
+static void Message_dealloc(Message *self)
+{
+    /* A Python subclass's instance comes here from subtype_dealloc, which drops the
+     * reference to its type itself. */
+    PyObject_GC_UnTrack(self);
+    Message_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *) self);
+}
+
+/* The names are GenlMessage's slots: its Python __init__ sets them as it would its own. */
+static PyMemberDef Message_members[] = {
+    {"_data", T_OBJECT_EX, offsetof(Message, data), 0, NULL},
+    {"family_id", T_OBJECT_EX, offsetof(Message, family_id), 0, NULL},
+    {"flags", T_OBJECT_EX, offsetof(Message, flags), 0, NULL},
+    {"seq", T_OBJECT_EX, offsetof(Message, seq), 0, NULL},
+    {"port", T_OBJECT_EX, offsetof(Message, port), 0, NULL},
+    {"cmd", T_OBJECT_EX, offsetof(Message, cmd), 0, NULL},
+    {"version", T_OBJECT_EX, offsetof(Message, version), 0, NULL},
+    {"_attrs_at", T_OBJECT_EX, offsetof(Message, attrs_at), 0, NULL},
+    {"_attrs", T_OBJECT_EX, offsetof(Message, attrs), 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject MessageType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "libnl_py._codec.Message",
+    .tp_basicsize = sizeof(Message),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The slots of libnl_py.message.GenlMessage, for messages() to fill.",
+    .tp_traverse = (traverseproc) Message_traverse,
+    .tp_clear = (inquiry) Message_clear,
+    .tp_dealloc = (destructor) Message_dealloc,
+    .tp_members = Message_members,
+    .tp_new = PyType_GenericNew,
+};
+
+static PyObject *hdrsize_name;
+
+/* The fixed header size of family_id's messages: hdrsizes itself when an int, else
+ * hdrsizes[family_id].hdrsize, 0 for a family the dict lacks. -1 with an exception. */
+static Py_ssize_t hdrsize_of(PyObject *hdrsizes, PyObject *family_id)
+{
+    PyObject *family, *size;
+    Py_ssize_t n;
+
+    if (PyLong_Check(hdrsizes))
+        return PyLong_AsSsize_t(hdrsizes);
+    family = PyDict_GetItemWithError(hdrsizes, family_id);
+    if (family == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    Py_INCREF(family);
+    size = PyObject_GetAttr(family, hdrsize_name);
+    Py_DECREF(family);
+    if (size == NULL)
+        return -1;
+    n = PyLong_AsSsize_t(size);
+    Py_DECREF(size);
+    return n;
+}
+
+/* One message of len bytes at buf, its header fields from the descriptor. */
+static PyObject *make(PyTypeObject *cls, const uint8_t *buf, Py_ssize_t len,
+                      PyObject *family_id, const unsigned long *d, Py_ssize_t hdrsize)
+{
+    Message *m = (Message *) cls->tp_alloc(cls, 0);
+
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(family_id);
+    m->family_id = family_id;
+    m->data = PyBytes_FromStringAndSize((const char *) buf, len);
+    m->flags = PyLong_FromUnsignedLong(d[2]);
+    m->seq = PyLong_FromUnsignedLong(d[3]);
+    m->port = PyLong_FromUnsignedLong(d[4]);
+    m->cmd = PyLong_FromLong(buf[16]);
+    m->version = PyLong_FromLong(buf[17]);
+    m->attrs_at = PyLong_FromSsize_t(HEADERS + hdrsize);
+    Py_INCREF(Py_None);
+    m->attrs = Py_None;
+    if (!m->data || !m->flags || !m->seq || !m->port || !m->cmd || !m->version || !m->attrs_at) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return (PyObject *) m;
+}
+
+/* messages(view, desc, kind, cls, hdrsizes, out) -> rest
+ *
+ * Every message of a receive batch (view, and its descriptor words desc) whose
+ * descriptor is of kind, made an instance of cls (GenlMessage, a subclass of Message
+ * adding no slots) and appended to out, in order. hdrsizes is the family header size
+ * of them all, or a dict of family id -> something with a hdrsize (families it lacks
+ * have none). A message too short for its headers is not made: it comes back in rest
+ * with every descriptor of another kind, in order. A span outside view raises
+ * ValueError. */
+static PyObject *messages(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *desc, *out, *hdrsizes, *rest = NULL, *const *words;
+    PyTypeObject *cls;
+    Py_ssize_t i, n, k, fixed = -1;
+    unsigned long kind;
+    Py_buffer view;
+
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "messages() takes 6 arguments");
+        return NULL;
+    }
+    cls = (PyTypeObject *) args[3];
+    hdrsizes = args[4];
+    out = args[5];
+    if (!PyList_Check(args[1]) || !PyList_Check(out)) {
+        PyErr_SetString(PyExc_TypeError, "messages() needs descriptor and out lists");
+        return NULL;
+    }
+    if (!PyType_Check(args[3]) || !PyType_IsSubtype(cls, &MessageType)
+        || cls->tp_basicsize != MessageType.tp_basicsize || cls->tp_dictoffset) {
+        PyErr_SetString(PyExc_TypeError, "messages() makes subclasses of Message with no slots");
+        return NULL;
+    }
+    if (PyLong_Check(hdrsizes)) {
+        fixed = PyLong_AsSsize_t(hdrsizes);
+        if (fixed == -1 && PyErr_Occurred())
+            return NULL;
+        if (fixed < 0 || fixed > 0xFFFF) {
+            PyErr_SetString(PyExc_ValueError, "hdrsize out of range");
+            return NULL;
+        }
+    } else if (!PyDict_Check(hdrsizes)) {
+        PyErr_SetString(PyExc_TypeError, "hdrsizes is an int or a dict");
+        return NULL;
+    }
+    if (PyList_GET_SIZE(args[1]) % DESC_WORDS) {
+        PyErr_SetString(PyExc_ValueError, "desc must be whole descriptors");
+        return NULL;
+    }
+    kind = PyLong_AsUnsignedLong(args[2]);
+    if (kind == (unsigned long) -1 && PyErr_Occurred())
+        return NULL;
+    /* A tuple of its own: a hdrsize lookup may run Python code, which could change a list. */
+    if ((desc = PyList_AsTuple(args[1])) == NULL)
+        return NULL;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        Py_DECREF(desc);
+        return NULL;
+    }
+    if ((rest = PyList_New(0)) == NULL)
+        goto fail;
+    words = &PyTuple_GET_ITEM(desc, 0);
+    n = PyTuple_GET_SIZE(desc) / DESC_WORDS;
+    for (i = 0; i < n; i++) {
+        PyObject *const *w = words + i * DESC_WORDS;
+        unsigned long d[DESC_WORDS];
+        Py_ssize_t hdrsize = fixed;
+        PyObject *msg;
+
+        for (k = 0; k < DESC_WORDS; k++) {
+            d[k] = PyLong_AsUnsignedLong(w[k]);
+            if (d[k] == (unsigned long) -1 && PyErr_Occurred())
+                goto fail;
+        }
+        if (d[0] == kind) {
+            if (d[5] > d[6] || d[6] > (unsigned long) view.len) {
+                PyErr_SetString(PyExc_ValueError, "descriptor span outside the buffer");
+                goto fail;
+            }
+            if (hdrsize < 0 && (hdrsize = hdrsize_of(hdrsizes, w[1])) < 0) {
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_ValueError, "a family's hdrsize is negative");
+                goto fail;
+            }
+            if (d[6] - d[5] >= (unsigned long) (HEADERS + hdrsize)) {
+                msg = make(cls, (const uint8_t *) view.buf + d[5], (Py_ssize_t) (d[6] - d[5]),
+                           w[1], d, hdrsize);
+                if (msg == NULL || PyList_Append(out, msg) < 0) {
+                    Py_XDECREF(msg);
+                    goto fail;
+                }
+                Py_DECREF(msg);
+                continue;
+            }
+        }
+        for (k = 0; k < DESC_WORDS; k++)
+            if (PyList_Append(rest, w[k]) < 0)
+                goto fail;
+    }
+    PyBuffer_Release(&view);
+    Py_DECREF(desc);
+    return rest;
+fail:
+    PyBuffer_Release(&view);
+    Py_DECREF(desc);
+    Py_XDECREF(rest);
+    return NULL;
+}
+
+static PyMethodDef message_functions[] = {
+    {"messages", (PyCFunction) (void (*)(void)) messages, METH_FASTCALL,
+     "messages(view, desc, kind, cls, hdrsizes, out) -> rest: a batch's messages of kind,"
+     " made cls instances."},
+    {NULL, NULL, 0, NULL},
+};
+
+/* Adds Message and messages() to the module (called by codec.c's module init). */
+int messages_add(PyObject *module)
+{
+    if (hdrsize_name == NULL && (hdrsize_name = PyUnicode_InternFromString("hdrsize")) == NULL)
+        return -1;
+    if (PyType_Ready(&MessageType) < 0)
+        return -1;
+    Py_INCREF(&MessageType);
+    if (PyModule_AddObject(module, "Message", (PyObject *) &MessageType) < 0) {
+        Py_DECREF(&MessageType);
+        return -1;
+    }
+    return PyModule_AddFunctions(module, message_functions);
+}

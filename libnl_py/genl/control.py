@@ -8,6 +8,7 @@ synchronous socket waits for the engine, the asyncio one awaits it.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, Union
 
 from libnl_py._ffi import lib
@@ -40,6 +41,9 @@ GETPOLICY = lib.CTRL_CMD_GETPOLICY
 CTRL_VERSION = 2
 """The nlctrl version requests are sent with (as libnl's ``genl_ctrl_resolve``)."""
 
+_ID = itemgetter(0)  # Family.id and .name, as C-level callables
+_NAME = itemgetter(1)
+
 FamilyRef = Union[str, int, Family]
 """A family: its name, a :class:`~libnl_py.genl.family.Family`, or its numeric id."""
 
@@ -51,38 +55,41 @@ class FamilyCache:
     header; a remembered family replaces whatever had its id before.
     """
 
-    __slots__ = ("by_id", "by_name", "on_change")
+    __slots__ = ("_names", "by_id", "by_name", "on_change")
 
     def __init__(self) -> None:
         self.by_name: dict[str, Family] = {}
         self.by_id: dict[int, Family] = {}
-        self.on_change: list[Any] = []  # dicts keyed by family id, emptied of an id remembered
+        self.on_change: list[Any] = []  # dicts keyed by family id, emptied of an id renamed
+        self._names: dict[int, str] = {}  # the name each id had when remembered
 
     def remember(self, family: Family) -> Family:
         """Cache one family."""
-        old = self.by_id.get(family.id)
         self.by_name[family.name] = family
         self.by_id[family.id] = family
-        if old is None or old.name != family.name:
+        if self._names.get(family.id) != family.name:
+            self._names[family.id] = family.name
             for derived in self.on_change:
                 derived.pop(family.id, None)  # the id names another family now
         return family
 
     def remember_all(self, families: list[Family]) -> list[Family]:
-        """Cache every family of a dump; returns them."""
-        by_name, by_id = self.by_name, self.by_id
-        renamed = None
-        for family in families:
-            family_id = family.id
-            old = by_id.get(family_id)
-            if old is None or old[1] != family[1]:  # [1]: the name
-                renamed = [family_id] if renamed is None else [*renamed, family_id]
-            by_name[family.name] = family
-            by_id[family_id] = family
-        if renamed is not None:
+        """Cache every family of a dump; returns them.
+
+        In C-level steps (a dump's usual answer: the families known, no id renamed).
+        """
+        ids = list(map(_ID, families))
+        names = list(map(_NAME, families))
+        named = dict(zip(ids, names))
+        known = self._names
+        if not named.items() <= known.items():  # an id new, or naming another family
+            renamed = [i for i, name in named.items() if known.get(i) != name]
+            known.update(named)
             for derived in self.on_change:
                 for family_id in renamed:
                     derived.pop(family_id, None)
+        self.by_name.update(zip(names, families))
+        self.by_id.update(zip(ids, families))
         return families
 
     def known(self, family_id: int) -> tuple[int, int, int, str | None]:

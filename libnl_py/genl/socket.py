@@ -673,7 +673,12 @@ def prepare(
     A family name ``sock`` has not resolved yet is resolved here, blocking:
     asyncio resolves it first.
     """
-    family_id, default_version, hdrsize, name = target(sock, family)
+    known = sock.families.by_id.get(family) if type(family) is int else None
+    if known is not None:  # the usual: the id of a family resolved before
+        # Family's name, version and hdrsize by index, quicker than by name.
+        family_id, default_version, hdrsize, name = family, known[2], known[3], known[1]
+    else:
+        family_id, default_version, hdrsize, name = target(sock, family)
     if type(cmd) is int and 0 <= cmd <= 0xFF and type(attrs) is bytes:  # built by hand
         cmd_id, payload = cmd, attrs
     else:
@@ -683,7 +688,10 @@ def prepare(
     if type(flags) is not int or not 0 <= flags <= _b.U16_MAX:
         flags = _b.checked_uint(flags, "flags", _b.U16_MAX)
     flags |= NLM_F_REQUEST
-    version = default_version if version is None else _b.checked_uint(version, "version", 0xFF)
+    if version is None:
+        version = default_version
+    elif type(version) is not int or not 0 <= version <= 0xFF:
+        version = _b.checked_uint(version, "version", 0xFF)
     if header or hdrsize:
         if not isinstance(header, (bytes, bytearray, memoryview)):
             raise TypeError(f"header must be bytes, not {type(header).__name__}")

@@ -673,10 +673,11 @@ def prepare(
     A family name ``sock`` has not resolved yet is resolved here, blocking:
     asyncio resolves it first.
     """
+    name: str | None
     known = sock.families.by_id.get(family) if type(family) is int else None
     if known is not None:  # the usual: the id of a family resolved before
-        # Family's name, version and hdrsize by index, quicker than by name.
-        family_id, default_version, hdrsize, name = family, known[2], known[3], known[1]
+        # Family's id, name, version and hdrsize by index, quicker than by name.
+        family_id, default_version, hdrsize, name = known[0], known[2], known[3], known[1]
     else:
         family_id, default_version, hdrsize, name = target(sock, family)
     if type(cmd) is int and 0 <= cmd <= 0xFF and type(attrs) is bytes:  # built by hand

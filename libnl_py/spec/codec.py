@@ -434,7 +434,8 @@ class Codec:
     @property
     def saw_unknown(self) -> bool:
         """True (and left so) once a decode met an attribute number its set lacks."""
-        return self.unknowns > 0
+        native = self._native  # asked after every decode: no second property call
+        return self._unknowns > 0 or (native is not None and native.unknowns > 0)
 
     @property
     def unknowns(self) -> int:

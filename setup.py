@@ -6,7 +6,10 @@ from setuptools import Extension, setup
 # received messages, kept apart from the cffi binding of libnl. Without it (PyPy) the
 # codec decodes, and messages are made, in Python.
 DECODER = Extension(
-    "libnl_py._codec", ["csrc/codec.c", "csrc/messages.c"], extra_compile_args=["-O2"]
+    "libnl_py._codec",
+    ["csrc/codec.c", "csrc/messages.c"],
+    depends=["csrc/words.h"],
+    extra_compile_args=["-O2"],
 )
 
 setup(

@@ -58,8 +58,13 @@ def decoded(family: Family) -> benchlib.Decoded:
 
 def decoded_values(values: dict[str, Any]) -> benchlib.Decoded:
     """A family as decode() gives it, for the check: its op flags as numbers again."""
-    bit = {"admin-perm": 0, "cmd-cap-do": 1, "cmd-cap-dump": 2, "cmd-cap-haspol": 3,
-           "uns-admin-perm": 4}
+    bit = {
+        "admin-perm": 0,
+        "cmd-cap-do": 1,
+        "cmd-cap-dump": 2,
+        "cmd-cap-haspol": 3,
+        "uns-admin-perm": 4,
+    }
     return (
         values["family-id"],
         values["family-name"],
@@ -224,9 +229,7 @@ def threads_shared(n: int) -> benchlib.Timed:
     """W8: W2 from THREADS threads on one GenlSocket (it locks for itself)."""
     if "shared" not in _threads:
         sock = GenlSocket()
-        _threads["shared"] = benchlib.Threads(
-            [lambda k: getfamily_on(sock, k)] * benchlib.THREADS
-        )
+        _threads["shared"] = benchlib.Threads([lambda k: getfamily_on(sock, k)] * benchlib.THREADS)
     return _threads["shared"](n)
 
 

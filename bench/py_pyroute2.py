@@ -201,9 +201,7 @@ _threads: dict[str, benchlib.Threads] = {}
 def threads_shared(n: int) -> benchlib.Timed:
     if "shared" not in _threads:
         sock = shared_socket()
-        _threads["shared"] = benchlib.Threads(
-            [lambda k: getfamily_on(sock, k)] * benchlib.THREADS
-        )
+        _threads["shared"] = benchlib.Threads([lambda k: getfamily_on(sock, k)] * benchlib.THREADS)
     return _threads["shared"](n)
 
 

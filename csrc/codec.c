@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "words.h"
+
 /* Entry kinds: what an attribute's payload (or a struct member) becomes. */
 enum {
     OP_ABSENT = 0, /* not in the set: decoded under its number, as bytes */
@@ -1543,12 +1545,6 @@ static PyObject *Decoder_get_tables(Decoder *self, void *closure)
 #define MSG_HDRLEN 16  /* NLMSG_HDRLEN */
 #define GENL_HDRLEN 4
 
-static int desc_word(PyObject *const *words, Py_ssize_t i, unsigned long *out)
-{
-    *out = PyLong_AsUnsignedLong(words[i]);
-    return *out == (unsigned long) -1 && PyErr_Occurred() ? -1 : 0;
-}
-
 /* The (set index, header index or -1) lookup gave, checked: None is set -1 (the messages
  * are left to Python). 0, or -1 with an exception set. */
 static int tables_of(Decoder *self, PyObject *found, Py_ssize_t *set_index,
@@ -1611,7 +1607,8 @@ static PyObject *decode_reply(Decoder *self, Source *msg, Py_ssize_t hdrsize,
  *     -> (rest, flags, count)
  *
  * The replies of a receive batch (descriptors of kind reply_kind, with both headers),
- * decoded into out as codec.decode_message would, in one call. lookup(cmd) gives a
+ * decoded into out as codec.decode_message would, in one call. desc is a list of ints
+ * or a buffer of uint32 words (words.h); rest is a list. lookup(cmd) gives a
  * command's (set index, header index or -1), or None to leave its messages to Python,
  * as are messages too short for their headers and every other descriptor: those come
  * back in rest; lookup may instead be such a tuple, the tables of every command (then
@@ -1629,7 +1626,8 @@ static PyObject *decode_reply(Decoder *self, Source *msg, Py_ssize_t hdrsize,
 static PyObject *decode_replies_batch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     Decoder *self;
-    PyObject *desc = NULL, *lookup, *out, *pending, *rest = NULL, *const *words;
+    PyObject *lookup, *out, *pending, *rest = NULL;
+    Words words;
     Py_ssize_t hdrsize, i, n, decoded = 0, undecided = 0, set_index = -1, header_index = -1;
     unsigned long reply_kind, flags_or = 0;
     long last_cmd = -1;
@@ -1650,14 +1648,10 @@ static PyObject *decode_replies_batch(PyObject *module, PyObject *const *args, P
     pending = args[7];
     constant = PyTuple_Check(lookup);
     as_bytes = pending == Py_None;
-    if (!PyList_Check(args[2]) || !PyList_Check(out) || !(as_bytes || PyList_Check(pending))
+    if (!PyList_Check(out) || !(as_bytes || PyList_Check(pending))
         || !(constant || PyCallable_Check(lookup))) {
         PyErr_SetString(PyExc_TypeError,
-                        "decode_replies() needs descriptor, out and pending lists and a lookup");
-        return NULL;
-    }
-    if (PyList_GET_SIZE(args[2]) % DESC_WORDS) {
-        PyErr_SetString(PyExc_ValueError, "desc must be whole descriptors");
+                        "decode_replies() needs out and pending lists and a lookup");
         return NULL;
     }
     reply_kind = PyLong_AsUnsignedLong(args[3]);
@@ -1670,14 +1664,18 @@ static PyObject *decode_replies_batch(PyObject *module, PyObject *const *args, P
     }
     if (constant && tables_of(self, lookup, &set_index, &header_index) < 0)
         return NULL;
-    /* A tuple of its own: lookup(), the readers and a malformed message's exception run
-     * Python code, which could change a list. */
-    if ((desc = PyList_AsTuple(args[2])) == NULL)
+    /* A list is copied: lookup(), the readers and a malformed message's exception run
+     * Python code, which could change it. */
+    if (words_open(&words, args[2]) < 0)
         return NULL;
-    words = &PyTuple_GET_ITEM(desc, 0);
-    n = PyTuple_GET_SIZE(desc) / DESC_WORDS;
+    if (words.n % DESC_WORDS) {
+        words_close(&words);
+        PyErr_SetString(PyExc_ValueError, "desc must be whole descriptors");
+        return NULL;
+    }
+    n = words.n / DESC_WORDS;
     if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) {
-        Py_DECREF(desc);
+        words_close(&words);
         return NULL;
     }
     if ((rest = PyList_New(0)) == NULL)
@@ -1691,7 +1689,7 @@ static PyObject *decode_replies_batch(PyObject *module, PyObject *const *args, P
 
         for (k = 0; k < DESC_WORDS; k++) /* kind, flags, start, end are what it reads */
             if ((k == 0 || k == 2 || k == 5 || k == 6)
-                && desc_word(words, i * DESC_WORDS + k, &d[k]) < 0)
+                && words_get(&words, i * DESC_WORDS + k, &d[k]) < 0)
                 goto fail;
         if (d[0] != reply_kind)
             goto keep;
@@ -1804,24 +1802,22 @@ undecoded:
         undecided++;
         continue;
 keep:
-        for (k = 0; k < DESC_WORDS; k++)
-            if (PyList_Append(rest, words[i * DESC_WORDS + k]) < 0)
-                goto fail;
+        if (words_append(&words, i * DESC_WORDS, (i + 1) * DESC_WORDS, rest) < 0)
+            goto fail;
         continue;
 rest_of_batch:
         /* A reply for Python: it and all after it go back, so that the replies stay in
          * the order they came. */
-        for (k = (int) (i * DESC_WORDS); k < n * DESC_WORDS; k++)
-            if (PyList_Append(rest, words[k]) < 0)
-                goto fail;
+        if (words_append(&words, i * DESC_WORDS, n * DESC_WORDS, rest) < 0)
+            goto fail;
         break;
     }
-    Py_DECREF(desc);
+    words_close(&words);
     PyBuffer_Release(&view);
     return Py_BuildValue("Nkn", rest, flags_or, as_bytes ? undecided : decoded);
 fail:
     Py_XDECREF(rest);
-    Py_DECREF(desc);
+    words_close(&words);
     PyBuffer_Release(&view);
     return NULL;
 }
@@ -2514,52 +2510,10 @@ static int decoder_exec(PyObject *module)
     return 0;
 }
 
-/* words(buffer, count) -> list: the first count uint32 words of buffer (in the host's
- * order) as ints, in one call: a receive batch's descriptors (libnl_py.bindings.genl
- * passes the buffer of its descriptor table; memoryview's tolist does the same, slower). */
-static PyObject *codec_words(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    Py_buffer view;
-    Py_ssize_t count, i;
-    PyObject *list = NULL;
-
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "words(buffer, count)");
-        return NULL;
-    }
-    count = PyLong_AsSsize_t(args[1]);
-    if (count == -1 && PyErr_Occurred())
-        return NULL;
-    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    if (count < 0 || count > view.len / 4) {
-        PyErr_Format(PyExc_ValueError, "%zd words outside a buffer of %zd bytes", count, view.len);
-        goto out;
-    }
-    if ((list = PyList_New(count)) == NULL)
-        goto out;
-    for (i = 0; i < count; i++) {
-        uint32_t word;
-        PyObject *value;
-
-        memcpy(&word, (const char *) view.buf + 4 * i, 4);
-        if ((value = PyLong_FromUnsignedLong(word)) == NULL) {
-            Py_CLEAR(list);
-            goto out;
-        }
-        PyList_SET_ITEM(list, i, value);
-    }
-out:
-    PyBuffer_Release(&view);
-    return list;
-}
-
 static PyMethodDef decoder_functions[] = {
     {"decode_replies", (PyCFunction) (void (*)(void)) decoder_decode_replies, METH_FASTCALL,
      "decode_replies(decoder, view, desc, reply_kind, lookup, hdrsize, out, pending)"
      " -> (rest, flags, count): a receive batch's replies, decoded."},
-    {"words", (PyCFunction) (void (*)(void)) codec_words, METH_FASTCALL,
-     "words(buffer, count) -> the first count uint32 words of buffer, as a list of ints."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "words.h"
+
 #define DESC_WORDS 8  /* decl/helpers.c's LNP_DESC_WORDS */
 #define HEADERS 20    /* NLMSG_HDRLEN + GENL_HDRLEN */
 
@@ -111,7 +113,7 @@ static PyObject *make(PyTypeObject *cls, const uint8_t *buf, Py_ssize_t len,
     if (m == NULL)
         return NULL;
     Py_INCREF(family_id);
-    m->family_id = family_id;
+    m->family_id = family_id; /* the descriptor's int, or one made for it */
     m->data = PyBytes_FromStringAndSize((const char *) buf, len);
     m->flags = PyLong_FromUnsignedLong(d[2]);
     m->seq = PyLong_FromUnsignedLong(d[3]);
@@ -128,21 +130,23 @@ static PyObject *make(PyTypeObject *cls, const uint8_t *buf, Py_ssize_t len,
     return (PyObject *) m;
 }
 
-/* messages(view, desc, kind, cls, hdrsizes, out) -> rest
+/* messages(view, desc, kind, cls, hdrsizes, out) -> (rest, flags)
  *
- * Every message of a receive batch (view, and its descriptor words desc) whose
- * descriptor is of kind, made an instance of cls (GenlMessage, a subclass of Message
- * adding no slots) and appended to out, in order. hdrsizes is the family header size
- * of them all, or a dict of family id -> something with a hdrsize (families it lacks
- * have none). A message too short for its headers is not made: it comes back in rest
- * with every descriptor of another kind, in order. A span outside view raises
+ * Every message of a receive batch (view, and its descriptor words desc: a list of
+ * ints or a buffer of uint32 words) whose descriptor is of kind, made an instance of cls
+ * (GenlMessage, a subclass of Message adding no slots) and appended to out, in order.
+ * hdrsizes is the family header size of them all, or a dict of family id -> something
+ * with a hdrsize (families it lacks have none). A message too short for its headers is
+ * not made: it comes back in rest (a list) with every descriptor of another kind, in
+ * order. flags is the OR of the made messages' nlmsg_flags. A span outside view raises
  * ValueError. */
 static PyObject *messages(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *desc, *out, *hdrsizes, *rest = NULL, *const *words;
+    PyObject *out, *hdrsizes, *rest = NULL;
+    Words words;
     PyTypeObject *cls;
     Py_ssize_t i, n, k, fixed = -1;
-    unsigned long kind;
+    unsigned long kind, flags_or = 0;
     Py_buffer view;
 
     if (nargs != 6) {
@@ -152,8 +156,8 @@ static PyObject *messages(PyObject *module, PyObject *const *args, Py_ssize_t na
     cls = (PyTypeObject *) args[3];
     hdrsizes = args[4];
     out = args[5];
-    if (!PyList_Check(args[1]) || !PyList_Check(out)) {
-        PyErr_SetString(PyExc_TypeError, "messages() needs descriptor and out lists");
+    if (!PyList_Check(out)) {
+        PyErr_SetString(PyExc_TypeError, "messages() needs an out list");
         return NULL;
     }
     if (!PyType_Check(args[3]) || !PyType_IsSubtype(cls, &MessageType)
@@ -173,74 +177,76 @@ static PyObject *messages(PyObject *module, PyObject *const *args, Py_ssize_t na
         PyErr_SetString(PyExc_TypeError, "hdrsizes is an int or a dict");
         return NULL;
     }
-    if (PyList_GET_SIZE(args[1]) % DESC_WORDS) {
-        PyErr_SetString(PyExc_ValueError, "desc must be whole descriptors");
-        return NULL;
-    }
     kind = PyLong_AsUnsignedLong(args[2]);
     if (kind == (unsigned long) -1 && PyErr_Occurred())
         return NULL;
-    /* A tuple of its own: a hdrsize lookup may run Python code, which could change a list. */
-    if ((desc = PyList_AsTuple(args[1])) == NULL)
+    /* A list is copied: a hdrsize lookup may run Python code, which could change it. */
+    if (words_open(&words, args[1]) < 0)
         return NULL;
+    if (words.n % DESC_WORDS) {
+        words_close(&words);
+        PyErr_SetString(PyExc_ValueError, "desc must be whole descriptors");
+        return NULL;
+    }
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
-        Py_DECREF(desc);
+        words_close(&words);
         return NULL;
     }
     if ((rest = PyList_New(0)) == NULL)
         goto fail;
-    words = &PyTuple_GET_ITEM(desc, 0);
-    n = PyTuple_GET_SIZE(desc) / DESC_WORDS;
+    n = words.n / DESC_WORDS;
     for (i = 0; i < n; i++) {
-        PyObject *const *w = words + i * DESC_WORDS;
         unsigned long d[DESC_WORDS];
         Py_ssize_t hdrsize = fixed;
-        PyObject *msg;
+        PyObject *msg, *family_id;
 
-        for (k = 0; k < DESC_WORDS; k++) {
-            d[k] = PyLong_AsUnsignedLong(w[k]);
-            if (d[k] == (unsigned long) -1 && PyErr_Occurred())
+        for (k = 0; k < DESC_WORDS; k++)
+            if (words_get(&words, i * DESC_WORDS + k, &d[k]) < 0)
                 goto fail;
-        }
         if (d[0] == kind) {
             if (d[5] > d[6] || d[6] > (unsigned long) view.len) {
                 PyErr_SetString(PyExc_ValueError, "descriptor span outside the buffer");
                 goto fail;
             }
-            if (hdrsize < 0 && (hdrsize = hdrsize_of(hdrsizes, w[1])) < 0) {
+            if ((family_id = words_item(&words, i * DESC_WORDS + 1)) == NULL)
+                goto fail;
+            if (hdrsize < 0 && (hdrsize = hdrsize_of(hdrsizes, family_id)) < 0) {
                 if (!PyErr_Occurred())
                     PyErr_SetString(PyExc_ValueError, "a family's hdrsize is negative");
+                Py_DECREF(family_id);
                 goto fail;
             }
             if (d[6] - d[5] >= (unsigned long) (HEADERS + hdrsize)) {
                 msg = make(cls, (const uint8_t *) view.buf + d[5], (Py_ssize_t) (d[6] - d[5]),
-                           w[1], d, hdrsize);
+                           family_id, d, hdrsize);
+                Py_DECREF(family_id);
                 if (msg == NULL || PyList_Append(out, msg) < 0) {
                     Py_XDECREF(msg);
                     goto fail;
                 }
                 Py_DECREF(msg);
+                flags_or |= d[2];
                 continue;
             }
+            Py_DECREF(family_id);
         }
-        for (k = 0; k < DESC_WORDS; k++)
-            if (PyList_Append(rest, w[k]) < 0)
-                goto fail;
+        if (words_append(&words, i * DESC_WORDS, (i + 1) * DESC_WORDS, rest) < 0)
+            goto fail;
     }
     PyBuffer_Release(&view);
-    Py_DECREF(desc);
-    return rest;
+    words_close(&words);
+    return Py_BuildValue("Nk", rest, flags_or);
 fail:
     PyBuffer_Release(&view);
-    Py_DECREF(desc);
+    words_close(&words);
     Py_XDECREF(rest);
     return NULL;
 }
 
 static PyMethodDef message_functions[] = {
     {"messages", (PyCFunction) (void (*)(void)) messages, METH_FASTCALL,
-     "messages(view, desc, kind, cls, hdrsizes, out) -> rest: a batch's messages of kind,"
-     " made cls instances."},
+     "messages(view, desc, kind, cls, hdrsizes, out) -> (rest, flags): a batch's messages"
+     " of kind, made cls instances."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -88,14 +88,13 @@ class Encoder:
 def decode_replies(
     decoder: Decoder,
     view: bytes | bytearray | memoryview,
-    desc: list[int],
+    desc: list[int] | memoryview,
     reply_kind: int,
     lookup: Callable[[int], tuple[int, int] | None] | tuple[int, int],
     hdrsize: int,
     out: list[Any],
     pending: list[tuple[int, bytes, BaseException | None]] | None,
 ) -> tuple[list[int], int, int]: ...
-def words(buffer: bytes | bytearray | memoryview, count: int) -> list[int]: ...
 
 class Message:
     """The fields of libnl_py.message.GenlMessage (its base), for messages() to fill."""
@@ -111,5 +110,5 @@ class Message:
     version: int
 
 def messages(
-    view: Any, desc: list[int], kind: int, cls: Any, hdrsizes: Any, out: list[Any]
-) -> list[int]: ...
+    view: Any, desc: list[int] | memoryview, kind: int, cls: Any, hdrsizes: Any, out: list[Any]
+) -> tuple[list[int], int]: ...

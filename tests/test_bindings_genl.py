@@ -9,6 +9,7 @@ back as a list (``libnl_py._codec.words``, or memoryview's ``tolist``).
 
 from __future__ import annotations
 
+import array
 import errno
 import select
 import struct
@@ -67,6 +68,11 @@ def ack(seq: int) -> bytes:
     echoed = NLMSGHDR.pack(20, CTRL, lib.NLM_F_REQUEST, seq, 0)
     payload = struct.pack("=i", 0) + echoed
     return NLMSGHDR.pack(16 + len(payload), lib.NLMSG_ERROR, lib.NLM_F_CAPPED, seq, 0) + payload
+
+
+def listed(found: tuple[int, Any]) -> tuple[int, list[int]]:
+    """recv's (result, descriptors) with the descriptors as a list (a view until the next)."""
+    return found[0], found[1].tolist()
 
 
 @pytest.fixture
@@ -237,8 +243,8 @@ def test_messages_makes_every_message_of_its_kind(lone_batch: _g.RecvBatch, make
     ]
     desc = filled(lone_batch, *messages, ack(9))
     made: list[GenlMessage] = []
-    rest = make(lone_batch.view, desc, _g.REPLY, GenlMessage, 4, made)
-    assert rest == desc[24:]  # the terminal
+    rest, flags = make(lone_batch.view, desc, _g.REPLY, GenlMessage, 4, made)
+    assert (rest, flags) == (desc[24:], 0x12)  # the terminal; the replies' flags, ORed
     assert [(m.family_id, m.cmd, m.version, m.flags, m.seq, m.port) for m in made] == [
         (0x30, 1, 1, 2, 9, 77),
         (0x31, 2, 3, 0x12, 9, 78),
@@ -250,11 +256,11 @@ def test_messages_makes_every_message_of_its_kind(lone_batch: _g.RecvBatch, make
     assert made[1].attrs.string(1) == "bb"
     # Appended to what out held; only a terminal, or nothing: nothing made.
     more: list[Any] = ["kept"]
-    assert make(lone_batch.view, desc[24:], _g.REPLY, GenlMessage, 0, more) == desc[24:]
-    assert make(lone_batch.view, [], _g.REPLY, GenlMessage, 0, more) == []
+    assert make(lone_batch.view, desc[24:], _g.REPLY, GenlMessage, 0, more) == (desc[24:], 0)
+    assert make(lone_batch.view, [], _g.REPLY, GenlMessage, 0, more) == ([], 0)
     assert more == ["kept"]
     # Another kind: every descriptor comes back.
-    assert make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, 0, more) == desc
+    assert make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, 0, more) == (desc, 0)
     assert more == ["kept"]
 
 
@@ -272,7 +278,7 @@ def test_messages_takes_header_sizes_by_family(lone_batch: _g.RecvBatch, make: A
         desc[i] = _g.NOTIFY
     families = {0x30: _Fam(4), 0x32: _Fam(8), 0x33: _Fam(0)}
     made: list[GenlMessage] = []
-    rest = make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, families, made)
+    rest, _flags = make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, families, made)
     assert rest == desc[16:24] + desc[32:]
     assert [(m.family_id, m.header, m.attrs_offset) for m in made] == [
         (0x30, b"\x01\x02\x03\x04", 24),
@@ -296,13 +302,21 @@ def test_c_messages_equal_the_reference(lone_batch: _g.RecvBatch) -> None:
         desc[i] = _g.NOTIFY
     for kind in (_g.REPLY, _g.NOTIFY, _g.TERMINAL):
         for hdrsizes in (0, 4, 12, {0x30 + n: _Fam(n % 9) for n in range(0, 40, 2)}):
-            made_c: list[GenlMessage] = []
             made_py: list[GenlMessage] = []
-            rest_c = _codec.messages(lone_batch.view, desc, kind, GenlMessage, hdrsizes, made_c)
             rest_py = _g.messages_of(lone_batch.view, desc, kind, GenlMessage, hdrsizes, made_py)
-            assert rest_c == rest_py
-            assert [fields(m) for m in made_c] == [fields(m) for m in made_py]
-            assert all(m._attrs is None for m in made_c)
+            # The words as a list, or as the buffer the batch hands out: the same.
+            for words in (desc, memoryview(array.array("I", desc))):
+                made_c: list[GenlMessage] = []
+                rest_c = _codec.messages(
+                    lone_batch.view, words, kind, GenlMessage, hdrsizes, made_c
+                )
+                assert rest_c == rest_py
+                assert [fields(m) for m in made_c] == [fields(m) for m in made_py]
+                assert all(m._attrs is None for m in made_c)
+    with pytest.raises(ValueError, match="whole uint32 words"):
+        _codec.messages(lone_batch.view, b"\0" * 6, _g.REPLY, GenlMessage, 0, [])
+    with pytest.raises(ValueError, match="desc must be whole descriptors"):
+        _codec.messages(lone_batch.view, b"\0" * 8, _g.REPLY, GenlMessage, 0, [])
 
 
 def test_a_message_made_in_c_is_a_genl_message() -> None:
@@ -328,20 +342,19 @@ def test_clean_replies_raises_for_a_reply_too_short(lone_batch: _g.RecvBatch) ->
 # -- the descriptor list ---------------------------------------------------------------
 
 
-@pytest.mark.skipif(_codec is None, reason="libnl_py._codec is not built (PyPy?)")
-def test_words_equals_memoryview_tolist() -> None:
-    table = ffi.new("uint32_t[]", [0, 1, 0xFFFFFFFF, 255, 256, 1 << 31, 7, 8])
-    view = memoryview(ffi.buffer(table)).cast("I")
-    for count in range(9):
-        assert _codec.words(view, count) == view[:count].tolist()
-    assert _codec.words(b"\x01\0\0\0\x02\0\0\0", 2) == [1, 2]
-    for count in (9, -1):
-        with pytest.raises(ValueError, match="words outside a buffer of 32 bytes"):
-            _codec.words(view, count)
-    with pytest.raises(TypeError):
-        _codec.words("text", 0)  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
-        _codec.words(view, "1")  # type: ignore[arg-type]
+def test_descriptors_are_the_table_s_words_until_the_next_receive(sock: GenlSocket) -> None:
+    """transact and recv hand out a view of the descriptor table, not a copy."""
+    batch = sock.engine.batch
+    flags = lib.NLM_F_REQUEST | lib.NLM_F_ACK
+    with sock._locked():
+        _seq, _result, desc = batch.transact(
+            CTRL, flags, GETFAMILY, 2, getfamily("nlctrl").encode()
+        )
+        assert isinstance(desc, memoryview) and desc.format == "I" and len(desc) == 16
+        assert desc.obj is batch.words.obj
+        kept = desc.tolist()
+        batch.transact(CTRL, flags, GETFAMILY, 2, getfamily("nlctrl").encode())
+        assert desc.tolist() != kept  # the next request's words, where this one's were
 
 
 # -- transact and recv, against the kernel ---------------------------------------------
@@ -355,7 +368,7 @@ def test_transact_reads_a_clean_reply_and_ack(sock: GenlSocket) -> None:
         view = batch.view
         length = header_fields(view)[0]
         assert result == _g.CLEAN
-        assert desc == [
+        assert desc.tolist() == [
             *[_g.REPLY, CTRL, 0, seq, 0, 0, length, 0],
             *[_g.TERMINAL, lib.NLMSG_ERROR, lib.NLM_F_CAPPED, seq, 0, length, length + 36, 0],
         ]
@@ -373,7 +386,7 @@ def test_transact_reads_a_clean_reply_and_ack(sock: GenlSocket) -> None:
         assert (reply.family_id, reply.cmd, reply.seq, reply.port) == (CTRL, NEWFAMILY, seq, 0)
         assert family_from_bytes(reply.data).name == "nlctrl"
         # Nothing more is queued; the next request takes the next number.
-        assert batch.recv(0, seq, False) == (_g.AGAIN, [])
+        assert listed(batch.recv(0, seq, False)) == (_g.AGAIN, [])
         assert batch.transact(CTRL, flags, GETFAMILY, 2, b"")[0] == seq + 1
         batch.recv(0, seq + 1, False)
 
@@ -388,7 +401,7 @@ def test_transact_error_ack_is_done_not_clean(sock: GenlSocket) -> None:
         length = header_fields(batch.view)[0]
         assert result == _g.DONE
         assert desc[2] & ~lib.NLM_F_ACK_TLVS == lib.NLM_F_CAPPED  # a message is the kernel's choice
-        assert desc[:2] + desc[3:] == [
+        assert desc.tolist()[:2] + desc.tolist()[3:] == [
             *[_g.TERMINAL, lib.NLMSG_ERROR],
             *[seq, 0, 0, length, -errno.ENOENT & 0xFFFFFFFF],
         ]
@@ -409,7 +422,7 @@ def test_transact_and_recv_sort_a_queued_notification(sock: GenlSocket, peer: Fa
     batch = sock.engine.batch
     with sock._locked():
         peer.multicast(group, note)
-        assert batch.recv(0, 0, False) == (
+        assert listed(batch.recv(0, 0, False)) == (
             _g.AGAIN,
             [_g.NOTIFY, CTRL, 0, 0, peer.port, 0, len(note), 0],
         )
@@ -424,7 +437,7 @@ def test_transact_and_recv_sort_a_queued_notification(sock: GenlSocket, peer: Fa
             getfamily("nlctrl").encode(),
         )
         assert result == _g.DONE
-        assert [desc[i : i + 5] for i in range(0, len(desc), 8)] == [
+        assert [desc[i : i + 5].tolist() for i in range(0, len(desc), 8)] == [
             [_g.NOTIFY, CTRL, 0, 0, peer.port],
             [_g.REPLY, CTRL, 0, seq, 0],
             [_g.TERMINAL, lib.NLMSG_ERROR, lib.NLM_F_CAPPED, seq, 0],

@@ -17,6 +17,7 @@ whether the decode met an attribute its set lacks. The inputs:
 
 from __future__ import annotations
 
+import array
 import contextlib
 import glob
 import re
@@ -1098,6 +1099,39 @@ def test_decode_replies_makes_records_with_a_constant_lookup() -> None:
         _codec.decode_replies(codec.decoder, arena, desc, 0, (999, -1), 0, [], [])
     with pytest.raises(TypeError):
         _codec.decode_replies(codec.decoder, arena, desc, 0, (index,), 0, [], [])
+
+
+def test_decode_replies_reads_descriptors_from_a_buffer_as_from_a_list() -> None:
+    """The receive batch hands decode_replies its table's words (a buffer): the same answers."""
+    cache: dict[str, Any] = {"pt": {1: "one"}}
+    codec = Codec(RECORD_SPEC, accelerate=True)
+    index = codec.record_table("point", _point_record(cache))
+    assert index is not None
+    good = message(nlattr(1, b"\1\0\0\0") + nlattr(2, b"pt\0"))
+    bad = message(nlattr(2, b"pt\0"))
+    arena = b""
+    desc: list[int] = []
+    for kind, msg in ((0, good), (2, good), (0, bad), (0, good[:10]), (0, good)):
+        desc += [kind, 0x30, 2, 1, 0xFFFFFFFF, len(arena), len(arena) + len(msg), 0]
+        arena += msg
+    desc += [1, 3, 0, 1, 0, 0, 0, 0]
+    for pending_given in ([], None):
+        answers = []
+        for words in (desc, memoryview(array.array("I", desc)), array.array("I", desc).tobytes()):
+            out: list[Any] = []
+            pending = None if pending_given is None else []
+            found = _codec.decode_replies(
+                codec.decoder, arena, words, 0, (index, -1), 0, out, pending
+            )
+            answers.append((found, out, [(p[0], p[1], type(p[2])) for p in pending or []]))
+        assert answers[1] == answers[0] and answers[2] == answers[0]
+        assert all(type(word) is int for word in answers[1][0][0])
+    with pytest.raises(ValueError, match="whole uint32 words"):
+        _codec.decode_replies(codec.decoder, arena, b"\0" * 6, 0, (index, -1), 0, [], [])
+    with pytest.raises(ValueError, match="desc must be whole descriptors"):
+        _codec.decode_replies(codec.decoder, arena, b"\0" * 8, 0, (index, -1), 0, [], [])
+    with pytest.raises(TypeError):
+        _codec.decode_replies(codec.decoder, arena, "words", 0, (index, -1), 0, [], [])
 
 
 def test_decode_replies_leaves_the_collector_as_it_found_it() -> None:

@@ -1,33 +1,24 @@
 """Wrappers for the generic netlink fast paths in C (the helpers compiled into ``_libnl``).
 
 Plain cffi calls: the send and receive loops run in C without the GIL. The
-descriptors they write come back as a list of ints made in one call, by
-``libnl_py._codec.words`` from the table's buffer (memoryview's ``tolist``
-without the accelerator, as on PyPy).
+descriptors they write come back as a view of the batch's descriptor table (a
+memoryview of uint32 words, no int made per word): ``libnl_py._codec`` reads it
+as a buffer, Python code indexes it. It is valid until the batch's next receive,
+which overwrites the table: what is kept longer is copied (``rest`` lists).
 """
 
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, Union
 
 from libnl_py._ffi import ffi, lib
 from libnl_py.errors import check, error_for
 
-
-def _tolist(buffer: Any, count: int) -> list[int]:
-    found: list[int] = buffer[:count].tolist()
-    return found
-
-
-_words: Callable[[Any, int], list[int]]
-try:
-    from libnl_py._codec import words as _words
-except ImportError:  # PyPy: memoryview makes the list (its tolist is as quick there)
-    _words = _tolist
-
-
 T = TypeVar("T")
+
+Descriptors = Union[list[int], memoryview]
+"""A batch's descriptor words: the table's view (as received) or a list (what is left)."""
 
 ARENA_SIZE = 96 * 1024
 """Bytes of datagrams read per batch."""
@@ -72,7 +63,7 @@ _POOL_SIZE = 8
 class RecvBatch:
     """An arena and descriptor table for ``lnp_recv_batch``, one per socket."""
 
-    __slots__ = ("_arena", "_desc", "_words", "batch", "view")
+    __slots__ = ("_arena", "_desc", "batch", "view", "words")
 
     def __init__(self) -> None:
         self._arena = _raw_alloc("uint8_t[]", ARENA_SIZE)
@@ -84,7 +75,8 @@ class RecvBatch:
         batch.desc = self._desc
         batch.max_desc = MAX_DESCRIPTORS
         self.view = ffi.buffer(self._arena)
-        self._words = memoryview(ffi.buffer(self._desc)).cast("I")  # for _words
+        self.words = memoryview(ffi.buffer(self._desc)).cast("I")
+        """The whole descriptor table, as uint32 words."""
 
     @classmethod
     def take(cls) -> RecvBatch:
@@ -112,10 +104,11 @@ class RecvBatch:
 
     def transact(
         self, family: int, flags: int, cmd: int, version: int, payload: bytes
-    ) -> tuple[int, int, list[int]]:
+    ) -> tuple[int, int, Descriptors]:
         """``lnp_batch_transact``: send a request, read what is queued for it.
 
-        Returns (sequence number, result, descriptor words); a failed send
+        Returns (sequence number, result, descriptor words, until the next
+        receive); a failed send
         raises. cffi checks the arguments before anything is sent: the
         payload is bytes (C reads its buffer, immutable while the GIL is
         released), a header field out of its C range raises OverflowError.
@@ -126,10 +119,11 @@ class RecvBatch:
             if result == _NO_SOCKET:
                 raise ValueError("batch has no socket")
             raise error_for(result, "sendto", errno=self.sys_errno())
-        return batch.seq, result, _words(self._words, batch.n_desc * DESC_WORDS)
+        return batch.seq, result, self.words[: batch.n_desc * DESC_WORDS]
 
-    def recv(self, peer: int, seq: int, dump: bool) -> tuple[int, list[int]]:
-        """``lnp_batch_recv``: read what is queued, (result, descriptor words).
+    def recv(self, peer: int, seq: int, dump: bool) -> tuple[int, Descriptors]:
+        """``lnp_batch_recv``: read what is queued, (result, descriptor words until the
+        next receive).
 
         The data is in :attr:`view`. A negative result is an NLE code: what was
         read before it is described all the same, and the caller routes that
@@ -139,7 +133,7 @@ class RecvBatch:
         result: int = _recv(batch, peer, seq, 1 if dump else 0)
         if result == _NO_SOCKET:
             raise ValueError("batch has no socket")
-        return result, _words(self._words, batch.n_desc * DESC_WORDS)
+        return result, self.words[: batch.n_desc * DESC_WORDS]
 
     def sys_errno(self) -> int | None:
         """The errno of the system call behind the last negative result, if it was one.
@@ -151,10 +145,11 @@ class RecvBatch:
 
 
 def messages_of(
-    view: Any, desc: list[int], kind: int, cls: Callable[..., T], hdrsizes: Any, out: list[T]
-) -> list[int]:
+    view: Any, desc: Descriptors, kind: int, cls: Callable[..., T], hdrsizes: Any, out: list[T]
+) -> tuple[list[int], int]:
     """Every message of ``kind`` in a batch, made ``cls(data, 0, len, type, flags, seq,
-    port, hdrsize)`` and appended to ``out``; returns the other descriptors.
+    port, hdrsize)`` and appended to ``out``; returns (the other descriptors, the OR
+    of the made messages' flags).
 
     ``hdrsizes`` is the family header size of them all, or a dict of family id to
     something with a ``hdrsize`` (0 for a family it lacks). A message too short for
@@ -164,6 +159,7 @@ def messages_of(
     if len(desc) % DESC_WORDS:
         raise ValueError("desc must be whole descriptors")
     rest: list[int] = []
+    flags = 0
     fixed = None
     if isinstance(hdrsizes, int):
         if not 0 <= hdrsizes <= 0xFFFF:
@@ -195,12 +191,13 @@ def messages_of(
                         hdrsize,
                     )
                 )
+                flags |= desc[i + 2]
                 continue
         rest += desc[i : i + DESC_WORDS]
-    return rest
+    return rest, flags
 
 
-messages: Callable[[Any, list[int], int, Any, Any, list[Any]], list[int]]
+messages: Callable[[Any, Descriptors, int, Any, Any, list[Any]], tuple[list[int], int]]
 try:
     from libnl_py._codec import messages
 except ImportError:  # PyPy

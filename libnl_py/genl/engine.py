@@ -599,7 +599,7 @@ class Engine:
         self,
         until: InFlight | None = None,
         limit: int = 64,
-        first: tuple[int, list[int]] | None = None,
+        first: tuple[int, _g.Descriptors] | None = None,
     ) -> int:
         """Read and route what is queued; returns the datagrams read. Lock held.
 
@@ -636,7 +636,7 @@ class Engine:
         seq: int,
         dump: bool,
         limit: int,
-        first: tuple[int, list[int]] | None,
+        first: tuple[int, _g.Descriptors] | None,
     ) -> int:
         """:meth:`pump`'s reading and routing: the datagrams read."""
         count = 0
@@ -684,7 +684,7 @@ class Engine:
 
     # -- routing (lock held) ---------------------------------------------------
 
-    def _dispatch(self, desc: list[int], until: InFlight | None) -> None:
+    def _dispatch(self, desc: _g.Descriptors, until: InFlight | None) -> None:
         view = self.batch.view
         if until is not None and until.families:
             # The replies become Family objects in one C call; the rest is routed here.
@@ -700,16 +700,22 @@ class Engine:
                 until.undecoded += undecoded
                 if flags & NLM_F_DUMP_INTR:
                     until.interrupted = True
-        elif until is not None and until.decoding is not None and not until.discard:
-            # The replies become plain values in one C call; the rest is routed here.
-            desc, flags = until.decoding.batch(view, desc, _g.REPLY, until.replies)
+        elif until is not None and not until.discard:
+            # The replies become plain values, or GenlMessages, in one C call; the
+            # rest is routed here.
+            if until.decoding is not None:
+                desc, flags = until.decoding.batch(view, desc, _g.REPLY, until.replies)
+            else:
+                desc, flags = _g.messages(
+                    view, desc, _g.REPLY, GenlMessage, until.hdrsize, until.replies
+                )
             if flags & NLM_F_DUMP_INTR:
                 until.interrupted = True
         families = self.families
         notifications = self.notifications
         if self.groups:  # a flood of notifications is made in one C call
             made: list[GenlMessage] = []
-            desc = _g.messages(view, desc, _NOTIFY, GenlMessage, families, made)
+            desc = _g.messages(view, desc, _NOTIFY, GenlMessage, families, made)[0]
             if made:
                 notifications.extend(made)
                 self.queued += len(made)
@@ -889,10 +895,11 @@ class Engine:
         self.queued += 1
 
 
-def clean_replies(view: Any, desc: list[int], hdrsize: int) -> list[GenlMessage]:
+def clean_replies(view: Any, desc: _g.Descriptors, hdrsize: int) -> list[GenlMessage]:
     """The replies of a ``CLEAN`` batch (all its messages but the ACK or DONE ending it)."""
     replies: list[GenlMessage] = []
-    if len(_g.messages(view, desc, _g.REPLY, GenlMessage, hdrsize, replies)) > _g.DESC_WORDS:
+    rest = _g.messages(view, desc, _g.REPLY, GenlMessage, hdrsize, replies)[0]
+    if len(rest) > _g.DESC_WORDS:
         raise MalformedMessageError("message shorter than its generic netlink headers", 0)
     return replies
 

@@ -130,7 +130,7 @@ def families_from_bytes(messages: list[bytes]) -> list[Family]:
 
 
 def decode_batch(
-    view: Any, desc: list[int], out: list[Family | bytes]
+    view: Any, desc: _g.Descriptors, out: list[Family | bytes]
 ) -> tuple[list[int], int, int]:
     """Decode the replies of a receive batch (``lnp_recv_batch`` descriptors) into ``out``.
 
@@ -145,7 +145,9 @@ def decode_batch(
     return found
 
 
-def _as_bytes(view: Any, desc: list[int], out: list[Family | bytes]) -> tuple[list[int], int, int]:
+def _as_bytes(
+    view: Any, desc: _g.Descriptors, out: list[Family | bytes]
+) -> tuple[list[int], int, int]:
     """:func:`decode_batch` leaving every reply as its bytes."""
     words = _DESC_WORDS
     if len(desc) % words:
@@ -265,7 +267,7 @@ def _no_record(data: bytes, op_names: Any) -> Family | None:
 
 def _no_decode(
     view: Any,
-    desc: list[int],
+    desc: _g.Descriptors,
     kind: int,
     tables: Any,
     hdrsize: int,

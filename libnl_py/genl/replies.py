@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
+from libnl_py.bindings.genl import Descriptors
 from libnl_py.message import GENL_HDRLEN, NLMSG_HDRLEN, GenlMessage
 from libnl_py.spec.codec import Codec
 
@@ -45,8 +46,8 @@ class ReplyDecoder:
         """The replies to see to when the request ends."""
 
     def batch(
-        self, view: Any, desc: list[int], reply_kind: int, out: list[Any]
-    ) -> tuple[list[int], int]:
+        self, view: Any, desc: Descriptors, reply_kind: int, out: list[Any]
+    ) -> tuple[Descriptors, int]:
         """Decode the batch's replies into ``out``: (the descriptors left, OR of their flags)."""
         decoder = self.codec.decoder
         if decoder is None or _decode_replies is None:

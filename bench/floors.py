@@ -1,13 +1,20 @@
-"""Floors: what W2, W3 and W8 cost with no libnl-py Python code at all.
+"""Floors: what W1, W2, W3, W7 and W8 cost with no libnl-py Python code at all.
 
 Each workload once through libnl-py and once as the bare calls its fast path
-makes, from a Python loop: ``lnp_batch_transact`` (the send and every
-receive of a request, in C) through cffi; for W3 also ``nl_socket_alloc``,
-``lnp_genl_open`` and ``nl_socket_free``. Nothing is decoded on the bare
-side, so these are lower bounds for any binding over the same C, and the
-difference is what libnl-py's Python layer costs. C libnl's figures for the
-same workloads run in the same session, from ``bench/out/c_libnl`` (build it
-with ``bench/run.py`` first).
+makes, from Python: ``lnp_batch_transact`` (the send and every receive of a
+request, in C) through cffi; for W3 also ``nl_socket_alloc``,
+``lnp_genl_open`` and ``nl_socket_free``; for W1 also the C decode of the
+dump into ``Family`` named tuples (``decode_batch``), the least a decoded
+answer costs; for W7 an asyncio task per request, 1,000 at a time in
+``gather`` (and an empty task alone); for W8 four threads, on a socket each
+or on one behind a ``threading.Lock``. Requests are pre-encoded and replies
+left undecoded on both sides (W1 aside), unlike ``run.py``'s W2, W7 and W8,
+which build each request with an ``AttributeEncoder`` and decode each reply
+into a ``Family``. These are lower bounds for any binding over the same C
+under this interpreter; the difference to libnl-py is what its Python layer
+costs. C libnl's figures for the same workloads are run in the same session
+from ``bench/out/c_libnl`` (build it with ``bench/run.py`` first); W7's is
+C's serial W2.
 
     python3 bench/floors.py [--json bench/out/floors.json]
 
@@ -17,23 +24,28 @@ Best of 5 runs of N operations each, us per operation; not a test.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import subprocess
 import threading
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, Callable
 
 from libnl_py import lib
 from libnl_py.bindings import genl as _g
 from libnl_py.genl import GenlSocket
+from libnl_py.genl.aio import AsyncGenlSocket
 from libnl_py.genl.control import family_query
+from libnl_py.genl.family import decode_batch
 
 HERE = Path(__file__).resolve().parent
 C_PROGRAM = HERE / "out" / "c_libnl"
 FLAGS = lib.NLM_F_REQUEST | lib.NLM_F_ACK
 QUERY = family_query("nlctrl")
 THREADS = 4
+CONCURRENT = 1000
 
 
 def best(run: Callable[[int], object], n: int, rounds: int = 5) -> float:
@@ -82,6 +94,91 @@ def libnl_py_open_resolve_close(n: int) -> None:
             sock.resolve_family("nlctrl")
 
 
+def bare_dump_families(sock: GenlSocket) -> Callable[[int], None]:
+    """W1: the dump, and its families decoded in C; nothing cached."""
+    engine = sock.engine
+    transact = lib.lnp_batch_transact
+    dump = lib.NLM_F_REQUEST | lib.NLM_F_DUMP
+
+    def run(n: int) -> None:
+        batch = engine.batch
+        for _ in range(n):
+            result = transact(
+                batch.batch, lib.GENL_ID_CTRL, dump, lib.CTRL_CMD_GETFAMILY, 2, b"", 0
+            )
+            assert result == _g.CLEAN, "the dump did not come back in one clean batch"
+            decode_batch(batch.view, batch.words[: batch.batch.n_desc * _g.DESC_WORDS], [])
+
+    return run
+
+
+def libnl_py_dump_families(sock: GenlSocket) -> Callable[[int], None]:
+    def run(n: int) -> None:
+        for _ in range(n):
+            sock.list_families()
+
+    return run
+
+
+def in_tasks(body: Callable[[], Awaitable[object]]) -> Callable[[int], None]:
+    """W7: ``n`` runs of ``body``, each in a task of its own, CONCURRENT at a time."""
+    loop = asyncio.new_event_loop()
+
+    async def together(k: int) -> None:
+        await asyncio.gather(*[body() for _ in range(k)])
+
+    def run(n: int) -> None:
+        done = 0
+        while done < n:
+            k = min(CONCURRENT, n - done)
+            loop.run_until_complete(together(k))
+            done += k
+
+    return run
+
+
+def aio_rows() -> list[tuple[str, Callable[[int], object]]]:
+    sock = GenlSocket()
+    batch = sock.engine.batch.batch
+    transact = lib.lnp_batch_transact
+    loop_sock: list[AsyncGenlSocket] = []
+
+    async def nothing() -> None:
+        return None
+
+    async def bare() -> None:
+        transact(batch, lib.GENL_ID_CTRL, FLAGS, lib.CTRL_CMD_GETFAMILY, 2, QUERY, len(QUERY))
+
+    async def full() -> None:
+        if not loop_sock:
+            loop_sock.append(AsyncGenlSocket())
+        await loop_sock[0].execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, QUERY)
+
+    return [("empty task", in_tasks(nothing)), ("bare", in_tasks(bare)), ("full", in_tasks(full))]
+
+
+def shared(sock: GenlSocket, bare: bool) -> Callable[[int], None]:
+    """W8 on one socket: ``n`` requests over THREADS threads (bare: behind a Lock)."""
+    lock = threading.Lock()
+    request = bare_request(sock) if bare else libnl_py_request(sock)
+
+    def locked(n: int) -> None:
+        for _ in range(n):
+            with lock:
+                request(1)
+
+    worker = locked if bare else request
+
+    def run(n: int) -> None:
+        threads = [threading.Thread(target=worker, args=(n // THREADS,)) for _ in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    return run
+
+
 def threaded(make: Callable[[GenlSocket], Callable[[int], None]]) -> Callable[[int], None]:
     """W8 (a socket each): ``n`` requests over THREADS threads."""
     socks = [GenlSocket() for _ in range(THREADS)]
@@ -114,7 +211,15 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
     sock = GenlSocket()
+    aio = dict(aio_rows())
     rows: list[tuple[str, str, Callable[[int], object], Callable[[int], object], int]] = [
+        (
+            "W1 dump_families",
+            "dump_families",
+            bare_dump_families(sock),
+            libnl_py_dump_families(sock),
+            10_000,
+        ),
         ("W2 getfamily", "getfamily", bare_request(sock), libnl_py_request(sock), 100_000),
         (
             "W3 open_resolve_close",
@@ -122,6 +227,15 @@ def main() -> None:
             bare_open_resolve_close,
             libnl_py_open_resolve_close,
             30_000,
+        ),
+        ("W7 asyncio, empty tasks", "getfamily", aio["empty task"], aio["empty task"], 20_000),
+        ("W7 asyncio getfamily", "getfamily", aio["bare"], aio["full"], 20_000),
+        (
+            "W8 4 threads, one socket",
+            "threads_shared",
+            shared(sock, bare=True),
+            shared(GenlSocket(), bare=False),
+            100_000,
         ),
         (
             "W8 4 threads, a socket each",
@@ -133,6 +247,7 @@ def main() -> None:
     ]
     figures: dict[str, Any] = {}
     print(f"{'workload':30} {'C libnl':>8} {'bare (x C)':>14} {'libnl_py (x C)':>16}")
+    print("(W7's C is C's serial W2; its empty-task row is asyncio's cost alone, in both columns)")
     for label, c_name, bare, full, n in rows:
         c = c_figure(c_name, n)
         floor, ours = best(bare, n), best(full, n)

@@ -82,24 +82,59 @@ static PyTypeObject MessageType = {
 
 static PyObject *hdrsize_name;
 
-/* The fixed header size of family_id's messages: hdrsizes itself when an int, else
- * hdrsizes[family_id].hdrsize, 0 for a family the dict lacks. -1 with an exception. */
+/* A header size as a Py_ssize_t: one too large for any message is PY_SSIZE_T_MAX (every
+ * message is too short for it); a negative one, or no int, is -1 with an exception. */
+static Py_ssize_t size_of(PyObject *value)
+{
+    Py_ssize_t n;
+
+    if (!PyLong_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "hdrsize must be an int, not %.100s",
+                     Py_TYPE(value)->tp_name);
+        return -1;
+    }
+    n = PyLong_AsSsize_t(value);
+    if (n == -1 && PyErr_Occurred()) {
+        PyObject *zero;
+        int negative;
+
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return -1;
+        PyErr_Clear();
+        zero = PyLong_FromLong(0);
+        negative = zero == NULL ? -1 : PyObject_RichCompareBool(value, zero, Py_LT);
+        Py_XDECREF(zero);
+        if (negative < 0)
+            return -1;
+        if (!negative)
+            return PY_SSIZE_T_MAX;
+        n = -1;
+    }
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "hdrsize out of range");
+        return -1;
+    }
+    return n;
+}
+
+/* The fixed header size of family_id's messages, from the dict hdrsizes: its entry's
+ * hdrsize, 0 for a family it lacks (or holds None for). -1 with an exception. */
 static Py_ssize_t hdrsize_of(PyObject *hdrsizes, PyObject *family_id)
 {
     PyObject *family, *size;
     Py_ssize_t n;
 
-    if (PyLong_Check(hdrsizes))
-        return PyLong_AsSsize_t(hdrsizes);
     family = PyDict_GetItemWithError(hdrsizes, family_id);
     if (family == NULL)
         return PyErr_Occurred() ? -1 : 0;
+    if (family == Py_None)
+        return 0;
     Py_INCREF(family);
     size = PyObject_GetAttr(family, hdrsize_name);
     Py_DECREF(family);
     if (size == NULL)
         return -1;
-    n = PyLong_AsSsize_t(size);
+    n = size_of(size);
     Py_DECREF(size);
     return n;
 }
@@ -130,27 +165,29 @@ static PyObject *make(PyTypeObject *cls, const uint8_t *buf, Py_ssize_t len,
     return (PyObject *) m;
 }
 
-/* messages(view, desc, kind, cls, hdrsizes, out) -> (rest, flags)
+/* messages(view, desc, kind, cls, hdrsizes, out, passing) -> (rest, flags)
  *
- * Every message of a receive batch (view, and its descriptor words desc: a list of
- * ints or a buffer of uint32 words) whose descriptor is of kind, made an instance of cls
+ * The messages of a receive batch (view, and its descriptor words desc: a list of ints
+ * or a buffer of uint32 words) whose descriptor is of kind, made instances of cls
  * (GenlMessage, a subclass of Message adding no slots) and appended to out, in order.
  * hdrsizes is the family header size of them all, or a dict of family id -> something
- * with a hdrsize (families it lacks have none). A message too short for its headers is
- * not made: it comes back in rest (a list) with every descriptor of another kind, in
- * order. flags is the OR of the made messages' nlmsg_flags. A span outside view raises
- * ValueError. */
+ * with a hdrsize (a family it lacks, or holds None for, has none). passing is a mask of
+ * the kinds (1 << kind) whose descriptors the walk steps over, into rest; at one of any
+ * other kind, or a message of kind too short for its headers, it stops: that descriptor
+ * and every one after it come back in rest (a list), so that what the caller routes
+ * stays in the order it came. flags is the OR of the made messages' nlmsg_flags. A span
+ * outside view raises ValueError. */
 static PyObject *messages(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *out, *hdrsizes, *rest = NULL;
     Words words;
     PyTypeObject *cls;
     Py_ssize_t i, n, k, fixed = -1;
-    unsigned long kind, flags_or = 0;
+    unsigned long kind, passing, flags_or = 0;
     Py_buffer view;
 
-    if (nargs != 6) {
-        PyErr_SetString(PyExc_TypeError, "messages() takes 6 arguments");
+    if (nargs != 7) {
+        PyErr_SetString(PyExc_TypeError, "messages() takes 7 arguments");
         return NULL;
     }
     cls = (PyTypeObject *) args[3];
@@ -166,19 +203,17 @@ static PyObject *messages(PyObject *module, PyObject *const *args, Py_ssize_t na
         return NULL;
     }
     if (PyLong_Check(hdrsizes)) {
-        fixed = PyLong_AsSsize_t(hdrsizes);
-        if (fixed == -1 && PyErr_Occurred())
+        if ((fixed = size_of(hdrsizes)) < 0)
             return NULL;
-        if (fixed < 0 || fixed > 0xFFFF) {
-            PyErr_SetString(PyExc_ValueError, "hdrsize out of range");
-            return NULL;
-        }
     } else if (!PyDict_Check(hdrsizes)) {
         PyErr_SetString(PyExc_TypeError, "hdrsizes is an int or a dict");
         return NULL;
     }
     kind = PyLong_AsUnsignedLong(args[2]);
     if (kind == (unsigned long) -1 && PyErr_Occurred())
+        return NULL;
+    passing = PyLong_AsUnsignedLong(args[6]);
+    if (passing == (unsigned long) -1 && PyErr_Occurred())
         return NULL;
     /* A list is copied: a hdrsize lookup may run Python code, which could change it. */
     if (words_open(&words, args[1]) < 0)
@@ -199,40 +234,46 @@ static PyObject *messages(PyObject *module, PyObject *const *args, Py_ssize_t na
         unsigned long d[DESC_WORDS];
         Py_ssize_t hdrsize = fixed;
         PyObject *msg, *family_id;
+        unsigned long len;
 
         for (k = 0; k < DESC_WORDS; k++)
             if (words_get(&words, i * DESC_WORDS + k, &d[k]) < 0)
                 goto fail;
-        if (d[0] == kind) {
-            if (d[5] > d[6] || d[6] > (unsigned long) view.len) {
-                PyErr_SetString(PyExc_ValueError, "descriptor span outside the buffer");
-                goto fail;
-            }
-            if ((family_id = words_item(&words, i * DESC_WORDS + 1)) == NULL)
-                goto fail;
-            if (hdrsize < 0 && (hdrsize = hdrsize_of(hdrsizes, family_id)) < 0) {
-                if (!PyErr_Occurred())
-                    PyErr_SetString(PyExc_ValueError, "a family's hdrsize is negative");
-                Py_DECREF(family_id);
-                goto fail;
-            }
-            if (d[6] - d[5] >= (unsigned long) (HEADERS + hdrsize)) {
-                msg = make(cls, (const uint8_t *) view.buf + d[5], (Py_ssize_t) (d[6] - d[5]),
-                           family_id, d, hdrsize);
-                Py_DECREF(family_id);
-                if (msg == NULL || PyList_Append(out, msg) < 0) {
-                    Py_XDECREF(msg);
+        if (d[0] != kind) {
+            if (d[0] < 8 * sizeof passing && (passing >> d[0]) & 1) {
+                if (words_append(&words, i * DESC_WORDS, (i + 1) * DESC_WORDS, rest) < 0)
                     goto fail;
-                }
-                Py_DECREF(msg);
-                flags_or |= d[2];
                 continue;
             }
-            Py_DECREF(family_id);
+            break;
         }
-        if (words_append(&words, i * DESC_WORDS, (i + 1) * DESC_WORDS, rest) < 0)
+        if (d[5] > d[6] || d[6] > (unsigned long) view.len) {
+            PyErr_SetString(PyExc_ValueError, "descriptor span outside the buffer");
             goto fail;
+        }
+        if ((family_id = words_item(&words, i * DESC_WORDS + 1)) == NULL)
+            goto fail;
+        if (hdrsize < 0 && (hdrsize = hdrsize_of(hdrsizes, family_id)) < 0) {
+            Py_DECREF(family_id);
+            goto fail;
+        }
+        len = d[6] - d[5];
+        if (len < HEADERS || len - HEADERS < (unsigned long) hdrsize) {
+            Py_DECREF(family_id);
+            break; /* too short: it, and what follows, are routed by the caller */
+        }
+        msg = make(cls, (const uint8_t *) view.buf + d[5], (Py_ssize_t) len, family_id, d,
+                   hdrsize);
+        Py_DECREF(family_id);
+        if (msg == NULL || PyList_Append(out, msg) < 0) {
+            Py_XDECREF(msg);
+            goto fail;
+        }
+        Py_DECREF(msg);
+        flags_or |= d[2];
     }
+    if (words_append(&words, i * DESC_WORDS, n * DESC_WORDS, rest) < 0)
+        goto fail;
     PyBuffer_Release(&view);
     words_close(&words);
     return Py_BuildValue("Nk", rest, flags_or);
@@ -245,8 +286,8 @@ fail:
 
 static PyMethodDef message_functions[] = {
     {"messages", (PyCFunction) (void (*)(void)) messages, METH_FASTCALL,
-     "messages(view, desc, kind, cls, hdrsizes, out) -> (rest, flags): a batch's messages"
-     " of kind, made cls instances."},
+     "messages(view, desc, kind, cls, hdrsizes, out, passing) -> (rest, flags): a batch's"
+     " messages of kind, made cls instances."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -29,7 +29,7 @@ static void words_close(Words *w)
     w->n = 0;
 }
 
-/* 0, or -1 with an exception: desc is neither a list nor a buffer of whole words. */
+/* 0, or -1 with an exception: desc is neither a list nor a buffer of uint32 words. */
 static int words_open(Words *w, PyObject *desc)
 {
     w->items = NULL;
@@ -41,12 +41,16 @@ static int words_open(Words *w, PyObject *desc)
         w->n = PyTuple_GET_SIZE(w->items);
         return 0;
     }
-    if (PyObject_GetBuffer(desc, &w->buf, PyBUF_SIMPLE) < 0)
+    if (PyObject_GetBuffer(desc, &w->buf, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
         return -1;
     w->is_buffer = 1;
-    if (w->buf.len % 4) {
+    if (w->buf.ndim != 1 || w->buf.itemsize != 4 || w->buf.format == NULL
+        || (strcmp(w->buf.format, "I") && strcmp(w->buf.format, "=I")
+            && strcmp(w->buf.format, "@I"))) {
         words_close(w);
-        PyErr_SetString(PyExc_ValueError, "a descriptor buffer holds whole uint32 words");
+        PyErr_SetString(PyExc_TypeError,
+                        "descriptors are a list of ints or a 1-dimensional buffer of uint32"
+                        " (format 'I')");
         return -1;
     }
     w->n = w->buf.len / 4;

@@ -110,5 +110,11 @@ class Message:
     version: int
 
 def messages(
-    view: Any, desc: list[int] | memoryview, kind: int, cls: Any, hdrsizes: Any, out: list[Any]
+    view: Any,
+    desc: list[int] | memoryview,
+    kind: int,
+    cls: Any,
+    hdrsizes: Any,
+    out: list[Any],
+    passing: int,
 ) -> tuple[list[int], int]: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from libnl_py._ffi import lib
 from libnl_py.attrs import Attributes, MalformedAttributesError
@@ -207,6 +207,9 @@ class _MessageFields:
     version: int
 
 
+_COPIED = ("family_id", "flags", "seq", "port", "cmd", "version")
+"""The fields a copy of a GenlMessage takes over (the rest follow from its bytes)."""
+
 if TYPE_CHECKING:
     _Fields = _MessageFields
 else:
@@ -250,6 +253,14 @@ class GenlMessage(_Fields):
         self.version = data[NLMSG_HDRLEN + 1]
         self._attrs_at = NLMSG_HDRLEN + GENL_HDRLEN + hdrsize
         self._attrs = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # For copy and pickle: copyreg sees no slots in the C base's fields. Made again
+        # from its bytes, then every field as it is now (one set since, too).
+        data = self._data
+        hdrsize = self._attrs_at - NLMSG_HDRLEN - GENL_HDRLEN
+        fields = {name: getattr(self, name) for name in _COPIED}
+        return type(self), (data, 0, len(data), 0, 0, 0, 0, hdrsize), (None, fields)
 
     @property
     def header(self) -> bytes:

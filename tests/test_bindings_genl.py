@@ -10,7 +10,9 @@ back as a list (``libnl_py._codec.words``, or memoryview's ``tolist``).
 from __future__ import annotations
 
 import array
+import copy
 import errno
+import pickle
 import select
 import struct
 from collections.abc import Callable
@@ -172,6 +174,7 @@ def test_transact_payload_must_be_bytes(sock: GenlSocket) -> None:
     assert reply.attrs.string(lib.CTRL_ATTR_FAMILY_NAME) == "nlctrl"
 
 
+ANY = _g.ANY_KIND
 MAKERS = [pytest.param(_g.messages_of, id="python")]
 if _codec is not None:
     MAKERS.append(pytest.param(_codec.messages, id="c"))
@@ -181,15 +184,15 @@ if _codec is not None:
 def test_messages_rejects_bad_descriptors(lone_batch: _g.RecvBatch, make: Any) -> None:
     desc = filled(lone_batch, pack_genl_request(0x30, 0, 5, 0, 1, 1, b""), ack(5))
     with pytest.raises(ValueError, match="desc must be whole descriptors"):
-        make(lone_batch.view, desc[:15], _g.REPLY, GenlMessage, 0, [])
+        make(lone_batch.view, desc[:15], _g.REPLY, GenlMessage, 0, [], ANY)
     outside = [_g.REPLY, 0x30, 0, 5, 0, len(lone_batch.view) - 4, len(lone_batch.view) + 4, 0]
     backwards = [_g.REPLY, 0x30, 0, 5, 0, 40, 20, 0]
     for bad in (outside, backwards):
         with pytest.raises(ValueError, match="descriptor span outside the buffer"):
-            make(lone_batch.view, bad, _g.REPLY, GenlMessage, 0, [])
+            make(lone_batch.view, bad, _g.REPLY, GenlMessage, 0, [], ANY)
     for factory in (None, 5, "GenlMessage"):
         with pytest.raises(TypeError):
-            make(lone_batch.view, desc, _g.REPLY, factory, 0, [])
+            make(lone_batch.view, desc, _g.REPLY, factory, 0, [], ANY)
 
 
 @pytest.mark.skipif(_codec is None, reason="libnl_py._codec is not built (PyPy?)")
@@ -202,12 +205,12 @@ def test_c_messages_makes_only_genl_messages(lone_batch: _g.RecvBatch) -> None:
 
     for cls in (Wider, int, _codec.Decoder):
         with pytest.raises(TypeError, match="subclasses of Message"):
-            _codec.messages(lone_batch.view, desc, _g.REPLY, cls, 0, [])
+            _codec.messages(lone_batch.view, desc, _g.REPLY, cls, 0, [], ANY)
     for hdrsizes in ("4", None, [4]):
         with pytest.raises(TypeError, match="hdrsizes is an int or a dict"):
-            _codec.messages(lone_batch.view, desc, _g.REPLY, GenlMessage, hdrsizes, [])
+            _codec.messages(lone_batch.view, desc, _g.REPLY, GenlMessage, hdrsizes, [], ANY)
     with pytest.raises(ValueError, match="hdrsize out of range"):
-        _codec.messages(lone_batch.view, desc, _g.REPLY, GenlMessage, -1, [])
+        _codec.messages(lone_batch.view, desc, _g.REPLY, GenlMessage, -1, [], ANY)
 
 
 # -- messages -------------------------------------------------------------------------------
@@ -243,7 +246,7 @@ def test_messages_makes_every_message_of_its_kind(lone_batch: _g.RecvBatch, make
     ]
     desc = filled(lone_batch, *messages, ack(9))
     made: list[GenlMessage] = []
-    rest, flags = make(lone_batch.view, desc, _g.REPLY, GenlMessage, 4, made)
+    rest, flags = make(lone_batch.view, desc, _g.REPLY, GenlMessage, 4, made, ANY)
     assert (rest, flags) == (desc[24:], 0x12)  # the terminal; the replies' flags, ORed
     assert [(m.family_id, m.cmd, m.version, m.flags, m.seq, m.port) for m in made] == [
         (0x30, 1, 1, 2, 9, 77),
@@ -256,11 +259,12 @@ def test_messages_makes_every_message_of_its_kind(lone_batch: _g.RecvBatch, make
     assert made[1].attrs.string(1) == "bb"
     # Appended to what out held; only a terminal, or nothing: nothing made.
     more: list[Any] = ["kept"]
-    assert make(lone_batch.view, desc[24:], _g.REPLY, GenlMessage, 0, more) == (desc[24:], 0)
-    assert make(lone_batch.view, [], _g.REPLY, GenlMessage, 0, more) == ([], 0)
+    assert make(lone_batch.view, desc[24:], _g.REPLY, GenlMessage, 0, more, ANY) == (desc[24:], 0)
+    assert make(lone_batch.view, [], _g.REPLY, GenlMessage, 0, more, ANY) == ([], 0)
     assert more == ["kept"]
     # Another kind: every descriptor comes back.
-    assert make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, 0, more) == (desc, 0)
+    assert make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, 0, more, ANY) == (desc, 0)
+    assert make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, 0, more, 0) == (desc, 0)
     assert more == ["kept"]
 
 
@@ -278,17 +282,45 @@ def test_messages_takes_header_sizes_by_family(lone_batch: _g.RecvBatch, make: A
         desc[i] = _g.NOTIFY
     families = {0x30: _Fam(4), 0x32: _Fam(8), 0x33: _Fam(0)}
     made: list[GenlMessage] = []
-    rest, _flags = make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, families, made)
-    assert rest == desc[16:24] + desc[32:]
+    rest, _flags = make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, families, made, ANY)
+    # The walk stops at the one too short: it and all after it are the caller's to route.
+    assert rest == desc[16:]
     assert [(m.family_id, m.header, m.attrs_offset) for m in made] == [
         (0x30, b"\x01\x02\x03\x04", 24),
         (0x31, b"", 20),
-        (0x33, b"", 20),
     ]
     assert made[0].attrs.string(1) == "x"
-    for bad in (_Fam("4"), _Fam(-1), object()):
-        with pytest.raises((TypeError, ValueError, AttributeError)):
-            make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, {0x30: bad}, [])
+    # A family the dict holds None for has no header; one larger than any message: too short.
+    made = []
+    rest, _flags = make(
+        lone_batch.view, desc, _g.NOTIFY, GenlMessage, {0x30: None, 0x31: _Fam(1 << 70)}, made, ANY
+    )
+    assert [m.family_id for m in made] == [0x30] and rest == desc[8:]
+    assert made[0].header == b""
+    for bad, exc in ((_Fam("4"), TypeError), (_Fam(-1), ValueError), (object(), AttributeError)):
+        with pytest.raises(exc):
+            make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, {0x30: bad}, [], ANY)
+    # A fixed size larger than any message: nothing made; a negative one refused.
+    assert make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, 1 << 70, [], ANY) == (desc, 0)
+    with pytest.raises(ValueError, match="hdrsize out of range"):
+        make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, -(1 << 70), [], ANY)
+
+
+@pytest.mark.parametrize("make", MAKERS)
+def test_messages_stops_at_a_kind_it_may_not_pass(lone_batch: _g.RecvBatch, make: Any) -> None:
+    """Notifications stay in order: the walk steps only over the kinds it is told to."""
+    messages = [pack_genl_request(0x30, 0, 0, 0, cmd, 1, b"") for cmd in range(1, 6)]
+    desc = filled(lone_batch, *messages)
+    kinds = [_g.NOTIFY, _g.REPLY, _g.NOTIFY, _g.OTHER, _g.NOTIFY]
+    for i, kind in enumerate(kinds):
+        desc[i * 8] = kind
+    made: list[GenlMessage] = []
+    rest, _flags = make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, 0, made, _g.REQUEST_KINDS)
+    assert [m.cmd for m in made] == [1, 3]
+    assert rest == desc[8:16] + desc[24:]  # the reply stepped over; from the OTHER on, all
+    made = []
+    rest, _flags = make(lone_batch.view, desc, _g.NOTIFY, GenlMessage, 0, made, ANY)
+    assert [m.cmd for m in made] == [1, 3, 5]
 
 
 @pytest.mark.skipif(_codec is None, reason="libnl_py._codec is not built (PyPy?)")
@@ -303,20 +335,26 @@ def test_c_messages_equal_the_reference(lone_batch: _g.RecvBatch) -> None:
     for kind in (_g.REPLY, _g.NOTIFY, _g.TERMINAL):
         for hdrsizes in (0, 4, 12, {0x30 + n: _Fam(n % 9) for n in range(0, 40, 2)}):
             made_py: list[GenlMessage] = []
-            rest_py = _g.messages_of(lone_batch.view, desc, kind, GenlMessage, hdrsizes, made_py)
+            rest_py = _g.messages_of(
+                lone_batch.view, desc, kind, GenlMessage, hdrsizes, made_py, ANY
+            )
             # The words as a list, or as the buffer the batch hands out: the same.
             for words in (desc, memoryview(array.array("I", desc))):
                 made_c: list[GenlMessage] = []
                 rest_c = _codec.messages(
-                    lone_batch.view, words, kind, GenlMessage, hdrsizes, made_c
+                    lone_batch.view, words, kind, GenlMessage, hdrsizes, made_c, ANY
                 )
                 assert rest_c == rest_py
                 assert [fields(m) for m in made_c] == [fields(m) for m in made_py]
                 assert all(m._attrs is None for m in made_c)
-    with pytest.raises(ValueError, match="whole uint32 words"):
-        _codec.messages(lone_batch.view, b"\0" * 6, _g.REPLY, GenlMessage, 0, [])
+    # A buffer of anything but uint32 words is refused, not read as if it were.
+    for wrong in (b"\0" * 32, memoryview(array.array("Q", [0] * 8)), array.array("i", [0] * 8)):
+        with pytest.raises(TypeError, match="uint32"):
+            _codec.messages(lone_batch.view, wrong, _g.REPLY, GenlMessage, 0, [], ANY)
     with pytest.raises(ValueError, match="desc must be whole descriptors"):
-        _codec.messages(lone_batch.view, b"\0" * 8, _g.REPLY, GenlMessage, 0, [])
+        _codec.messages(
+            lone_batch.view, array.array("I", [0] * 7), _g.REPLY, GenlMessage, 0, [], ANY
+        )
 
 
 def test_a_message_made_in_c_is_a_genl_message() -> None:
@@ -329,6 +367,23 @@ def test_a_message_made_in_c_is_a_genl_message() -> None:
         msg.other = 1  # type: ignore[attr-defined]
     with pytest.raises(errors.MessageTooShortError, match="shorter than its generic netlink"):
         GenlMessage(data, 0, len(data), 0x30, 2, 9, 77, hdrsize=64)
+
+
+def test_a_genl_message_copies_and_pickles() -> None:
+    data = pack_genl_request(0x30, 2, 9, 77, 5, 6, b"\x01\x02\x03\x04" + marker("a").encode())
+    msg = GenlMessage(data, 0, len(data), 0x30, 2, 9, 77, hdrsize=4)
+    msg.cmd = 99  # a field set since: the copy has it too
+    for other in (
+        copy.copy(msg),
+        copy.deepcopy(msg),
+        *(
+            pickle.loads(pickle.dumps(msg, protocol))
+            for protocol in range(pickle.HIGHEST_PROTOCOL + 1)
+        ),
+    ):
+        assert type(other) is GenlMessage and other is not msg
+        assert fields(other) == fields(msg) and other.cmd == 99
+        assert other.attrs.string(1) == "a"
 
 
 def test_clean_replies_raises_for_a_reply_too_short(lone_batch: _g.RecvBatch) -> None:
@@ -524,3 +579,20 @@ def test_routed_path_gives_the_same_replies_as_the_clean_path(
         assert [(m.family_id, m.cmd, m.seq, m.port) for m in received] == [
             (CTRL, NEWFAMILY, 0, peer.port)
         ] * 3
+
+
+def test_notifications_are_queued_in_the_order_they_came(sock: GenlSocket) -> None:
+    """Multicast ones are made in one C call, a unicast one (seq 0) in Python: in order."""
+    engine = sock.engine
+    batch = engine.batch
+    messages = [pack_genl_request(0x30, 0, 0, 0, cmd, 1, b"") for cmd in range(1, 5)]
+    with sock._locked():
+        desc = filled(batch, *messages)
+        for i, kind in enumerate([_g.NOTIFY, _g.OTHER, _g.NOTIFY, _g.NOTIFY]):
+            desc[i * 8] = kind
+        engine.groups.add(0x7FFF)  # as if a group were joined: the C path is taken
+        try:
+            engine._dispatch(memoryview(array.array("I", desc)), None)
+        finally:
+            engine.groups.discard(0x7FFF)
+    assert [m.cmd for m in sock.poll_notifications()] == [1, 2, 3, 4]

@@ -1117,7 +1117,7 @@ def test_decode_replies_reads_descriptors_from_a_buffer_as_from_a_list() -> None
     desc += [1, 3, 0, 1, 0, 0, 0, 0]
     for pending_given in ([], None):
         answers = []
-        for words in (desc, memoryview(array.array("I", desc)), array.array("I", desc).tobytes()):
+        for words in (desc, memoryview(array.array("I", desc)), array.array("I", desc)):
             out: list[Any] = []
             pending = None if pending_given is None else []
             found = _codec.decode_replies(
@@ -1126,10 +1126,14 @@ def test_decode_replies_reads_descriptors_from_a_buffer_as_from_a_list() -> None
             answers.append((found, out, [(p[0], p[1], type(p[2])) for p in pending or []]))
         assert answers[1] == answers[0] and answers[2] == answers[0]
         assert all(type(word) is int for word in answers[1][0][0])
-    with pytest.raises(ValueError, match="whole uint32 words"):
-        _codec.decode_replies(codec.decoder, arena, b"\0" * 6, 0, (index, -1), 0, [], [])
+    # Bytes, or words of another size, are refused: not read as if they were uint32.
+    for wrong in (array.array("I", desc).tobytes(), array.array("Q", desc)):
+        with pytest.raises(TypeError, match="uint32"):
+            _codec.decode_replies(codec.decoder, arena, wrong, 0, (index, -1), 0, [], [])
     with pytest.raises(ValueError, match="desc must be whole descriptors"):
-        _codec.decode_replies(codec.decoder, arena, b"\0" * 8, 0, (index, -1), 0, [], [])
+        _codec.decode_replies(
+            codec.decoder, arena, array.array("I", desc[:-1]), 0, (index, -1), 0, [], []
+        )
     with pytest.raises(TypeError):
         _codec.decode_replies(codec.decoder, arena, "words", 0, (index, -1), 0, [], [])
 

@@ -9,7 +9,6 @@ which overwrites the table: what is kept longer is copied (``rest`` lists).
 
 from __future__ import annotations
 
-import operator
 from typing import Any, Callable, TypeVar, Union
 
 from libnl_py._ffi import ffi, lib
@@ -42,6 +41,11 @@ NOTIFY = lib.LNP_NOTIFY
 OTHER = lib.LNP_OTHER
 MALFORMED = lib.LNP_MALFORMED
 UNSPLIT = lib.LNP_UNSPLIT
+
+ANY_KIND = 0xFFFFFFFF
+"""``messages()``'s ``passing`` mask that steps over every other kind."""
+REQUEST_KINDS = (1 << REPLY) | (1 << TERMINAL)
+"""The kinds that belong to the request read for: routed apart from notifications."""
 
 _NO_SOCKET = lib.LNP_NO_SOCKET
 _transact = lib.lnp_batch_transact
@@ -145,59 +149,81 @@ class RecvBatch:
 
 
 def messages_of(
-    view: Any, desc: Descriptors, kind: int, cls: Callable[..., T], hdrsizes: Any, out: list[T]
+    view: Any,
+    desc: Descriptors,
+    kind: int,
+    cls: Callable[..., T],
+    hdrsizes: Any,
+    out: list[T],
+    passing: int,
 ) -> tuple[list[int], int]:
-    """Every message of ``kind`` in a batch, made ``cls(data, 0, len, type, flags, seq,
-    port, hdrsize)`` and appended to ``out``; returns (the other descriptors, the OR
-    of the made messages' flags).
+    """The messages of ``kind`` in a batch, made ``cls(data, 0, len, type, flags, seq,
+    port, hdrsize)`` and appended to ``out``; returns (the descriptors left, the OR of
+    the made messages' flags).
 
     ``hdrsizes`` is the family header size of them all, or a dict of family id to
-    something with a ``hdrsize`` (0 for a family it lacks). A message too short for
-    its headers comes back with the rest. The reference of ``libnl_py._codec.messages``,
-    which fills GenlMessage's C base without running Python code per message.
+    something with a ``hdrsize`` (0 for a family it lacks or holds None for).
+    ``passing`` is a mask of kinds (``1 << kind``) stepped over into the rest; at
+    any other kind, or a message too short for its headers, the walk stops and
+    everything from there is left, so that what the caller routes keeps its order.
+    The reference of ``libnl_py._codec.messages``, which fills GenlMessage's C base
+    without running Python code per message.
     """
     if len(desc) % DESC_WORDS:
         raise ValueError("desc must be whole descriptors")
-    rest: list[int] = []
-    flags = 0
     fixed = None
     if isinstance(hdrsizes, int):
-        if not 0 <= hdrsizes <= 0xFFFF:
-            raise ValueError("hdrsize out of range")
-        fixed = int(hdrsizes)
+        fixed = _size(hdrsizes)
     elif not isinstance(hdrsizes, dict):
         raise TypeError("hdrsizes is an int or a dict")
-    for i in range(0, len(desc), DESC_WORDS):
-        start, end = desc[i + 5], desc[i + 6]
-        if desc[i] == kind:
-            if start > end or end > len(view):
-                raise ValueError("descriptor span outside the buffer")
-            hdrsize = fixed
-            if hdrsize is None:
-                family = hdrsizes.get(desc[i + 1])
-                hdrsize = operator.index(family.hdrsize) if family is not None else 0
-                if hdrsize < 0:
-                    raise ValueError("a family's hdrsize is negative")
-            if end - start >= _HEADERS + hdrsize:
-                out.append(
-                    cls(
-                        view[start:end],
-                        0,
-                        end - start,
-                        desc[i + 1],
-                        desc[i + 2],
-                        desc[i + 3],
-                        desc[i + 4],
-                        hdrsize,
-                    )
-                )
-                flags |= desc[i + 2]
+    rest: list[int] = []
+    flags = 0
+    i, n = 0, len(desc)
+    while i < n:
+        found = desc[i]
+        if found != kind:
+            if found < 64 and passing >> found & 1:
+                rest += desc[i : i + DESC_WORDS]
+                i += DESC_WORDS
                 continue
-        rest += desc[i : i + DESC_WORDS]
+            break
+        start, end = desc[i + 5], desc[i + 6]
+        if start > end or end > len(view):
+            raise ValueError("descriptor span outside the buffer")
+        hdrsize = fixed
+        if hdrsize is None:
+            family = hdrsizes.get(desc[i + 1])
+            hdrsize = _size(family.hdrsize) if family is not None else 0
+        if end - start < _HEADERS + hdrsize:
+            break  # too short: it, and what follows, are routed by the caller
+        out.append(
+            cls(
+                view[start:end],
+                0,
+                end - start,
+                desc[i + 1],
+                desc[i + 2],
+                desc[i + 3],
+                desc[i + 4],
+                hdrsize,
+            )
+        )
+        flags |= desc[i + 2]
+        i += DESC_WORDS
+    rest += desc[i:]
     return rest, flags
 
 
-messages: Callable[[Any, Descriptors, int, Any, Any, list[Any]], tuple[list[int], int]]
+def _size(value: object) -> int:
+    """A header size, checked as ``_codec.messages`` checks it."""
+    if not isinstance(value, int):
+        raise TypeError(f"hdrsize must be an int, not {type(value).__name__}")
+    if value < 0:
+        raise ValueError("hdrsize out of range")
+    return int(value)
+
+
+messages: Callable[[Any, Descriptors, int, Any, Any, list[Any], int], tuple[list[int], int]]
 try:
     from libnl_py._codec import messages
 except ImportError:  # PyPy

@@ -707,15 +707,19 @@ class Engine:
                 desc, flags = until.decoding.batch(view, desc, _g.REPLY, until.replies)
             else:
                 desc, flags = _g.messages(
-                    view, desc, _g.REPLY, GenlMessage, until.hdrsize, until.replies
+                    view, desc, _g.REPLY, GenlMessage, until.hdrsize, until.replies, _g.ANY_KIND
                 )
             if flags & NLM_F_DUMP_INTR:
                 until.interrupted = True
         families = self.families
         notifications = self.notifications
         if self.groups:  # a flood of notifications is made in one C call
+            # Up to the first message that may be a notification of another kind (a
+            # unicast one, say): the queue keeps the order they came in.
             made: list[GenlMessage] = []
-            desc = _g.messages(view, desc, _NOTIFY, GenlMessage, families, made)[0]
+            desc = _g.messages(view, desc, _NOTIFY, GenlMessage, families, made, _g.REQUEST_KINDS)[
+                0
+            ]
             if made:
                 notifications.extend(made)
                 self.queued += len(made)
@@ -898,7 +902,7 @@ class Engine:
 def clean_replies(view: Any, desc: _g.Descriptors, hdrsize: int) -> list[GenlMessage]:
     """The replies of a ``CLEAN`` batch (all its messages but the ACK or DONE ending it)."""
     replies: list[GenlMessage] = []
-    rest = _g.messages(view, desc, _g.REPLY, GenlMessage, hdrsize, replies)[0]
+    rest = _g.messages(view, desc, _g.REPLY, GenlMessage, hdrsize, replies, _g.ANY_KIND)[0]
     if len(rest) > _g.DESC_WORDS:
         raise MalformedMessageError("message shorter than its generic netlink headers", 0)
     return replies

@@ -1611,8 +1611,9 @@ static PyObject *decode_reply(Decoder *self, Source *msg, Py_ssize_t hdrsize,
  * or a buffer of uint32 words (words.h); rest is a list. lookup(cmd) gives a
  * command's (set index, header index or -1), or None to leave its messages to Python,
  * as are messages too short for their headers and every other descriptor: those come
- * back in rest; lookup may instead be such a tuple, the tables of every command (then
- * no Python function is called). A reply whose decode met an attribute its set lacks,
+ * back in rest; lookup may instead be such a tuple, the tables of every command, or a
+ * dict of command -> such a tuple or None, a command it lacks being left to Python
+ * (then no Python code is called to look tables up). A reply whose decode met an attribute its set lacks,
  * or named a record without the names it needed, or failed, is put in pending as
  * (position in out, the message's bytes, the exception or None); a failed one holds
  * None in out. flags is the OR of the decoded replies' nlmsg_flags.
@@ -1631,7 +1632,7 @@ static PyObject *decode_replies_batch(PyObject *module, PyObject *const *args, P
     Py_ssize_t hdrsize, i, n, decoded = 0, undecided = 0, set_index = -1, header_index = -1;
     unsigned long reply_kind, flags_or = 0;
     long last_cmd = -1;
-    int constant, as_bytes;
+    int constant, by_dict, as_bytes;
     Py_buffer view;
 
     if (nargs != 8) {
@@ -1647,9 +1648,10 @@ static PyObject *decode_replies_batch(PyObject *module, PyObject *const *args, P
     out = args[6];
     pending = args[7];
     constant = PyTuple_Check(lookup);
+    by_dict = PyDict_Check(lookup);
     as_bytes = pending == Py_None;
     if (!PyList_Check(out) || !(as_bytes || PyList_Check(pending))
-        || !(constant || PyCallable_Check(lookup))) {
+        || !(constant || by_dict || PyCallable_Check(lookup))) {
         PyErr_SetString(PyExc_TypeError,
                         "decode_replies() needs out and pending lists and a lookup");
         return NULL;
@@ -1706,10 +1708,20 @@ static PyObject *decode_replies_batch(PyObject *module, PyObject *const *args, P
             long cmd = ((const uint8_t *) view.buf)[d[5] + MSG_HDRLEN];
 
             if (cmd != last_cmd) {
-                PyObject *found = PyObject_CallFunction(lookup, "l", cmd);
+                PyObject *found;
 
-                if (found == NULL)
+                if (by_dict) { /* no Python code runs: the caller may hold a lock */
+                    PyObject *key = PyLong_FromLong(cmd);
+
+                    found = key == NULL ? NULL : PyDict_GetItemWithError(lookup, key);
+                    Py_XDECREF(key);
+                    if (found == NULL && PyErr_Occurred())
+                        goto fail;
+                    found = found == NULL ? Py_None : found;
+                    Py_INCREF(found);
+                } else if ((found = PyObject_CallFunction(lookup, "l", cmd)) == NULL) {
                     goto fail;
+                }
                 k = tables_of(self, found, &set_index, &header_index);
                 Py_DECREF(found);
                 if (k < 0)

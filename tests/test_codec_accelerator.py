@@ -794,6 +794,40 @@ def test_decode_replies_reads_a_copy_of_the_descriptors() -> None:
     assert count == 1 and out == [{"family-id": 16}] and rest == [1, 3, 0, 1, 0, 0, 0, 0]
 
 
+def test_decode_replies_looks_tables_up_in_a_dict_without_python_code() -> None:
+    """The request's tables, looked up before it was sent: C reads the dict (the socket's
+    lock is held then), calls nothing, and leaves a command the dict lacks to Python."""
+    codec = Codec(SPECS["builtin:nlctrl"], accelerate=True)
+    tables = codec.request_tables(3)  # CTRL_CMD_GETFAMILY: answered with NEWFAMILY (1)
+    assert set(tables) == {1, 3} and tables[1] == codec.reply_tables(1)
+    assert codec.request_tables(3) is tables  # once per command
+
+    class Watched(dict):  # type: ignore[type-arg]
+        def __getitem__(self, key: Any) -> Any:
+            raise AssertionError("Python code called")
+
+        def __missing__(self, key: Any) -> Any:
+            raise AssertionError("Python code called")
+
+    def msg(cmd: int, at: int) -> bytes:
+        return struct.pack("=IHHII", 28, 16, 0, 1, 0) + bytes([cmd, 2, 0, 0]) + nlattr(1, b"\x10\0")
+
+    arena = msg(1, 0) + msg(1, 28) + msg(9, 56) + msg(1, 84)
+    desc: list[int] = []
+    for i in range(4):
+        desc += [0, 16, 0, 1, 0, 28 * i, 28 * (i + 1), 0]
+    desc += [1, 3, 0, 1, 0, 0, 0, 0]
+    for lookup in (Watched(tables), dict(tables)):
+        out: list[Any] = []
+        rest, _flags, count = _codec.decode_replies(
+            codec.decoder, arena, desc, 0, lookup, 0, out, []
+        )
+        # Cmd 9 is no reply of this request: it, and what follows it, go to Python.
+        assert count == 2 and out == [{"family-id": 16}] * 2 and rest == desc[16:]
+    with pytest.raises(TypeError, match="set index, header index"):
+        _codec.decode_replies(codec.decoder, arena, desc, 0, {1: "no"}, 0, [], [])
+
+
 def test_decoder_fill_refuses_what_could_break_a_walk() -> None:
     d = _codec.Decoder(MalformedAttributesError, list)
     structure = d.new_table(True)

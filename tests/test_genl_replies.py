@@ -329,3 +329,18 @@ def test_any_decode_error_waits_for_the_end_of_the_request(
         monkeypatch.undo()
         assert client.dropped == 0
         assert len(client.dump("replies-test", "get", decode=True)) == 2
+
+
+def test_a_request_s_reply_tables_are_looked_up_before_it_is_sent() -> None:
+    """batch() runs with the socket's lock held: its tables are a dict made beforehand."""
+    from libnl_py.genl import replies
+
+    codec = Codec(SPEC, accelerate=True)
+    op = next(o for o in SPEC.operations if o.is_call and o.req_value is not None)
+    decoding = replies.ReplyDecoder(codec, FAKE_ID, 0, op.req_value)
+    assert type(decoding.tables) is dict
+    assert decoding.tables is codec.request_tables(op.req_value)
+    expected = {op.req_value} | ({op.rsp_value} if op.rsp_value is not None else set())
+    assert set(decoding.tables) == expected
+    # Without a command (a caller of its own), the codec's lookup, as before.
+    assert replies.ReplyDecoder(codec, FAKE_ID, 0).tables == codec.reply_tables

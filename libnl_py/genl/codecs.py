@@ -187,9 +187,9 @@ class FamilyCodecs:
 
     # -- replies and notifications ---------------------------------------------
 
-    def decoder(self, family_id: int, hdrsize: int) -> ReplyDecoder:
-        """A :class:`ReplyDecoder` for one request's replies (``decode=True``)."""
-        return ReplyDecoder(self.reply_codec(family_id), family_id, hdrsize)
+    def decoder(self, family_id: int, hdrsize: int, cmd: int) -> ReplyDecoder:
+        """A :class:`ReplyDecoder` for the replies of one request of ``cmd`` (``decode=True``)."""
+        return ReplyDecoder(self.reply_codec(family_id), family_id, hdrsize, cmd)
 
     def finish(
         self, decoding: ReplyDecoder, replies: list[Any], pending: Pending | None = None

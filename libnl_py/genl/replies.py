@@ -36,14 +36,17 @@ Pending = list[tuple[int, bytes, Optional[BaseException]]]
 class ReplyDecoder:
     """Decodes one request's replies with ``codec``, batch by batch, into plain values."""
 
-    __slots__ = ("codec", "family_id", "hdrsize", "pending")
+    __slots__ = ("codec", "family_id", "hdrsize", "pending", "tables")
 
-    def __init__(self, codec: Codec, family_id: int, hdrsize: int) -> None:
+    def __init__(self, codec: Codec, family_id: int, hdrsize: int, cmd: int | None = None) -> None:
         self.codec = codec
         self.family_id = family_id
         self.hdrsize = hdrsize
         self.pending: Pending = []
         """The replies to see to when the request ends."""
+        # The tables of the replies a request of cmd gets, looked up now: batch() runs
+        # with the socket's lock held, and C then calls no Python code to find them.
+        self.tables: Any = codec.request_tables(cmd) if cmd is not None else codec.reply_tables
 
     def batch(
         self, view: Any, desc: Descriptors, reply_kind: int, out: list[Any]
@@ -59,7 +62,7 @@ class ReplyDecoder:
                 view,
                 desc,
                 reply_kind,
-                self.codec.reply_tables,
+                self.tables,
                 self.hdrsize,
                 out,
                 self.pending,

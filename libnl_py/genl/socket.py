@@ -701,5 +701,5 @@ def prepare(
         payload = (bytes(header) or b"\0" * hdrsize) + payload
     elif type(header) is not bytes and not isinstance(header, (bytearray, memoryview)):
         raise TypeError(f"header must be bytes, not {type(header).__name__}")
-    decoding = sock.codecs.decoder(family_id, hdrsize) if decode else None
+    decoding = sock.codecs.decoder(family_id, hdrsize, cmd_id) if decode else None
     return family_id, cmd_id, flags, version, payload, hdrsize, name, what, decoding

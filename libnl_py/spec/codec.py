@@ -310,6 +310,7 @@ class Codec:
         self._set_index: dict[str, int] = {}
         self._struct_index: dict[str, int] = {}
         self._reply_tables: dict[int, tuple[int, int] | None] = {}
+        self._request_tables: dict[int, dict[int, tuple[int, int] | None]] = {}
         self._other_tables: dict[int, tuple[int, int] | None] = {}  # notifications, events
         self._record_index: dict[tuple[str, int], tuple[Record, int]] = {}
         self._records_building: set[tuple[str, int]] = set()
@@ -353,6 +354,23 @@ class Codec:
         except KeyError:
             found = self._reply_tables[cmd] = self.message_tables(cmd, True)
             return found
+
+    def request_tables(self, cmd: int) -> dict[int, tuple[int, int] | None]:
+        """The :meth:`reply_tables` of what a request of ``cmd`` is answered with, by
+        reply command (the operation's reply id, and ``cmd`` itself).
+
+        Looked up before the request is sent, for ``libnl_py._codec.decode_replies``
+        to read while the socket's lock is held, calling no Python code; a reply of
+        another command is decoded by Python. Made once per command, and never
+        changed after: treat it as read-only.
+        """
+        found = self._request_tables.get(cmd)
+        if found is None:
+            op = self.spec.requests.get(cmd)
+            commands = {cmd} if op is None or op.rsp_value is None else {cmd, op.rsp_value}
+            found = {c: self.reply_tables(c) for c in sorted(commands)}  # a dict, for C
+            self._request_tables[cmd] = found
+        return found
 
     def record_table(self, set_name: str, record: Record) -> int | None:
         """The table of :attr:`decoder` that makes ``record`` of set ``set_name``; None in Python.

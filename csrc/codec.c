@@ -1540,8 +1540,6 @@ static PyObject *Decoder_get_tables(Decoder *self, void *closure)
 
 /* ---- replies of a receive batch --------------------------------------------------------- */
 
-#define DESC_WORDS 8   /* decl/helpers.c's LNP_DESC_WORDS: kind, type, flags, seq, port, start,
-                          end, error */
 #define MSG_HDRLEN 16  /* NLMSG_HDRLEN */
 #define GENL_HDRLEN 4
 
@@ -1670,11 +1668,6 @@ static PyObject *decode_replies_batch(PyObject *module, PyObject *const *args, P
      * Python code, which could change it. */
     if (words_open(&words, args[2]) < 0)
         return NULL;
-    if (words.n % DESC_WORDS) {
-        words_close(&words);
-        PyErr_SetString(PyExc_ValueError, "desc must be whole descriptors");
-        return NULL;
-    }
     n = words.n / DESC_WORDS;
     if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) {
         words_close(&words);

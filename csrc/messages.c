@@ -17,7 +17,6 @@
 
 #include "words.h"
 
-#define DESC_WORDS 8  /* decl/helpers.c's LNP_DESC_WORDS */
 #define HEADERS 20    /* NLMSG_HDRLEN + GENL_HDRLEN */
 
 typedef struct {
@@ -218,11 +217,6 @@ static PyObject *messages(PyObject *module, PyObject *const *args, Py_ssize_t na
     /* A list is copied: a hdrsize lookup may run Python code, which could change it. */
     if (words_open(&words, args[1]) < 0)
         return NULL;
-    if (words.n % DESC_WORDS) {
-        words_close(&words);
-        PyErr_SetString(PyExc_ValueError, "desc must be whole descriptors");
-        return NULL;
-    }
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
         words_close(&words);
         return NULL;

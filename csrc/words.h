@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#define DESC_WORDS 8 /* decl/helpers.c's LNP_DESC_WORDS: kind, type, flags, seq, port, start,
+                        end, error */
+
 typedef struct {
     PyObject *items;  /* a list's words, copied: Python code run meanwhile may change it */
     Py_buffer buf;    /* or the buffer's */
@@ -29,7 +32,17 @@ static void words_close(Words *w)
     w->n = 0;
 }
 
-/* 0, or -1 with an exception: desc is neither a list nor a buffer of uint32 words. */
+static int words_whole(Words *w)
+{
+    if (w->n % DESC_WORDS == 0)
+        return 0;
+    words_close(w);
+    PyErr_SetString(PyExc_ValueError, "desc must be whole descriptors");
+    return -1;
+}
+
+/* 0, or -1 with an exception: desc is neither a list nor a buffer of uint32 words, or
+ * holds no whole number of descriptors. */
 static int words_open(Words *w, PyObject *desc)
 {
     w->items = NULL;
@@ -39,7 +52,7 @@ static int words_open(Words *w, PyObject *desc)
         if ((w->items = PyList_AsTuple(desc)) == NULL)
             return -1;
         w->n = PyTuple_GET_SIZE(w->items);
-        return 0;
+        return words_whole(w);
     }
     if (PyObject_GetBuffer(desc, &w->buf, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
         return -1;
@@ -54,7 +67,7 @@ static int words_open(Words *w, PyObject *desc)
         return -1;
     }
     w->n = w->buf.len / 4;
-    return 0;
+    return words_whole(w);
 }
 
 /* Word j (< w->n) into *out: 0, or -1 with an exception (a list item no uint32). */

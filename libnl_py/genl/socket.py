@@ -646,12 +646,7 @@ def target(sock: GenlSocket, family: FamilyRef) -> tuple[int, int, int, str | No
 
     A name ``sock`` has not resolved yet is resolved (a request to nlctrl).
     """
-    if type(family) is int and 0 <= family <= _b.U16_MAX:  # the usual: an id
-        known = sock.families.by_id.get(family)
-        if known is not None:
-            return family, known.version, known.hdrsize, known.name
-        return sock.families.known(family)
-    if isinstance(family, int):
+    if isinstance(family, int):  # (prepare() looks a known id up itself, first)
         return sock.families.known(_ctrl.family_id(family))
     resolved = sock._family(family)
     return resolved.id, resolved.version, resolved.hdrsize, resolved.name

@@ -705,13 +705,16 @@ def test_the_common_requests_are_encoded_in_c() -> None:
     """The C encoder does them itself (not a Python fallback every time)."""
     ethtool = Codec(SPECS["builtin:ethtool"], accelerate=True)
     values = {"header": {"dev-name": "lo", "flags": ["omit-reply"]}}
-    index = ethtool._encoder_table("linkinfo")
-    fast = ethtool._encoder.encode(index, values)
+    native = ethtool.encoder_table("linkinfo")
+    assert native is not None
+    encoder, index = native
+    assert Codec(SPECS["builtin:ethtool"], accelerate=False).encoder_table("linkinfo") is None
+    fast = encoder.encode(index, values)
     assert fast == Codec(SPECS["builtin:ethtool"], accelerate=False).encode("linkinfo", values)
     assert fast == (nlattr(1 | NESTED, nlattr(2, b"lo\0") + nlattr(3, struct.pack("=I", 2))))
     # Left to Python: a number key, an address object, a value out of range.
     for other in ({1: b"x"}, {"header": {"dev-index": 2**40}}, {"header": []}):
-        assert ethtool._encoder.encode(index, other) is None
+        assert encoder.encode(index, other) is None
 
 
 def test_encoder_misuse_raises() -> None:

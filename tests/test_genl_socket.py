@@ -741,6 +741,26 @@ def test_freed_socket_raises(sock: GenlSocket) -> None:
     assert repr(sock) == "<GenlSocket freed>"
 
 
+def test_freed_socket_raises_for_a_family_it_resolved_by_name(sock: GenlSocket) -> None:
+    """The cached family of a name answers nothing once the socket is freed."""
+    request = {"family-name": "nlctrl"}
+    assert sock.execute("nlctrl", "getfamily", request, decode=True)[0]["family-id"] == 16
+    sock.free()
+    with pytest.raises(errors.FreedSocketError):
+        sock.execute("nlctrl", "getfamily", request, decode=True)
+
+
+def test_a_request_by_names_asked_again_encodes_the_same(sock: GenlSocket) -> None:
+    """The second request by names takes the cached C encoder; its errors stay Python's."""
+    first = sock.execute("nlctrl", "getfamily", {"family-name": "ethtool"}, decode=True)
+    again = sock.execute("nlctrl", "getfamily", {"family-name": "ethtool"}, decode=True)
+    assert first == again and first[0]["family-name"] == "ethtool"
+    for _ in range(2):  # a value C leaves to Python: the same error both times
+        with pytest.raises(TypeError):
+            sock.execute("nlctrl", "getfamily", {"family-name": 5})
+    assert sock.execute(16, 3, getfamily("nlctrl"))[0].cmd == lib.CTRL_CMD_NEWFAMILY
+
+
 def test_dump_interrupted_on_done_alone_raises(peer: FakePeer, client: GenlSocket) -> None:
     """NLM_F_DUMP_INTR set only on NLMSG_DONE still marks the dump interrupted."""
 

@@ -59,8 +59,11 @@ class FamilyCodecs:
         # Family id -> (registry generation, codec): decode() looks a family up once.
         self._codecs: dict[int, tuple[int, Codec]] = {}
         families.on_change.append(self._codecs)
-        # (family name, cmd) -> (registry generation, cmd id, codec, op) of requests by names.
-        self._requests: dict[tuple[str, int | str], tuple[int, int, Codec, Operation]] = {}
+        # (family name, cmd) -> (registry generation, cmd id, codec, op, the C encoder and
+        # its table or None) of requests by names.
+        self._requests: dict[
+            tuple[str, int | str], tuple[int, int, Codec, Operation, tuple[Any, int] | None]
+        ] = {}
 
     # -- specs -----------------------------------------------------------------
 
@@ -124,9 +127,13 @@ class FamilyCodecs:
             # A request by names, as asked before: its operation and codec, looked up once.
             known = self._requests.get((name, cmd))
             if known is not None and known[0] == _specs.generation[0]:
-                _generation, known_id, known_codec, known_op = known
+                _generation, known_id, known_codec, known_op, native = known
                 if known_op.fixed_header is None:
                     assert known_op.attribute_set is not None
+                    if native is not None:  # the C encoder's own call, as codec.encode makes it
+                        encoded: bytes | None = native[0].encode(native[1], attrs)
+                        if encoded is not None:
+                            return known_id, encoded, None
                     return known_id, known_codec.encode(known_op.attribute_set, attrs), None
         spec = self.spec(name) if name is not None else None
         if isinstance(cmd, str):
@@ -175,7 +182,8 @@ class FamilyCodecs:
                 )
         codec = _specs.codec_for(spec)
         if name is not None and spec is not UNTYPED:
-            self._requests[(name, cmd)] = (_specs.generation[0], cmd_id, codec, op)
+            native = codec.encoder_table(op.attribute_set) if op.attribute_set else None
+            self._requests[(name, cmd)] = (_specs.generation[0], cmd_id, codec, op, native)
         values = dict(attrs)
         fixed = None
         if op.fixed_header is not None:

@@ -669,8 +669,14 @@ def prepare(
     asyncio resolves it first.
     """
     name: str | None
-    known = sock.families.by_id.get(family) if type(family) is int else None
-    if known is not None:  # the usual: the id of a family resolved before
+    if type(family) is int:
+        known = sock.families.by_id.get(family)
+    elif type(family) is str:
+        sock.engine.live()  # as resolve_family: no answers from a freed socket's cache
+        known = sock.families.by_name.get(family)
+    else:
+        known = None
+    if known is not None:  # the usual: a family resolved before, by its id or name
         # Family's id, name, version and hdrsize by index, quicker than by name.
         family_id, default_version, hdrsize, name = known[0], known[2], known[3], known[1]
     else:

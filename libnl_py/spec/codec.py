@@ -485,6 +485,17 @@ class Codec:
                 index = self._build(self._building, self._set_index, set_name, self._make_set)
             return index
 
+    def encoder_table(self, set_name: str) -> tuple[Any, int] | None:
+        """(:class:`libnl_py._codec.Encoder`, table of set ``set_name``) that :meth:`encode`
+        calls for a dict; None in Python.
+
+        For callers that encode the same set over and over: ``encoder.encode(table,
+        values)`` is bytes, or None where :meth:`encode` must be called instead.
+        """
+        if self._encoder is None:
+            return None
+        return self._encoder, self._encoder_table(set_name)
+
     def _encoder_table(self, set_name: str) -> int:
         """The encoder's table of a set, made on first use."""
         index = self._encoder_index.get(set_name)

@@ -305,6 +305,32 @@ class AsyncGenlSocket:
             finally:
                 req.on_done = req.on_replies = None
 
+    def _prepare_now(
+        self,
+        family: FamilyRef,
+        cmd: int | str,
+        attrs: RequestAttrs,
+        flags: int,
+        version: int | None,
+        header: bytes,
+        what: str,
+        decode: bool,
+    ) -> Prepared | None:
+        """:func:`~libnl_py.genl.socket.prepare` when it would block on nothing (the usual:
+        a family resolved before, its spec at hand); else None, for :meth:`_prepare`.
+
+        Not a coroutine: a request that needs no await makes none here.
+        """
+        sock = self.sock
+        if type(family) is int and not decode and not isinstance(attrs, Mapping):
+            return prepare(sock, family, cmd, attrs, flags, version, header, what, decode)
+        if isinstance(family, str) and family not in sock.families.by_name:
+            return None  # resolved first, awaited: prepare() would block on it
+        name = sock.families.name_of(family) if not isinstance(family, bool) else None
+        if sock.codecs.needs_policy(name, cmd, attrs, decode):
+            return None
+        return prepare(sock, family, cmd, attrs, flags, version, header, what, decode)
+
     async def _prepare(
         self,
         family: FamilyRef,
@@ -318,8 +344,9 @@ class AsyncGenlSocket:
     ) -> Prepared:
         """:func:`~libnl_py.genl.socket.prepare`, with what it would block on done first."""
         sock = self.sock
-        if type(family) is int and not decode and not isinstance(attrs, Mapping):
-            return prepare(sock, family, cmd, attrs, flags, version, header, what, decode)
+        prepared = self._prepare_now(family, cmd, attrs, flags, version, header, what, decode)
+        if prepared is not None:
+            return prepared
         if isinstance(family, str) and family not in sock.families.by_name:
             await self.resolve_family(family)
         name = sock.families.name_of(family) if not isinstance(family, bool) else None
@@ -401,10 +428,14 @@ class AsyncGenlSocket:
     ) -> list[Any]:
         """:meth:`GenlSocket.execute`, awaited."""
         wait = wait_time(self.sock, timeout)
-        prepared = await self._prepare(
+        prepared = self._prepare_now(
             family, cmd, attrs, flags, version, header, "execute", decode
-        )
-        return await self._finish(prepared, await self._run(prepared, wait))
+        ) or await self._prepare(family, cmd, attrs, flags, version, header, "execute", decode)
+        replies = await self._run(prepared, wait)
+        decoding = prepared[8]
+        if decoding is None or not decoding.pending:  # (_finish, without a coroutine)
+            return replies
+        return await self._finish(prepared, replies)
 
     async def dump(
         self,
@@ -423,9 +454,8 @@ class AsyncGenlSocket:
         wait = wait_time(self.sock, timeout)
         retries = _b.checked_uint(retries, "retries", 1 << 16)
         for attempt in range(retries + 1):
-            prepared = await self._prepare(
-                family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump", decode
-            )
+            request = (family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump", decode)
+            prepared = self._prepare_now(*request) or await self._prepare(*request)
             try:
                 replies = await self._run(prepared, wait)
             except DumpInterruptedError:

@@ -10,7 +10,11 @@ answer costs; for W7 an asyncio task per request, 1,000 at a time in
 or on one behind a ``threading.Lock``. Requests are pre-encoded and replies
 left undecoded on both sides (W1 aside), unlike ``run.py``'s W2, W7 and W8,
 which build each request with an ``AttributeEncoder`` and decode each reply
-into a ``Family``. These are lower bounds for any binding over the same C
+into a ``Family``. The rows marked "as run.py" (W2, W7) and "with its
+Family" (W3) add that work to both sides: the encoder and the ``Family``
+(and for W2 and W7 the reply made in C, ``messages``), with no engine, no
+socket object and no check in between, the least those workloads cost in
+Python whatever the engine. These are lower bounds for any binding over the same C
 under this interpreter; the difference to libnl-py is what its Python layer
 costs. C libnl's figures for the same workloads are run in the same session
 from ``bench/out/c_libnl`` (build it with ``bench/run.py`` first); W7's is
@@ -34,11 +38,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from libnl_py import lib
+from libnl_py.attrs import AttributeEncoder
 from libnl_py.bindings import genl as _g
 from libnl_py.genl import GenlSocket
 from libnl_py.genl.aio import AsyncGenlSocket
 from libnl_py.genl.control import family_query
-from libnl_py.genl.family import decode_batch
+from libnl_py.genl.family import decode_batch, family_from_message
+from libnl_py.message import GenlMessage
 
 HERE = Path(__file__).resolve().parent
 C_PROGRAM = HERE / "out" / "c_libnl"
@@ -76,6 +82,50 @@ def libnl_py_request(sock: GenlSocket) -> Callable[[int], None]:
             sock.execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, QUERY)
 
     return run
+
+
+def least_request(sock: GenlSocket) -> Callable[[int], None]:
+    """W2 as ``run.py`` makes it, with no engine: the request built with an
+    AttributeEncoder, the bare call, the reply made in C and decoded into a Family."""
+    recv = sock.engine.batch
+    batch, transact = recv.batch, lib.lnp_batch_transact
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            enc = AttributeEncoder()
+            enc.string(lib.CTRL_ATTR_FAMILY_NAME, "nlctrl")
+            query = enc.encode()
+            transact(batch, lib.GENL_ID_CTRL, FLAGS, lib.CTRL_CMD_GETFAMILY, 2, query, len(query))
+            replies: list[GenlMessage] = []
+            desc = recv.words[: batch.n_desc * _g.DESC_WORDS]
+            _g.messages(recv.view, desc, _g.REPLY, GenlMessage, 0, replies, _g.ANY_KIND)
+            family_from_message(replies[0])
+
+    return run
+
+
+def run_py_request(sock: GenlSocket) -> Callable[[int], None]:
+    """W2 exactly as ``run.py`` runs it through libnl-py."""
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            enc = AttributeEncoder()
+            enc.string(lib.CTRL_ATTR_FAMILY_NAME, "nlctrl")
+            family_from_message(sock.execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, enc)[0])
+
+    return run
+
+
+def least_open_resolve_close(n: int) -> None:
+    """W3 with no socket object: the bare calls, the reply decoded into its Family."""
+    batch = _g.RecvBatch()
+    transact = lib.lnp_batch_transact
+    for _ in range(n):
+        sk = lib.nl_socket_alloc()
+        lib.lnp_genl_open(sk, batch.batch, 0, 1)
+        transact(batch.batch, lib.GENL_ID_CTRL, FLAGS, lib.CTRL_CMD_GETFAMILY, 2, QUERY, len(QUERY))
+        decode_batch(batch.view, batch.words[: batch.batch.n_desc * _g.DESC_WORDS], [])
+        lib.nl_socket_free(sk)
 
 
 def bare_open_resolve_close(n: int) -> None:
@@ -154,7 +204,26 @@ def aio_rows() -> list[tuple[str, Callable[[int], object]]]:
             loop_sock.append(AsyncGenlSocket())
         await loop_sock[0].execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, QUERY)
 
-    return [("empty task", in_tasks(nothing)), ("bare", in_tasks(bare)), ("full", in_tasks(full))]
+    least = least_request(sock)
+
+    async def least_in_task() -> None:
+        least(1)
+
+    async def as_run_py() -> None:
+        if not loop_sock:
+            loop_sock.append(AsyncGenlSocket())
+        enc = AttributeEncoder()
+        enc.string(lib.CTRL_ATTR_FAMILY_NAME, "nlctrl")
+        replies = await loop_sock[0].execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, enc)
+        family_from_message(replies[0])
+
+    return [
+        ("empty task", in_tasks(nothing)),
+        ("bare", in_tasks(bare)),
+        ("full", in_tasks(full)),
+        ("least", in_tasks(least_in_task)),
+        ("as run.py", in_tasks(as_run_py)),
+    ]
 
 
 def shared(sock: GenlSocket, bare: bool) -> Callable[[int], None]:
@@ -222,14 +291,29 @@ def main() -> None:
         ),
         ("W2 getfamily", "getfamily", bare_request(sock), libnl_py_request(sock), 100_000),
         (
+            "W2 as run.py: encoder, Family",
+            "getfamily",
+            least_request(sock),
+            run_py_request(sock),
+            100_000,
+        ),
+        (
             "W3 open_resolve_close",
             "open_resolve_close",
             bare_open_resolve_close,
             libnl_py_open_resolve_close,
             30_000,
         ),
+        (
+            "W3 with its Family",
+            "open_resolve_close",
+            least_open_resolve_close,
+            libnl_py_open_resolve_close,
+            30_000,
+        ),
         ("W7 asyncio, empty tasks", "getfamily", aio["empty task"], aio["empty task"], 20_000),
         ("W7 asyncio getfamily", "getfamily", aio["bare"], aio["full"], 20_000),
+        ("W7 as run.py: encoder, Family", "getfamily", aio["least"], aio["as run.py"], 20_000),
         (
             "W8 4 threads, one socket",
             "threads_shared",

@@ -10,11 +10,12 @@ answer costs; for W7 an asyncio task per request, 1,000 at a time in
 or on one behind a ``threading.Lock``. Requests are pre-encoded and replies
 left undecoded on both sides (W1 aside), unlike ``run.py``'s W2, W7 and W8,
 which build each request with an ``AttributeEncoder`` and decode each reply
-into a ``Family``. The rows marked "as run.py" (W2, W7) and "with its
-Family" (W3) add that work to both sides: the encoder and the ``Family``
-(and for W2 and W7 the reply made in C, ``messages``), with no engine, no
-socket object and no check in between, the least those workloads cost in
-Python whatever the engine. These are lower bounds for any binding over the same C
+into a ``Family``. The rows marked "as run.py" (W2, W7) do that work on
+both sides: the encoder, the reply made in C (``messages``) and its
+``Family``; the row "with its Family" (W3) decodes the bare side's reply
+into its ``Family`` too (libnl-py's W3 always does). Their bare sides have
+no engine, no socket object and no check in between: the least those
+workloads cost in Python whatever the engine. These are lower bounds for any binding over the same C
 under this interpreter; the difference to libnl-py is what its Python layer
 costs. C libnl's figures for the same workloads are run in the same session
 from ``bench/out/c_libnl`` (build it with ``bench/run.py`` first); W7's is
@@ -209,12 +210,14 @@ def aio_rows() -> list[tuple[str, Callable[[int], object]]]:
     async def least_in_task() -> None:
         least(1)
 
+    own_sock: list[AsyncGenlSocket] = []  # of this row's loop (in_tasks makes one a row)
+
     async def as_run_py() -> None:
-        if not loop_sock:
-            loop_sock.append(AsyncGenlSocket())
+        if not own_sock:
+            own_sock.append(AsyncGenlSocket())
         enc = AttributeEncoder()
         enc.string(lib.CTRL_ATTR_FAMILY_NAME, "nlctrl")
-        replies = await loop_sock[0].execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, enc)
+        replies = await own_sock[0].execute(lib.GENL_ID_CTRL, lib.CTRL_CMD_GETFAMILY, enc)
         family_from_message(replies[0])
 
     return [

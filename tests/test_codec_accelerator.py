@@ -715,6 +715,13 @@ def test_the_common_requests_are_encoded_in_c() -> None:
     # Left to Python: a number key, an address object, a value out of range.
     for other in ({1: b"x"}, {"header": {"dev-index": 2**40}}, {"header": []}):
         assert encoder.encode(index, other) is None
+    # The Python half alone, as callers holding the C table fall back on it.
+    assert ethtool.encode_in_python("linkinfo", values) == fast
+    for other in ({1: b"x"}, {"header": {"dev-index": 2**40}}):
+        with pytest.raises(Exception) as by_python:
+            ethtool.encode_in_python("linkinfo", other)
+        with pytest.raises(type(by_python.value), match=re.escape(str(by_python.value))):
+            ethtool.encode("linkinfo", other)
 
 
 def test_encoder_misuse_raises() -> None:

@@ -342,11 +342,11 @@ class AsyncGenlSocket:
         what: str,
         decode: bool,
     ) -> Prepared:
-        """:func:`~libnl_py.genl.socket.prepare`, with what it would block on done first."""
+        """:func:`~libnl_py.genl.socket.prepare`, with what it would block on done first.
+
+        For a request :meth:`_prepare_now` could not prepare: callers try that first.
+        """
         sock = self.sock
-        prepared = self._prepare_now(family, cmd, attrs, flags, version, header, what, decode)
-        if prepared is not None:
-            return prepared
         if isinstance(family, str) and family not in sock.families.by_name:
             await self.resolve_family(family)
         name = sock.families.name_of(family) if not isinstance(family, bool) else None
@@ -462,6 +462,9 @@ class AsyncGenlSocket:
                 if attempt == retries:
                     raise
                 continue
+            decoding = prepared[8]
+            if decoding is None or not decoding.pending:  # (_finish, without a coroutine)
+                return replies
             return await self._finish(prepared, replies)
         raise AssertionError("unreachable")
 
@@ -484,9 +487,8 @@ class AsyncGenlSocket:
         of the dump and drops it, as the synchronous one does.
         """
         wait = wait_time(self.sock, timeout)
-        prepared = await self._prepare(
-            family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump", decode
-        )
+        request = (family, cmd, attrs, flags | NLM_F_DUMP, version, header, "dump", decode)
+        prepared = self._prepare_now(*request) or await self._prepare(*request)
         engine = self.engine
         codecs = self.sock.codecs
         decoding = prepared[8]

@@ -130,11 +130,15 @@ class FamilyCodecs:
                 _generation, known_id, known_codec, known_op, native = known
                 if known_op.fixed_header is None:
                     assert known_op.attribute_set is not None
-                    if native is not None:  # the C encoder's own call, as codec.encode makes it
-                        encoded: bytes | None = native[0].encode(native[1], attrs)
-                        if encoded is not None:
-                            return known_id, encoded, None
-                    return known_id, known_codec.encode(known_op.attribute_set, attrs), None
+                    set_name = known_op.attribute_set
+                    if native is None:
+                        return known_id, known_codec.encode(set_name, attrs), None
+                    # The C encoder's own call, as codec.encode makes it; where it gives
+                    # up, the Python encoder (not codec.encode: C again).
+                    encoded: bytes | None = native[0].encode(native[1], attrs)
+                    if encoded is None:
+                        encoded = known_codec.encode_in_python(set_name, attrs)
+                    return known_id, encoded, None
         spec = self.spec(name) if name is not None else None
         if isinstance(cmd, str):
             if spec is None:
@@ -182,7 +186,9 @@ class FamilyCodecs:
                 )
         codec = _specs.codec_for(spec)
         if name is not None and spec is not UNTYPED:
-            native = codec.encoder_table(op.attribute_set) if op.attribute_set else None
+            native = None
+            if op.attribute_set is not None and op.fixed_header is None:  # (as taken above)
+                native = codec.encoder_table(op.attribute_set)
             self._requests[(name, cmd)] = (_specs.generation[0], cmd_id, codec, op, native)
         values = dict(attrs)
         fixed = None

@@ -646,7 +646,7 @@ def target(sock: GenlSocket, family: FamilyRef) -> tuple[int, int, int, str | No
 
     A name ``sock`` has not resolved yet is resolved (a request to nlctrl).
     """
-    if isinstance(family, int):  # (prepare() looks a known id up itself, first)
+    if isinstance(family, int):  # (prepare() looks a known id or name up itself, first)
         return sock.families.known(_ctrl.family_id(family))
     resolved = sock._family(family)
     return resolved.id, resolved.version, resolved.hdrsize, resolved.name
@@ -672,7 +672,9 @@ def prepare(
     if type(family) is int:
         known = sock.families.by_id.get(family)
     elif type(family) is str:
-        sock.engine.live()  # as resolve_family: no answers from a freed socket's cache
+        # resolve_family's cache hit, inline (so its override is not called for a name
+        # resolved before): no answers from a freed socket's cache.
+        sock.engine.live()
         known = sock.families.by_name.get(family)
     else:
         known = None

@@ -490,7 +490,7 @@ class Codec:
         calls for a dict; None in Python.
 
         For callers that encode the same set over and over: ``encoder.encode(table,
-        values)`` is bytes, or None where :meth:`encode` must be called instead.
+        values)`` is bytes, or None where :meth:`encode_in_python` must be called instead.
         """
         if self._encoder is None:
             return None
@@ -1123,6 +1123,10 @@ class Codec:
             encoded: bytes | None = encoder.encode(index, values)
             if encoded is not None:
                 return encoded
+        return self.encode_in_python(set_name, values)
+
+    def encode_in_python(self, set_name: str, values: Mapping[Any, Value]) -> bytes:
+        """:meth:`encode` by the Python encoder: the reference, and where C gives up."""
         enc = AttributeEncoder()
         self._encode_set(enc, self.spec.attr_set(set_name), values, f"{self.spec.name}", 0)
         return enc.encode()  # an attribute over 64 KiB raises AttributeSizeError here

@@ -12,6 +12,7 @@ from __future__ import annotations
 import array
 import copy
 import errno
+import gc
 import pickle
 import select
 import struct
@@ -444,6 +445,23 @@ def test_transact_reads_a_clean_reply_and_ack(sock: GenlSocket) -> None:
         assert listed(batch.recv(0, seq, False)) == (_g.AGAIN, [])
         assert batch.transact(CTRL, flags, GETFAMILY, 2, b"")[0] == seq + 1
         batch.recv(0, seq + 1, False)
+
+
+def test_a_batch_kept_after_its_socket_was_dropped_unfreed_still_reads_a_live_socket() -> None:
+    """The batch holds its nl_sock: no freed memory read, whoever holds the batch."""
+    sock = GenlSocket()
+    batch, port = sock.engine.batch, sock.port
+    del sock
+    gc.collect()
+    flags = lib.NLM_F_REQUEST | lib.NLM_F_ACK
+    seq, result, desc = batch.transact(CTRL, flags, GETFAMILY, 2, getfamily("nlctrl").encode())
+    assert result == _g.CLEAN and seq >= 1
+    assert desc[0] == _g.REPLY and header_fields(batch.view)[4] == port
+    batch.give_back()  # lets go of the nl_sock: now it is freed, and the batch fails cleanly
+    with pytest.raises(ValueError, match="no socket"):
+        batch.transact(CTRL, flags, GETFAMILY, 2, b"")
+    if batch in _g._pool:  # (not there when the pool was full)
+        _g._pool.remove(batch)
 
 
 def test_transact_error_ack_is_done_not_clean(sock: GenlSocket) -> None:

@@ -65,11 +65,18 @@ _POOL_SIZE = 8
 
 
 class RecvBatch:
-    """An arena and descriptor table for ``lnp_recv_batch``, one per socket."""
+    """An arena and descriptor table for ``lnp_recv_batch``, one per socket.
 
-    __slots__ = ("_arena", "_desc", "batch", "view", "words")
+    While the C batch points at a socket (from :meth:`genl_open` to
+    :meth:`give_back`) it holds that socket's ``nl_sock`` cdata too: a batch
+    kept after its socket was dropped unfreed then never reads a freed
+    ``nl_sock`` (``nl_socket_free`` runs when the last of them goes).
+    """
+
+    __slots__ = ("_arena", "_desc", "_sk", "batch", "view", "words")
 
     def __init__(self) -> None:
+        self._sk: Any = None  # the nl_sock cdata batch.sk points at, kept alive with it
         self._arena = _raw_alloc("uint8_t[]", ARENA_SIZE)
         self._desc = _raw_alloc("uint32_t[]", MAX_DESCRIPTORS * DESC_WORDS)
         batch = self.batch = ffi.new("struct lnp_batch *")
@@ -93,6 +100,7 @@ class RecvBatch:
     def give_back(self) -> None:
         """Return the batch to the pool; its socket must never touch it again."""
         self.batch.sk = ffi.NULL  # calls on it fail cleanly until genl_open
+        self._sk = None
         if len(_pool) < _POOL_SIZE:
             _pool.append(self)
 
@@ -104,6 +112,7 @@ class RecvBatch:
         port: int = check(
             lib.lnp_genl_open(sk, self.batch, rcvbuf, 1 if ext_ack else 0), "genl_connect"
         )
+        self._sk = sk  # (set only now: a failed open leaves batch.sk as it was, NULL)
         return port
 
     def transact(

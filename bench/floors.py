@@ -10,7 +10,7 @@ answer costs; for W7 an asyncio task per request, 1,000 at a time in
 or on one behind a ``threading.Lock``. Requests are pre-encoded and replies
 left undecoded on both sides (W1 aside), unlike ``run.py``'s W2, W7 and W8,
 which build each request with an ``AttributeEncoder`` and decode each reply
-into a ``Family``. The rows marked "as run.py" (W2, W7) do that work on
+into a ``Family``. The rows marked "as run.py" (W2, W7, W8) do that work on
 both sides: the encoder, the reply made in C (``messages``) and its
 ``Family``; the row "with its Family" (W3) decodes the bare side's reply
 into its ``Family`` too (libnl-py's W3 always does). Their bare sides have
@@ -258,7 +258,7 @@ def threaded(make: Callable[[GenlSocket], Callable[[int], None]]) -> Callable[[i
     for run in runs:
         run(10)
 
-    def run(n: int) -> None:
+    def run(n: int, _socks: list[GenlSocket] = socks) -> None:  # (the sockets live as long)
         threads = [threading.Thread(target=r, args=(n // THREADS,)) for r in runs]
         for thread in threads:
             thread.start()
@@ -329,6 +329,13 @@ def main() -> None:
             "threads_own",
             threaded(bare_request),
             threaded(libnl_py_request),
+            100_000,
+        ),
+        (
+            "W8 a socket each, as run.py",
+            "threads_own",
+            threaded(least_request),
+            threaded(run_py_request),
             100_000,
         ),
     ]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import subprocess
 import threading
@@ -117,25 +118,17 @@ def run_py_request(sock: GenlSocket) -> Callable[[int], None]:
     return run
 
 
-def least_open_resolve_close(n: int) -> None:
-    """W3 with no socket object: the bare calls, the reply decoded into its Family."""
+def bare_open_resolve_close(n: int, family: bool = False) -> None:
+    """W3 with no socket object: the bare calls (``family``: the reply decoded into its
+    Family too)."""
     batch = _g.RecvBatch()
     transact = lib.lnp_batch_transact
     for _ in range(n):
         sk = lib.nl_socket_alloc()
         lib.lnp_genl_open(sk, batch.batch, 0, 1)
         transact(batch.batch, lib.GENL_ID_CTRL, FLAGS, lib.CTRL_CMD_GETFAMILY, 2, QUERY, len(QUERY))
-        decode_batch(batch.view, batch.words[: batch.batch.n_desc * _g.DESC_WORDS], [])
-        lib.nl_socket_free(sk)
-
-
-def bare_open_resolve_close(n: int) -> None:
-    batch = _g.RecvBatch()
-    transact = lib.lnp_batch_transact
-    for _ in range(n):
-        sk = lib.nl_socket_alloc()
-        lib.lnp_genl_open(sk, batch.batch, 0, 1)
-        transact(batch.batch, lib.GENL_ID_CTRL, FLAGS, lib.CTRL_CMD_GETFAMILY, 2, QUERY, len(QUERY))
+        if family:
+            decode_batch(batch.view, batch.words[: batch.batch.n_desc * _g.DESC_WORDS], [])
         lib.nl_socket_free(sk)
 
 
@@ -310,7 +303,7 @@ def main() -> None:
         (
             "W3 with its Family",
             "open_resolve_close",
-            least_open_resolve_close,
+            functools.partial(bare_open_resolve_close, family=True),
             libnl_py_open_resolve_close,
             30_000,
         ),

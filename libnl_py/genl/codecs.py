@@ -130,14 +130,11 @@ class FamilyCodecs:
                 _generation, known_id, known_codec, known_op, native = known
                 if known_op.fixed_header is None:
                     assert known_op.attribute_set is not None
-                    set_name = known_op.attribute_set
-                    if native is None:
-                        return known_id, known_codec.encode(set_name, attrs), None
-                    # The C encoder's own call, as codec.encode makes it; where it gives
-                    # up, the Python encoder (not codec.encode: C again).
-                    encoded: bytes | None = native[0].encode(native[1], attrs)
+                    # codec.encode's two halves, its C table looked up once: the C
+                    # encoder's call, then (no C encoder, or C gives it up) the Python one.
+                    encoded = None if native is None else native[0].encode(native[1], attrs)
                     if encoded is None:
-                        encoded = known_codec.encode_in_python(set_name, attrs)
+                        encoded = known_codec.encode_in_python(known_op.attribute_set, attrs)
                     return known_id, encoded, None
         spec = self.spec(name) if name is not None else None
         if isinstance(cmd, str):
